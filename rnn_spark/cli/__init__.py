@@ -1,0 +1,56 @@
+"""The `rnn-spark` command: a click group. Parsing and calling only; no logic lives here.
+
+Each sub-command lives in its own module of this package and is registered below.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from rnn_spark import __version__
+from rnn_spark.errors import UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rnn-spark")
+def cli() -> None:
+    """Train recurrent networks (RNN, LSTM, GRU) on sequence data in HDFS with Apache Spark."""
+
+
+def _register() -> None:
+    # Imported lazily so a broken optional sub-command never hides the others' --help.
+    import importlib
+
+    for name in ("ingest", "train"):
+        try:
+            mod = importlib.import_module(f"rnn_spark.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"rnn_spark.cli.{name}":
+                continue
+            raise
+        cli.add_command(getattr(mod, name))
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: user errors become one line on stderr and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="rnn-spark", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
