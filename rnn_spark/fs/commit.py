@@ -33,6 +33,17 @@ def _abort(f):
 
 
 @contextlib.contextmanager
+def _as_target(tmp, uri):
+    """Errors about the hidden temp name are reported against the name the user asked for."""
+    try:
+        yield
+    except FsError as err:
+        if err.uri != tmp:
+            raise
+        raise type(err)(uri, err.cause) from None
+
+
+@contextlib.contextmanager
 def atomic_write(backend, uri, overwrite=False):
     if backend.exists(uri):
         if backend.isdir(uri):
@@ -40,7 +51,8 @@ def atomic_write(backend, uri, overwrite=False):
         if not overwrite:
             raise FsExists(uri)
     tmp = temp_sibling(uri)
-    f = backend.open_write(tmp, overwrite=False)
+    with _as_target(tmp, uri):
+        f = backend.open_write(tmp, overwrite=False)
     try:
         yield f
         if hasattr(f, "fileno"):  # local: make the bytes durable before they become visible
@@ -61,9 +73,10 @@ def atomic_write(backend, uri, overwrite=False):
 def staging_dir(backend, final_uri, overwrite=False):
     if backend.exists(final_uri) and not overwrite:
         raise FsExists(final_uri)
-    backend.mkdirs(parent(final_uri))
     tmp = temp_sibling(final_uri)
-    backend.mkdirs(tmp)
+    with _as_target(tmp, final_uri):
+        backend.mkdirs(parent(final_uri))
+        backend.mkdirs(tmp)
     try:
         yield tmp
         if backend.exists(final_uri):
