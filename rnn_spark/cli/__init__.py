@@ -23,14 +23,14 @@ def _register() -> None:
     # Imported lazily so a broken optional sub-command never hides the others' --help.
     import importlib
 
-    for name in ("ingest", "train"):
+    for module, attr in (("ingest", "ingest"), ("train", "train"), ("train", "config_cmd")):
         try:
-            mod = importlib.import_module(f"rnn_spark.cli.{name}")
+            mod = importlib.import_module(f"rnn_spark.cli.{module}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"rnn_spark.cli.{name}":
+            if exc.name == f"rnn_spark.cli.{module}":
                 continue
             raise
-        cli.add_command(getattr(mod, name))
+        cli.add_command(getattr(mod, attr))
 
 
 _register()

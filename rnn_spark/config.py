@@ -1,0 +1,275 @@
+"""Typed configuration of a training run.
+
+Precedence: dataclass defaults < conf/*.toml files (in the order given) < CLI flags / overrides.
+Every key has one help line (field metadata); ``conf/defaults.toml`` is generated from them
+(`rnn-spark config --defaults`) and a test keeps the two in sync. The resolved configuration is saved
+as ``RUN/config.toml`` and in every checkpoint, so a run can be reproduced from its checkpoint alone.
+
+Python API, CLI flags and config keys share names: ``[optim] lr`` is ``--lr`` and ``optim.lr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from rnn_spark.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+def opt(default: Any, help: str, choices: tuple | None = None, **kw):
+    """A config field with its one-line help (and allowed values, checked on load)."""
+    meta = {"help": help, "choices": choices}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta, **kw)
+    return field(default=default, metadata=meta, **kw)
+
+
+@dataclass
+class DataConfig:
+    path: str = opt("", "dataset directory written by `rnn-spark ingest` (local path, file:// or hdfs://)")
+    train_split: str = opt("train", "split to train on")
+    val_split: str = opt("val", "split to validate on (skipped if the dataset has none)")
+    bucket: bool = opt(False, "group rows of similar length into the same minibatch (less padding)")
+
+
+@dataclass
+class ModelSection:
+    cell: str = opt("lstm", "recurrent cell", ("rnn_tanh", "rnn_relu", "rnn", "lstm", "gru"))
+    hidden_sizes: list = opt([128], "hidden size of each stacked layer, bottom first")
+    embedding_size: int = opt(64, "token embedding size (token datasets only)")
+    forget_bias: float = opt(0.0, "initial LSTM forget-gate bias")
+    dtype: str = opt("float32", "parameter and activation dtype", ("float32", "float64"))
+
+
+@dataclass
+class OptimConfig:
+    optimizer: str = opt("adam", "local optimizer run by each worker", ("sgd", "adam", "rmsprop"))
+    lr: float = opt(0.002, "base learning rate of the local optimizer")
+    momentum: float = opt(0.0, "momentum (sgd, rmsprop)")
+    nesterov: bool = opt(False, "Nesterov momentum (sgd)")
+    beta1: float = opt(0.9, "Adam beta1")
+    beta2: float = opt(0.999, "Adam beta2")
+    eps: float = opt(1e-8, "Adam / RMSProp epsilon")
+    alpha: float = opt(0.99, "RMSProp smoothing constant")
+    weight_decay: float = opt(0.0, "L2 weight decay")
+    clip_norm: float = opt(1.0, "clip gradients to this global norm before each update (0 = off)")
+    schedule: str = opt("constant", "learning-rate schedule", ("constant", "step", "cosine"))
+    warmup_steps: int = opt(0, "linear warm-up length in local minibatch steps")
+    step_size: int = opt(1000, "step schedule: decay every this many local minibatch steps")
+    gamma: float = opt(0.5, "step schedule: decay factor")
+    min_lr: float = opt(0.0, "cosine schedule: final learning rate")
+    total_steps: int = opt(0, "cosine schedule: length in local minibatch steps (0 = the planned run)")
+
+
+@dataclass
+class TrainConfig:
+    run_dir: str = opt("runs/default", "run directory: config, metrics, checkpoints, final model")
+    epochs: int = opt(1, "passes over the training split")
+    max_rounds: int = opt(0, "stop after this many rounds in total (0 = no limit)")
+    batch_size: int = opt(32, "sequences per minibatch on each worker")
+    k1: int = opt(50, "TBPTT window: time steps per optimizer update")
+    k2: int = opt(0, "TBPTT gradient horizon in steps, <= k1 (0 = k1)")
+    workers: int = opt(2, "W: parallel workers (Spark tasks) per round")
+    steps_per_round: int = opt(4, "H: minibatches each worker trains on per round")
+    averager: str = opt("average", "how the driver merges worker deltas", ("average", "bmuf", "nesterov"))
+    block_momentum: float = opt(-1.0, "bmuf: block momentum eta (-1 = 1 - 1/workers)")
+    block_lr: float = opt(1.0, "bmuf: block learning rate zeta")
+    outer_lr: float = opt(0.7, "nesterov averager: outer learning rate")
+    outer_momentum: float = opt(0.9, "nesterov averager: outer momentum")
+    average_optimizer_state: bool = opt(True, "average the workers' optimizer state too (else reset each round)")
+    seed: int = opt(0, "seed of initialisation, data order and every worker's randomness")
+    checkpoint_every: int = opt(20, "rounds between checkpoints (0 = only at the end)")
+    keep_checkpoints: int = opt(3, "newest checkpoints kept")
+    validate_every: int = opt(20, "rounds between validations (0 = only at the end)")
+    resume: bool = opt(False, "continue from the newest checkpoint in run_dir")
+    runner: str = opt("spark", "where a round's tasks run", ("spark", "inline"))
+
+
+@dataclass
+class SparkConfig:
+    master: str = opt("local[2]", "Spark master: local[N], yarn, spark://host:port (spark-submit's wins)")
+    app_name: str = opt("rnn-spark", "Spark application name")
+    task_cpus: int = opt(1, "cores per task; also the BLAS threads of each worker")
+    conf: dict = opt({}, "extra Spark settings, e.g. {\"spark.executor.memory\" = \"4g\"}")
+
+
+SECTIONS = {
+    "data": DataConfig,
+    "model": ModelSection,
+    "optim": OptimConfig,
+    "train": TrainConfig,
+    "spark": SparkConfig,
+}
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelSection = field(default_factory=ModelSection)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    spark: SparkConfig = field(default_factory=SparkConfig)
+
+    # -- access -------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "config") -> "Config":
+        cfg = cls()
+        cfg.update(d, source)
+        return cfg
+
+    def update(self, d: dict, source: str = "config") -> None:
+        for section, values in d.items():
+            if section not in SECTIONS:
+                raise ConfigError(f"{source}: unknown section [{section}]; valid: {', '.join(SECTIONS)}")
+            if not isinstance(values, dict):
+                raise ConfigError(f"{source}: [{section}] must be a table")
+            for key, value in values.items():
+                self.set(f"{section}.{key}", value, source)
+
+    def set(self, dotted: str, value: Any, source: str = "override") -> None:
+        section, key = _split_key(dotted, source)
+        obj = getattr(self, section)
+        f = {f.name: f for f in fields(obj)}.get(key)
+        if f is None:
+            raise ConfigError(f"{source}: unknown key {section}.{key}; valid: "
+                              + ", ".join(x.name for x in fields(obj)))
+        setattr(obj, key, _coerce(f, value, f"{source}: {section}.{key}"))
+
+    def validate(self) -> "Config":
+        t, m, o = self.train, self.model, self.optim
+        checks = [
+            (t.epochs >= 1, "train.epochs must be >= 1"),
+            (t.batch_size >= 1, "train.batch_size must be >= 1"),
+            (t.k1 >= 1, "train.k1 must be >= 1"),
+            (0 <= t.k2 <= t.k1, f"train.k2 must be between 0 and k1={t.k1} (0 = k1), got {t.k2}"),
+            (t.workers >= 1, "train.workers must be >= 1"),
+            (t.steps_per_round >= 1, "train.steps_per_round must be >= 1"),
+            (t.max_rounds >= 0, "train.max_rounds must be >= 0"),
+            (t.keep_checkpoints >= 1, "train.keep_checkpoints must be >= 1"),
+            (len(m.hidden_sizes) >= 1 and all(int(h) >= 1 for h in m.hidden_sizes),
+             "model.hidden_sizes must be a non-empty list of positive sizes"),
+            (o.lr > 0, "optim.lr must be > 0"),
+            (o.clip_norm >= 0, "optim.clip_norm must be >= 0"),
+            (self.spark.task_cpus >= 1, "spark.task_cpus must be >= 1"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ConfigError(msg)
+        return self
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+
+def _split_key(dotted: str, source: str) -> tuple[str, str]:
+    if "." in dotted:
+        section, key = dotted.split(".", 1)
+        if section not in SECTIONS:
+            raise ConfigError(f"{source}: unknown section in {dotted!r}; valid: {', '.join(SECTIONS)}")
+        return section, key
+    owners = [s for s, c in SECTIONS.items() if dotted in {f.name for f in fields(c)}]
+    if len(owners) != 1:
+        raise ConfigError(f"{source}: unknown key {dotted!r}; write it as section.key "
+                          f"(sections: {', '.join(SECTIONS)})")
+    return owners[0], dotted
+
+
+def _coerce(f: dataclasses.Field, value: Any, where: str) -> Any:
+    kind = type(f.default) if f.default is not dataclasses.MISSING else type(f.default_factory())
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                value = low in ("true", "1", "yes")
+            elif not isinstance(value, bool):
+                raise ValueError(value)
+        elif kind is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            value = int(value)
+        elif kind is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            value = float(value)
+        elif kind is list:
+            if isinstance(value, str):
+                value = [int(v) for v in value.replace(" ", "").split(",") if v]
+            value = [int(v) for v in value]
+        elif kind is dict:
+            if not isinstance(value, dict):
+                raise ValueError(value)
+            value = {str(k): str(v) for k, v in value.items()}
+        else:
+            value = str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
+    choices = f.metadata.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def load(files: list[str] = (), overrides: dict[str, Any] | None = None) -> Config:
+    """defaults < each TOML file in order < overrides ({"section.key" or "key": value})."""
+    from rnn_spark import fs
+
+    cfg = Config()
+    for path in files:
+        try:
+            text = fs.read_text(path)
+        except fs.FsError:
+            raise
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        cfg.update(data, source=path)
+    for key, value in (overrides or {}).items():
+        cfg.set(key, value, source="command line")
+    return cfg.validate()
+
+
+# -- a tiny TOML writer (scalars, flat lists, one level of tables) --------------------------------
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_value(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
+def dumps_toml(d: dict, comments: bool = False) -> str:
+    out = []
+    for section, values in d.items():
+        out.append(f"[{section}]")
+        helps = {f.name: f.metadata.get("help", "") for f in fields(SECTIONS[section])} if comments else {}
+        for key, value in values.items():
+            if comments and helps.get(key):
+                out.append(f"# {helps[key]}")
+            out.append(f"{key} = {_toml_value(value)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def defaults_toml() -> str:
+    head = ("# rnn-spark: every configuration key with its default and one line of help.\n"
+            "# Generated by `rnn-spark config --defaults`; precedence: defaults < --config files < flags.\n\n")
+    return head + dumps_toml(Config().to_dict(), comments=True)

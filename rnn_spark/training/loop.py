@@ -1,0 +1,225 @@
+"""The driver: plan rounds, broadcast, fold results, validate, checkpoint, stop.
+
+Round g of the run is round r = g % R of epoch e = g // R (R rounds per epoch, fixed by the data
+size), so everything about a round -- its rows, its seeds -- follows from (config, g). A resumed
+run restarts at the round after its newest checkpoint and continues bit for bit as if it had never
+stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+import numpy as np
+
+from rnn_spark import data, fs
+from rnn_spark.config import Config
+from rnn_spark.engine import Model, ModelConfig
+from rnn_spark.errors import ConfigError, UserError
+from rnn_spark.training import checkpoint as ckpt
+from rnn_spark.training.metrics import MetricsLog
+from rnn_spark.training.plan import plan_epoch, rounds_in_epoch
+from rnn_spark.training.state import DriverState, RoundSums
+from rnn_spark.training.worker import eval_task, train_task
+
+
+def model_config(cfg: Config, manifest) -> ModelConfig:
+    fields = manifest.model_fields()
+    m = cfg.model
+    kw = dict(cell=m.cell, hidden_sizes=[int(h) for h in m.hidden_sizes], dtype=m.dtype,
+              forget_bias=m.forget_bias, **fields)
+    if fields.get("vocab_size"):
+        kw["embedding_size"] = m.embedding_size
+    try:
+        return ModelConfig(**kw)
+    except ValueError as exc:
+        raise ConfigError(f"model: {exc}") from None
+
+
+def make_runner(cfg: Config, result_bytes: int = 0):
+    if cfg.train.runner == "inline":
+        from rnn_spark.runners.inline import InlineRunner
+
+        return InlineRunner(cfg.train.workers, cfg.spark.task_cpus)
+    from rnn_spark.runners.spark import SparkRunner
+
+    s = cfg.spark
+    return SparkRunner(s.master, s.app_name, s.task_cpus, s.conf, result_bytes_hint=result_bytes)
+
+
+class Trainer:
+    def __init__(self, cfg: Config, runner=None, quiet: bool = False):
+        self.cfg = cfg.validate()
+        self.quiet = quiet
+        t = cfg.train
+        self.manifest = data.read_manifest(cfg.data.path)
+        if cfg.data.train_split not in self.manifest.splits:
+            raise UserError(f"{cfg.data.path}: no split {cfg.data.train_split!r} "
+                            f"(has: {', '.join(self.manifest.splits)})")
+        self.units = self.manifest.work_units(cfg.data.train_split)
+        self.val_units = (self.manifest.work_units(cfg.data.val_split)
+                          if cfg.data.val_split in self.manifest.splits else [])
+        self.model_cfg = model_config(cfg, self.manifest)
+        self.model = Model(self.model_cfg, seed=t.seed)
+        rows = [u.rows for u in self.units]
+        if sum(rows) == 0:
+            raise UserError(f"{cfg.data.path}: the {cfg.data.train_split!r} split has no rows")
+        self.rows_per_round = t.steps_per_round * t.batch_size
+        self.rounds_per_epoch = rounds_in_epoch(sum(rows), t.workers, self.rows_per_round)
+        total = t.epochs * self.rounds_per_epoch
+        self.total_rounds = min(total, t.max_rounds) if t.max_rounds else total
+        self.state = DriverState(self.model.flat, self.model_cfg.dtype, t, t.workers)
+        self.ctx = {
+            "model": self.model_cfg.to_dict(), "optim": asdict(cfg.optim),
+            "k1": t.k1, "k2": t.k2 or t.k1, "batch_size": t.batch_size, "bucket": cfg.data.bucket,
+            "seed": t.seed, "task": self.manifest.task,
+            "total_steps": cfg.optim.total_steps or self.total_rounds * t.steps_per_round,
+            "average_opt": t.average_optimizer_state,
+        }
+        self.runner = runner
+        self._plans: dict[int, list] = {}
+        self.best_val = float("inf")
+
+    # -- planning ------------------------------------------------------------------------------
+    def tasks_for_round(self, g: int) -> list[dict]:
+        t = self.cfg.train
+        epoch, r = divmod(g, self.rounds_per_epoch)
+        if epoch not in self._plans:
+            self._plans = {epoch: plan_epoch([u.rows for u in self.units], t.workers,
+                                             self.rows_per_round, t.seed, epoch)}
+        plan = self._plans[epoch][r]
+        out = []
+        for w, slices in enumerate(plan):
+            used = sorted({s.unit for s in slices})
+            remap = {u: i for i, u in enumerate(used)}
+            out.append({"epoch": epoch, "round": g, "worker": w,
+                        "units": [self.units[u].to_dict() for u in used],
+                        "slices": [[remap[s.unit], s.start, s.stop] for s in slices],
+                        "step0": g * t.steps_per_round})
+        return out
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> dict:
+        cfg, t = self.cfg, self.cfg.train
+        start = self._prepare_run_dir()
+        metrics = MetricsLog(t.run_dir, quiet=self.quiet, keep_existing=start > 0)
+        metrics.truncate_after(start - 1)
+        if self.runner is None:
+            self.runner = make_runner(cfg, result_bytes=self.model.flat.nbytes * 4)
+        self._say(f"training {self.model_cfg.cell} {self.model_cfg.hidden_sizes} "
+                  f"({self.model.num_params:,} parameters) on {len(self.units)} work units, "
+                  f"{t.workers} workers x {t.steps_per_round} minibatches x {t.batch_size} rows per round, "
+                  f"{self.rounds_per_epoch} rounds/epoch, rounds {start}..{self.total_rounds - 1}")
+        t0 = time.time()
+        last_loss = float("nan")
+        for g in range(start, self.total_rounds):
+            rt = time.time()
+            shared = {"ctx": self.ctx, "weights": self.state.bcast,
+                      "opt_state": self.state.opt_state, "opt_steps": self.state.opt_steps}
+            sums = RoundSums(self.state.bcast.astype(np.float64))
+            for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
+                sums.add(res)
+            self.state.fold(sums)
+            secs = time.time() - rt
+            last_loss = sums.loss_sum / max(sums.n, 1)
+            if not np.isfinite(last_loss) or not np.all(np.isfinite(self.state.bcast)):
+                raise UserError(f"round {g}: the loss diverged ({last_loss}); lower optim.lr "
+                                f"(now {cfg.optim.lr}) or set optim.clip_norm")
+            metrics.add({"kind": "round", "round": g, "epoch": g // self.rounds_per_epoch,
+                         "loss": last_loss, "targets": sums.n, "rows": sums.rows,
+                         "updates": sums.updates, "seconds": secs,
+                         "targets_per_s": sums.n / max(secs, 1e-9),
+                         "lr": _lr_at(cfg, self.ctx, (g + 1) * t.steps_per_round - 1)})
+            last = g == self.total_rounds - 1
+            if self.val_units and ((t.validate_every and (g + 1) % t.validate_every == 0) or last):
+                self._validate(g, metrics)
+            if (t.checkpoint_every and (g + 1) % t.checkpoint_every == 0) or last:
+                self._checkpoint(g)
+                metrics.flush()
+        metrics.flush()
+        self.model.set_flat(self.state.global_w.astype(self.model.flat.dtype))
+        model_dir = ckpt.write_model(t.run_dir, self.model.state_dict(), self._model_json())
+        summary = {"rounds": self.total_rounds, "train_loss": last_loss,
+                   "val": metrics.last("val"), "seconds": time.time() - t0, "model": model_dir}
+        self._say(f"done: {self.total_rounds - start} rounds in {summary['seconds']:.1f}s, "
+                  f"final train loss {last_loss:.4f}; model written to {model_dir}")
+        return summary
+
+    def close(self) -> None:
+        if self.runner is not None:
+            self.runner.close()
+
+    # -- pieces --------------------------------------------------------------------------------
+    def _prepare_run_dir(self) -> int:
+        t = self.cfg.train
+        found = ckpt.list_checkpoints(t.run_dir)
+        if found and not t.resume:
+            raise UserError(f"{t.run_dir}: holds checkpoints of an earlier run; pass --resume to "
+                            f"continue it or --overwrite to start over")
+        fs.mkdirs(t.run_dir)
+        start = 0
+        if t.resume and found:
+            weights, state, meta = ckpt.read_checkpoint(found[-1])
+            self.state.restore(weights, state, int(meta.get("opt_steps", 0)))
+            self.best_val = float(meta.get("best_val", float("inf")))
+            start = int(meta["round"]) + 1
+            self._say(f"resuming from {found[-1]} at round {start}")
+        fs.write_text(fs.join(t.run_dir, "config.toml"), self.cfg.to_toml(), overwrite=True)
+        return start
+
+    def _validate(self, g: int, metrics: MetricsLog) -> None:
+        w = self.cfg.train.workers
+        tasks = [{"worker": i, "units": [u.to_dict() for u in self.val_units[i::w]]}
+                 for i in range(min(w, len(self.val_units)))]
+        shared = {"ctx": self.ctx, "weights": self.state.bcast}
+        loss_sum, count, correct = 0.0, 0, 0
+        for res in self.runner.map(eval_task, tasks, shared):
+            loss_sum += res["loss_sum"]
+            count += res["count"]
+            correct += res.get("correct", 0)
+        rec = {"kind": "val", "round": g, "loss": loss_sum / max(count, 1), "count": count}
+        if self.manifest.task in ("lm", "classify"):
+            rec["accuracy"] = correct / max(count, 1)
+        metrics.add(rec)
+        if rec["loss"] < self.best_val:
+            self.best_val = rec["loss"]
+            ckpt.write_checkpoint_dir(fs.join(self.cfg.train.run_dir, "best"),
+                                      self.state.weights_arrays(), self.state.state_arrays(),
+                                      self._meta(g))
+
+    def _checkpoint(self, g: int) -> None:
+        ckpt.write_checkpoint(self.cfg.train.run_dir, g, self.state.weights_arrays(),
+                              self.state.state_arrays(), self._meta(g), self.cfg.train.keep_checkpoints)
+
+    def _meta(self, g: int) -> dict:
+        return {"round": g, "opt_steps": self.state.opt_steps, "best_val": self.best_val,
+                "config": self.cfg.to_dict(), "model": self.model_cfg.to_dict(),
+                "rounds_per_epoch": self.rounds_per_epoch}
+
+    def _model_json(self) -> dict:
+        out = {"model": self.model_cfg.to_dict(), "format": "pytorch-state-dict-npz",
+               "dataset": self.cfg.data.path, "task": self.manifest.task}
+        for name in ("vocab", "stats"):
+            value = getattr(self.manifest, name, None)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def _say(self, msg: str) -> None:
+        if not self.quiet:
+            print(f"rnn-spark: {msg}", flush=True)
+
+
+def _lr_at(cfg: Config, ctx: dict, step: int) -> float:
+    from rnn_spark.training.worker import make_lr_schedule
+
+    return float(make_lr_schedule(ctx)(step))
+
+
+def train(cfg: Config, runner=None, quiet: bool = False) -> dict:
+    trainer = Trainer(cfg, runner=runner, quiet=quiet)
+    try:
+        return trainer.run()
+    finally:
+        trainer.close()

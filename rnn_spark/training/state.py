@@ -1,0 +1,110 @@
+"""The driver's training state between rounds, and how a round's results are folded into it.
+
+Global weights are kept in float64 on the driver (a master copy; workers get the model dtype).
+Worker results arrive in task order and are accumulated one at a time, so the driver holds O(P)
+and the sums are bitwise reproducible:
+
+    mean_delta = sum_i n_i * (w_i - w_bcast) / sum_i n_i       (float64, task order)
+    new global weights, next broadcast = averager.apply(global, mean_delta)
+
+With W=1 the float64 arithmetic is exact, so W=1, H=1, `average` equals plain single-process
+training bit for bit. The local optimizer's state vectors are averaged the same way (weighted by
+n_i) when train.average_optimizer_state is on; otherwise every task starts from a fresh optimizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnn_spark.training.averager import make_averager
+
+
+@dataclass
+class RoundSums:
+    """Running sums over one round's task results, folded in task order."""
+
+    base: np.ndarray  # the broadcast weights, float64
+    delta: np.ndarray = None
+    opt: dict = field(default_factory=dict)
+    opt_steps: int = 0
+    n: int = 0
+    loss_sum: float = 0.0
+    updates: int = 0
+    rows: int = 0
+    task_seconds: float = 0.0
+
+    def __post_init__(self):
+        self.delta = np.zeros_like(self.base)
+
+    def add(self, res: dict) -> None:
+        n = int(res["n"])
+        self.loss_sum += float(res["loss_sum"])
+        self.updates += int(res["updates"])
+        self.rows += int(res["rows"])
+        self.task_seconds = max(self.task_seconds, float(res["seconds"]))
+        if n == 0:
+            return
+        self.n += n
+        self.delta += n * (res["weights"].astype(np.float64) - self.base)
+        for k, v in (res.get("opt") or {}).items():
+            acc = self.opt.get(k)
+            if acc is None:
+                acc = self.opt[k] = np.zeros(v.shape, np.float64)
+            acc += n * v.astype(np.float64)
+        self.opt_steps = max(self.opt_steps, int(res.get("opt_steps", 0)))
+
+
+class DriverState:
+    def __init__(self, init_flat: np.ndarray, dtype, train_cfg, workers: int):
+        self.dtype = np.dtype(dtype)
+        self.global_w = init_flat.astype(np.float64)
+        self.bcast = init_flat.astype(self.dtype)
+        self.opt_state: dict | None = None
+        self.opt_steps = 0
+        self.averager = make_averager(train_cfg.averager, self.global_w.size, np.float64, workers,
+                                      **averager_options(train_cfg))
+        self.average_opt = train_cfg.average_optimizer_state
+
+    def fold(self, sums: RoundSums) -> None:
+        if sums.n == 0:
+            return
+        mean_delta = sums.delta / sums.n
+        new_global, bcast = self.averager.apply(self.global_w, mean_delta)
+        self.global_w = np.array(new_global, dtype=np.float64, copy=True)
+        self.bcast = np.asarray(bcast).astype(self.dtype)
+        if self.average_opt and sums.opt:
+            self.opt_state = {k: (v / sums.n).astype(self.dtype) for k, v in sums.opt.items()}
+            self.opt_steps = sums.opt_steps
+
+    # -- checkpoints: flat vectors only ---------------------------------------------------------
+    def weights_arrays(self) -> dict[str, np.ndarray]:
+        return {"global": self.global_w, "broadcast": self.bcast}
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        out = {f"averager.{k}": np.asarray(v) for k, v in self.averager.state_vectors().items()}
+        for k, v in (self.opt_state or {}).items():
+            out[f"optim.{k}"] = v
+        return out
+
+    def restore(self, weights: dict, state: dict, opt_steps: int) -> None:
+        self.global_w = weights["global"].astype(np.float64)
+        self.bcast = weights["broadcast"].astype(self.dtype)
+        av = {k[len("averager."):]: v for k, v in state.items() if k.startswith("averager.")}
+        if av:
+            self.averager.load_state(av)
+        opt = {k[len("optim."):]: v for k, v in state.items() if k.startswith("optim.")}
+        self.opt_state = opt or None
+        self.opt_steps = opt_steps
+
+
+def averager_options(t) -> dict:
+    if t.averager == "bmuf":
+        opts = {"block_lr": t.block_lr}
+        if t.block_momentum >= 0:
+            opts["block_momentum"] = t.block_momentum
+        return opts
+    if t.averager == "nesterov":
+        return {"lr": t.outer_lr, "momentum": t.outer_momentum}
+    return {}
