@@ -4,9 +4,9 @@ The plan is a pure function of (work units, workers, rows per round, seed, epoch
 recompute it after a restart and get the same rounds, which is what makes resuming bitwise exact.
 
 1. Shuffle the work units (row groups of the training shards) with a generator seeded by (seed, epoch).
-2. Deal them to W workers, each unit to the worker with the fewest rows so far (ties: lowest index),
-   so every worker gets a contiguous stream of rows of about the same length.
-3. Cut every worker's stream into chunks of H*B rows: chunk r is that worker's share of round r.
+2. Read them as one stream of rows and cut it into W contiguous segments of equal length (worker w
+   gets segment w: few units per worker, at most one unit shared by two neighbours).
+3. Cut every worker's segment into chunks of H*B rows: chunk r is that worker's share of round r.
    The epoch has floor(total rows / (W*H*B)) rounds (at least 1); rows past the last round are left for
    the next epoch's shuffle. A chunk can span the end of one unit and the start of the next; it is
    described by slices (unit, start row, stop row) that the worker reads without touching other rows.
@@ -47,28 +47,25 @@ def plan_epoch(unit_rows: list[int], workers: int, rows_per_round: int, seed: in
     if not unit_rows or sum(unit_rows) == 0:
         raise ValueError("no training rows to plan")
     rng = np.random.default_rng([seed, epoch, PLAN_STREAM])
-    order = rng.permutation(len(unit_rows))
-    streams: list[list[int]] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    for u in order.tolist():
-        w = min(range(workers), key=lambda i: (loads[i], i))
-        streams[w].append(u)
-        loads[w] += unit_rows[u]
+    order = rng.permutation(len(unit_rows)).tolist()
     n_rounds = rounds_in_epoch(sum(unit_rows), workers, rows_per_round)
+    per_worker = min(n_rounds * rows_per_round, sum(unit_rows) // workers) or sum(unit_rows)
     plan = [[[] for _ in range(workers)] for _ in range(n_rounds)]
-    for w, stream in enumerate(streams):
-        r, room = 0, rows_per_round
-        for u in stream:
-            pos = 0
-            while pos < unit_rows[u] and r < n_rounds:
-                take = min(room, unit_rows[u] - pos)
-                plan[r][w].append(Slice(u, pos, pos + take))
-                pos += take
-                room -= take
-                if room == 0:
-                    r, room = r + 1, rows_per_round
-            if r >= n_rounds:
-                break
+    # Walk the shuffled row stream once; position p goes to worker p // per_worker, and inside that
+    # worker's segment to round (p % per_worker) // rows_per_round.
+    pos = 0
+    for u in order:
+        row = 0
+        while row < unit_rows[u]:
+            w, off = divmod(pos, per_worker)
+            if w >= workers:
+                return plan
+            r, room = divmod(off, rows_per_round)
+            take = min(unit_rows[u] - row, rows_per_round - room, per_worker - off)
+            if r < n_rounds:
+                plan[r][w].append(Slice(u, row, row + take))
+            row += take
+            pos += take
     return plan
 
 
