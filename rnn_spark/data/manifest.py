@@ -1,0 +1,159 @@
+"""``manifest.json``: what a shard directory holds, and the work units a trainer streams.
+
+The manifest is JSON (sorted keys, no timestamps, shard paths relative to the manifest's
+directory) so the same input + options + seed give byte-identical manifests wherever they were
+written. Readers refuse a format or schema version they do not know.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+from rnn_spark import fs
+from rnn_spark.data.schema import FORMAT, HEADS, KINDS, SCHEMA_VERSION, TASKS
+from rnn_spark.errors import DataError
+
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One row group of one shard: the unit of work a trainer deals to its workers."""
+
+    shard: str        # absolute URI of the shard file
+    row_group: int
+    rows: int
+    tokens: int
+    sha256: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "WorkUnit":
+        return cls(shard=str(d["shard"]), row_group=int(d["row_group"]), rows=int(d["rows"]),
+                   tokens=int(d["tokens"]), sha256=str(d["sha256"]))
+
+
+def _absolute(uri: str) -> str:
+    return uri if fs.scheme(uri) != "file" or "://" in uri else os.path.abspath(uri)
+
+
+class Manifest:
+    """A parsed, validated manifest (``root`` is the directory holding it)."""
+
+    def __init__(self, data: dict, root: str):
+        self.data, self.root = data, _absolute(root)
+        self.task = data["task"]
+        self.head_at = data["head_at"]
+        self.kind = data["kind"]
+        self.vocab_size = data.get("vocab_size")
+        self.input_size = data.get("input_size")
+        self.output_size = data["output_size"]
+        self.stats = data.get("stats")
+        self.vocab_info = data.get("vocab")
+        self.splits = [s for s in ("train", "val") if s in data["splits"]]
+
+    @property
+    def vocab(self):
+        """Token strings (character vocabulary), or ``None`` when there is no vocabulary."""
+        if not self.vocab_info:
+            return None
+        from rnn_spark.data.vocab import Vocab
+        return Vocab.from_dict(self.vocab_info).tokens
+
+    def counts(self, split: str) -> dict:
+        s = self._split(split)
+        return {"sequences": s["sequences"], "tokens": s["tokens"]}
+
+    def shards(self, split: str) -> list[dict]:
+        return list(self._split(split)["shards"])
+
+    def work_units(self, split: str) -> list[WorkUnit]:
+        """Every row group of the split, in canonical order (shard index, then row group)."""
+        units = []
+        for sh in self._split(split)["shards"]:
+            uri = fs.join(self.root, sh["path"])
+            for i, g in enumerate(sh["row_groups"]):
+                units.append(WorkUnit(uri, i, g["rows"], g["tokens"], sh["sha256"]))
+        return units
+
+    def model_fields(self) -> dict:
+        return {"vocab_size": self.vocab_size, "input_size": self.input_size,
+                "output_size": self.output_size, "task": self.task, "head_at": self.head_at}
+
+    def _split(self, split: str) -> dict:
+        try:
+            return self.data["splits"][split]
+        except KeyError:
+            raise DataError(f"{fs.join(self.root, MANIFEST_NAME)}: no split {split!r} "
+                            f"(has: {', '.join(self.splits) or 'none'})") from None
+
+    def verify(self, check: str = "hash") -> None:
+        """Check every shard exists with the recorded size (``"size"``) and hash (``"hash"``)."""
+        import hashlib
+        for split in self.splits:
+            for sh in self.shards(split):
+                uri = fs.join(self.root, sh["path"])
+                if not fs.exists(uri):
+                    raise DataError(f"{uri}: shard listed in the manifest is missing; "
+                                    "re-run the ingest")
+                size = fs.info(uri)["size"]
+                if size != sh["bytes"]:
+                    raise DataError(f"{uri}: {size} bytes, the manifest says {sh['bytes']}; "
+                                    "the shard was changed or truncated, re-run the ingest")
+                if check == "hash":
+                    h = hashlib.sha256()
+                    with fs.open_read(uri) as f:
+                        for chunk in iter(lambda: f.read(1 << 20), b""):
+                            h.update(chunk)
+                    if h.hexdigest() != sh["sha256"]:
+                        raise DataError(f"{uri}: content hash differs from the manifest; "
+                                        "the shard was changed, re-run the ingest")
+
+
+def _require(cond, where, msg):
+    if not cond:
+        raise DataError(f"{where}: {msg}")
+
+
+def validate(data, where: str) -> None:
+    _require(isinstance(data, dict) and data.get("format") == FORMAT, where,
+             f"not an rnn-spark manifest (no \"format\": \"{FORMAT}\")")
+    v = data.get("schema_version")
+    _require(v == SCHEMA_VERSION, where,
+             f"schema version {v!r} is not supported by this rnn-spark (reads version "
+             f"{SCHEMA_VERSION}); re-ingest the data or upgrade rnn-spark")
+    _require(data.get("kind") in KINDS, where, f"field 'kind' must be one of {KINDS}")
+    _require(data.get("task") in TASKS, where, f"field 'task' must be one of {TASKS}")
+    _require(data.get("head_at") in HEADS, where, f"field 'head_at' must be one of {HEADS}")
+    _require(isinstance(data.get("splits"), dict) and data["splits"], where,
+             "field 'splits' is missing or empty")
+    for name, s in data["splits"].items():
+        _require(name in ("train", "val"), where, f"unknown split {name!r}")
+        for key in ("sequences", "tokens", "shards"):
+            _require(key in s, where, f"split {name!r} lacks field {key!r}")
+        for sh in s["shards"]:
+            for key in ("path", "sha256", "bytes", "sequences", "tokens", "row_groups"):
+                _require(key in sh, where, f"a shard of split {name!r} lacks field {key!r}")
+        _require(sum(sh["sequences"] for sh in s["shards"]) == s["sequences"], where,
+                 f"split {name!r}: shard sequence counts do not add up")
+
+
+def read_manifest(uri: str) -> Manifest:
+    """Read ``uri`` (a manifest.json or the directory holding one); validate it."""
+    if not uri.rstrip("/").endswith(".json"):
+        uri = fs.join(uri, MANIFEST_NAME)
+    raw = fs.read_bytes(uri)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"{uri}: not valid JSON ({err}); re-run the ingest") from None
+    validate(data, uri)
+    return Manifest(data, fs.parent(uri))
+
+
+def dump_manifest(data: dict) -> bytes:
+    return (json.dumps(data, sort_keys=True, indent=1, allow_nan=False) + "\n").encode("utf-8")

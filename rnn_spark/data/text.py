@@ -1,0 +1,123 @@
+"""Text ingest: UTF-8 files -> language-model rows of ``seq_len + 1`` token ids.
+
+Each file is one token stream (rows never cross files). Row ``k`` of a file starts at token
+``k * (seq_len - overlap)`` and holds up to ``seq_len + 1`` ids (inputs ``[:-1]``, targets ``[1:]``);
+the last row of a file may be shorter (kept when it has at least 2 steps). A row goes to the
+validation split when its seeded hash falls below ``val_fraction``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnn_spark.data.pipeline import Job, read_source, run_ingest
+from rnn_spark.data.schema import make_block, row_hash, unit_fraction
+from rnn_spark.data.vocab import Vocab
+from rnn_spark.errors import ConfigError, DataError
+
+
+def window_rows(n: int, seq_len: int, overlap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of every row over a stream of ``n`` tokens."""
+    L, stride = seq_len + 1, seq_len - overlap
+    if n < 3:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    count = max(0, -(-(n - L) // stride)) + 1
+    starts = np.arange(count, dtype=np.int64) * stride
+    lengths = np.minimum(L, n - starts)
+    keep = lengths >= 3
+    return starts[keep], lengths[keep]
+
+
+class TextJob(Job):
+    type = "text"
+    kind, task, head_at = "tokens", "lm", "every"
+
+    def __init__(self, *, seq_len: int, vocab: str = "char", min_freq: int = 1,
+                 max_vocab: int | None = None, overlap: int = 0, val_fraction: float = 0.1,
+                 seed: int = 0, on_decode_error: str = "fail"):
+        if seq_len < 2:
+            raise ConfigError(f"seq_len: {seq_len} is too short; use at least 2")
+        if not 0 <= overlap < seq_len:
+            raise ConfigError(f"overlap: {overlap} must be in [0, seq_len - 1]")
+        if vocab not in ("char", "byte"):
+            raise ConfigError(f"vocab: {vocab!r} is not one of char, byte")
+        if on_decode_error not in ("fail", "replace"):
+            raise ConfigError(f"on_decode_error: {on_decode_error!r} is not one of fail, replace")
+        if not 0 <= val_fraction < 1:
+            raise ConfigError(f"val_fraction: {val_fraction} must be in [0, 1)")
+        if min_freq < 1:
+            raise ConfigError("min_freq: must be >= 1")
+        self.opts = dict(seq_len=seq_len, vocab=vocab, min_freq=min_freq, max_vocab=max_vocab,
+                         overlap=overlap, val_fraction=val_fraction,
+                         on_decode_error=on_decode_error)
+        self.seed = seed
+        self.vocab = None
+
+    def _codes(self, uri: str) -> np.ndarray:
+        data = read_source(uri)
+        if self.opts["vocab"] == "byte":
+            return np.frombuffer(data, dtype=np.uint8)
+        try:
+            text = data.decode("utf-8", errors="strict" if self.opts["on_decode_error"] == "fail"
+                               else "replace")
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            raise DataError(f"{uri}: line {line} (byte {err.start}): not valid UTF-8; pass "
+                            "--on-decode-error replace to substitute U+FFFD, or use --vocab byte"
+                            ) from None
+        return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+    def _rows(self, idx: int, n: int):
+        starts, lengths = window_rows(n, self.opts["seq_len"], self.opts["overlap"])
+        rows = np.arange(len(starts), dtype=np.int64)
+        split = (unit_fraction(row_hash(self.seed, idx, rows)) < self.opts["val_fraction"])
+        return starts, lengths, rows, split.astype(np.int8)
+
+    def scan(self, idx, uri):
+        codes = self._codes(uri)
+        starts, lengths, rows, split = self._rows(idx, len(codes))
+        out = {"rows": [int((split == 0).sum()), int((split == 1).sum())],
+               "values": [int(lengths[split == 0].sum()), int(lengths[split == 1].sum())]}
+        if self.opts["vocab"] == "char":
+            cps, counts = np.unique(codes, return_counts=True)
+            out["counts"] = [cps.tolist(), counts.tolist()]
+        return out
+
+    def finalize(self, scans, sources):
+        if self.opts["vocab"] == "byte":
+            self.vocab = Vocab("byte")
+            return
+        counts: dict[int, int] = {}
+        for s in scans:
+            for cp, c in zip(*s["counts"]):
+                counts[cp] = counts.get(cp, 0) + c
+        self.vocab = Vocab.build_char(counts, self.opts["min_freq"], self.opts["max_vocab"])
+
+    def block(self, idx, uri):
+        codes = self._codes(uri)
+        ids = self.vocab.encode_codes(codes)
+        starts, lengths, rows, split = self._rows(idx, len(ids))
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        gather = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - starts, lengths)
+        return make_block("tokens", "lm", x_values=ids[gather], x_offsets=offsets,
+                          lengths=lengths, src_file=idx, src_row=rows, split=split,
+                          seed=self.seed)
+
+    def fields(self):
+        return {"vocab_size": self.vocab.size, "input_size": None,
+                "output_size": self.vocab.size, "vocab": self.vocab.to_dict(), "stats": None,
+                "options": self.opts}
+
+
+def ingest_text(sources, out: str, *, seq_len: int, vocab: str = "char", min_freq: int = 1,
+                max_vocab: int | None = None, overlap: int = 0, val_fraction: float = 0.1,
+                seed: int = 0, on_decode_error: str = "fail", **run):
+    """Ingest UTF-8 text files/globs into LM shards at ``out``; return the Manifest.
+
+    ``run`` takes the engine options of :func:`rnn_spark.data.pipeline.run_ingest`
+    (overwrite, engine, master, shard_bytes, row_group_bytes, rows_per_group, quiet).
+    """
+    job = TextJob(seq_len=seq_len, vocab=vocab, min_freq=min_freq, max_vocab=max_vocab,
+                  overlap=overlap, val_fraction=val_fraction, seed=seed,
+                  on_decode_error=on_decode_error)
+    return run_ingest(job, sources, out, seed=seed, **run)

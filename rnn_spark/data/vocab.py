@@ -1,0 +1,67 @@
+"""Token vocabularies for text: ``byte`` (256 ids, no unknown) and ``char`` (Unicode characters
+seen at least ``min_freq`` times, most frequent first, id 0 = ``<unk>``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+UNK = "<unk>"
+
+
+class Vocab:
+    def __init__(self, kind: str, tokens: list[str] | None = None, min_freq: int = 1):
+        self.kind, self.min_freq = kind, min_freq
+        if kind == "byte":
+            self.tokens = [chr(i) for i in range(256)]  # byte i shown as the latin-1 character
+            self._codes = None
+        else:
+            self.tokens = list(tokens)
+            self._codes = np.array([ord(t) for t in self.tokens[1:]], dtype=np.uint32)
+            self._order = np.argsort(self._codes, kind="stable")
+            self._sorted = self._codes[self._order]
+
+    @property
+    def size(self) -> int:
+        return len(self.tokens)
+
+    @classmethod
+    def build_char(cls, counts: dict[int, int], min_freq: int = 1, max_size: int | None = None):
+        """From code point counts: frequency >= min_freq, order (-count, code point)."""
+        kept = sorted((-c, cp) for cp, c in counts.items() if c >= min_freq)
+        if max_size is not None:
+            kept = kept[:max(0, max_size - 1)]
+        return cls("char", [UNK] + [chr(cp) for _, cp in kept], min_freq)
+
+    def encode_codes(self, codes: np.ndarray) -> np.ndarray:
+        """Code points (char vocab) or bytes (byte vocab) -> int32 ids."""
+        if self.kind == "byte":
+            return np.asarray(codes, dtype=np.int32)
+        codes = np.asarray(codes, dtype=np.uint32)
+        if len(self._sorted) == 0:
+            return np.zeros(len(codes), np.int32)
+        pos = np.clip(np.searchsorted(self._sorted, codes), 0, len(self._sorted) - 1)
+        hit = self._sorted[pos] == codes
+        return np.where(hit, self._order[pos] + 1, 0).astype(np.int32)
+
+    def encode(self, text) -> np.ndarray:
+        if self.kind == "byte":
+            data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+            return np.frombuffer(data, dtype=np.uint8).astype(np.int32)
+        return self.encode_codes(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32))
+
+    def decode(self, ids) -> str:
+        if self.kind == "byte":
+            return bytes(int(i) for i in ids).decode("utf-8", errors="replace")
+        return "".join(self.tokens[int(i)] if 0 < int(i) < self.size else "\ufffd" for i in ids)
+
+    def to_dict(self) -> dict:
+        d = {"type": self.kind, "size": self.size}
+        if self.kind == "char":
+            d.update(tokens=self.tokens, unk_id=0, unk=UNK, min_freq=self.min_freq)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Vocab":
+        if d["type"] == "byte":
+            return cls("byte")
+        return cls("char", d["tokens"], d.get("min_freq", 1))
