@@ -40,6 +40,9 @@ true)::
     This is ``torch.optim.SGD(lr, momentum=mu, nesterov=True)`` stepped with gradient ``-G``.
     With ``mu = 0`` and ``lr = 1`` it is bitwise ``average``.
 
+Options also have config-style aliases: bmuf ``block_momentum`` = ``eta``, ``block_lr`` = ``zeta``;
+nesterov ``outer_lr`` = ``lr``, ``momentum`` / ``outer_momentum`` = ``mu``.
+
 State (``state_vectors()`` / ``load_state()``) is flat vectors only -- ``{"block_delta": Delta}``
 for bmuf, ``{"momentum_buffer": m}`` for nesterov, nothing for average -- so a checkpoint holds
 ``w`` plus these, and after a restore :meth:`Averager.broadcast_weights` recomputes ``b``.
@@ -63,6 +66,7 @@ class Averager:
 
     name = "average"
     DEFAULTS: dict[str, Any] = {}
+    ALIASES: dict[str, str] = {}  # config-style spelling -> option name
 
     def __init__(self, num_params: int, dtype: Any, num_workers: int, **options: Any) -> None:
         kind = f"averager {self.name}"
@@ -79,7 +83,14 @@ class Averager:
         self.num_params = int(num_params)
         self.num_workers = int(num_workers)
         self.dtype = check_dtype(kind, dtype)
-        self.options = take_options(kind, options, self.DEFAULTS)
+        for alias, canonical in self.ALIASES.items():
+            if alias in options:
+                require(canonical not in options, kind, f"give {canonical} or {alias}, not both")
+                options[canonical] = options.pop(alias)
+        valid = {**self.DEFAULTS, **{alias: None for alias in self.ALIASES}}
+        self.options = take_options(kind, options, valid)
+        for alias in self.ALIASES:
+            del self.options[alias]
         self._state: dict[str, np.ndarray] = {}
 
     def apply(self, global_w: np.ndarray, mean_delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,6 +149,7 @@ class BMUF(Averager):
 
     name = "bmuf"
     DEFAULTS = {"eta": None, "zeta": 1.0, "nesterov": True}
+    ALIASES = {"block_momentum": "eta", "block_lr": "zeta"}
 
     def __init__(self, num_params: int, dtype: Any, num_workers: int, **options: Any) -> None:
         super().__init__(num_params, dtype, num_workers, **options)
@@ -179,6 +191,7 @@ class NesterovOuter(Averager):
 
     name = "nesterov"
     DEFAULTS = {"lr": 0.7, "mu": 0.9, "nesterov": True}
+    ALIASES = {"outer_lr": "lr", "momentum": "mu", "outer_momentum": "mu"}
 
     def __init__(self, num_params: int, dtype: Any, num_workers: int, **options: Any) -> None:
         super().__init__(num_params, dtype, num_workers, **options)
