@@ -1,1 +1,6 @@
+"""Pure NumPy engine: cells, model, losses, truncated BPTT, gradient checks. No Spark, no I/O."""
 
+from .config import ModelConfig, ModelConfigError
+from .model import Model
+
+__all__ = ["Model", "ModelConfig", "ModelConfigError"]

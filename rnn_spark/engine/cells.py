@@ -1,0 +1,164 @@
+"""Recurrent cells: the recurrence of one layer over a window, forward and backward.
+
+Layout inside the engine is time-major: ``[T, B, features]``, so one step is a contiguous
+``[B, features]`` slab. A cell never sees the layer input itself: the model precomputes the input
+projection ``XP = x @ W_ih^T + b`` for the whole window with one GEMM (or a table lookup for token
+input) and the cell adds the recurrent term step by step. Backward returns
+
+* ``dxp``  -- gradient w.r.t. the input pre-activations ``XP`` (drives dW_ih, db_ih, dx),
+* ``dgh``  -- gradient w.r.t. the recurrent pre-activations ``h_prev @ W_hh^T + b_hh`` (drives dW_hh, db_hh),
+
+both ``[T, B, G*H]`` in the cell's *internal* gate order, valid on steps ``t0..T-1`` only, so the
+weight gradients are each ONE GEMM over all time steps. ``hprev`` (``[T, B, H]``) is returned in the
+cache for that GEMM.
+
+Sigmoid gates are evaluated as ``0.5 * tanh(0.5 z) + 0.5``: the 0.5 is folded into the internal copy
+of the weights (``scale``), so one ``tanh`` call covers all gates of a step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class MaskInfo:
+    """Per-step masking helpers for a time-major mask ``[T, B]`` (None = nothing masked)."""
+
+    def __init__(self, mask_tb: np.ndarray | None, dtype) -> None:
+        if mask_tb is None:
+            self.any = False
+            self.steps = None
+            return
+        keep = np.asarray(mask_tb, dtype=bool)
+        self.any = not bool(keep.all())
+        self.steps = (~keep).any(axis=1)  # step t has at least one masked row
+        self.drop = ~keep[:, :, None]  # [T, B, 1] bool, True = masked (state carried)
+        self.keep_f = keep[:, :, None].astype(dtype)
+        self.drop_f = self.drop.astype(dtype)
+
+    def masked(self, t: int) -> bool:
+        return self.any and bool(self.steps[t])
+
+
+class Cell:
+    """Base: gate layout and the internal (permuted, scaled) copies of the weights."""
+
+    gates = 1
+    perm_blocks: tuple[int, ...] | None = None  # internal block b holds PyTorch block perm_blocks[b]
+    n_sigmoid = 0  # the first n_sigmoid internal blocks are sigmoid gates
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        H = hidden_size
+        G = self.gates
+        if self.perm_blocks is None:
+            self.perm = None
+        else:
+            self.perm = np.concatenate([np.arange(b * H, (b + 1) * H) for b in self.perm_blocks])
+        self.scale = None
+        if self.n_sigmoid:
+            self.scale = np.ones(G * H)
+            self.scale[: self.n_sigmoid * H] = 0.5
+
+    # -- weight layout ----------------------------------------------------------------------
+    def to_internal(self, a: np.ndarray) -> np.ndarray:
+        """PyTorch gate order -> internal gate order along axis 0 (a copy)."""
+        return a[self.perm] if self.perm is not None else np.array(a)
+
+    def scaled(self, a_int: np.ndarray) -> np.ndarray:
+        """Fold the 0.5 of sigmoid-via-tanh into internal rows (in place, returns a)."""
+        if self.scale is not None:
+            s = self.scale.astype(a_int.dtype)
+            if a_int.ndim == 2:
+                a_int *= s[:, None]
+            else:
+                a_int *= s
+        return a_int
+
+    def to_torch_into(self, g_int: np.ndarray, out: np.ndarray) -> None:
+        """out (PyTorch order) += internal-order gradient g_int."""
+        if self.perm is not None:
+            out[self.perm] += g_int
+        else:
+            out += g_int
+
+    def input_bias(self, b_ih: np.ndarray, b_hh: np.ndarray) -> np.ndarray:
+        """Internal, scaled bias added to the input projection."""
+        return self.scaled(self.to_internal(b_ih + b_hh))
+
+    def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray) -> dict:
+        whh = self.to_internal(w_hh)
+        return {"whh": whh, "whhT_s": np.ascontiguousarray(self.scaled(whh.copy()).T)}
+
+    def rec_bias_grad(self, dgh_sum: np.ndarray, dxp_sum: np.ndarray) -> np.ndarray:
+        return dgh_sum
+
+
+class RNNCell(Cell):
+    """Elman RNN: h_t = act(x W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu."""
+
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh") -> None:
+        super().__init__(input_size, hidden_size)
+        self.relu = nonlinearity == "relu"
+
+    def forward(self, xp, h0, prep, mi: MaskInfo):
+        T, B, _ = xp.shape
+        hb = np.empty((T + 1, B, self.hidden_size), dtype=xp.dtype)
+        hb[0] = h0
+        whhT = prep["whhT_s"]
+        tmp = np.empty((B, self.hidden_size), dtype=xp.dtype)
+        for t in range(T):
+            h = hb[t + 1]
+            np.matmul(hb[t], whhT, out=tmp)
+            np.add(xp[t], tmp, out=h)
+            if self.relu:
+                np.maximum(h, 0, out=h)
+            else:
+                np.tanh(h, out=h)
+            if mi.masked(t):
+                np.copyto(h, hb[t], where=mi.drop[t])
+        return hb[1:], hb[T].copy(), {"hb": hb}
+
+    def backward(self, dy, cache, prep, mi: MaskInfo, t0: int):
+        hb = cache["hb"]
+        T, B, H = dy.shape
+        y = hb[t0 + 1:]
+        d = np.empty((T, B, H), dtype=dy.dtype)
+        der = d[t0:]
+        if self.relu:
+            np.greater(y, 0, out=der)
+        else:
+            np.multiply(y, y, out=der)
+            np.subtract(1, der, out=der)
+        whh = prep["whh"]
+        dh = np.empty((B, H), dtype=dy.dtype)
+        dh_next = np.zeros((B, H), dtype=dy.dtype)
+        for t in range(T - 1, t0 - 1, -1):
+            np.add(dy[t], dh_next, out=dh)
+            m = mi.masked(t)
+            if m:
+                carry = dh * mi.drop_f[t]
+                dh *= mi.keep_f[t]
+            np.multiply(dh, d[t], out=d[t])
+            np.matmul(d[t], whh, out=dh_next)
+            if m:
+                dh_next += carry
+        return d, d, hb[:T], dh_next
+
+
+def make_cell(kind: str, input_size: int, hidden_size: int) -> Cell:
+    from .gru import GRUCell
+    from .lstm import LSTMCell
+
+    if kind == "rnn_tanh":
+        return RNNCell(input_size, hidden_size, "tanh")
+    if kind == "rnn_relu":
+        return RNNCell(input_size, hidden_size, "relu")
+    if kind == "lstm":
+        return LSTMCell(input_size, hidden_size)
+    if kind == "gru":
+        return GRUCell(input_size, hidden_size)
+    raise ValueError(f"unknown cell {kind!r}")

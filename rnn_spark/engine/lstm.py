@@ -1,0 +1,104 @@
+"""LSTM cell (PyTorch formulation), forward and backward over a window.
+
+Internal gate order is ``o, i, f, g`` (PyTorch stores ``i, f, g, o``): the three sigmoid gates are
+contiguous for the fused ``tanh`` and the three gates whose gradient is ``dc * something``
+(i, f, g) are contiguous for one broadcast multiply in the backward step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cells import Cell, MaskInfo
+
+
+class LSTMCell(Cell):
+    gates = 4
+    perm_blocks = (3, 0, 1, 2)
+    n_sigmoid = 3
+
+    def forward(self, xp, state0, prep, mi: MaskInfo):
+        """xp [T,B,4H] (internal order, scaled) is overwritten with the gate activations."""
+        T, B, _ = xp.shape
+        H = self.hidden_size
+        dt = xp.dtype
+        h0, c0 = state0
+        hb = np.empty((T + 1, B, H), dtype=dt)
+        cb = np.empty((T + 1, B, H), dtype=dt)
+        tc = np.empty((T, B, H), dtype=dt)
+        hb[0] = h0
+        cb[0] = c0
+        whhT = prep["whhT_s"]
+        tmp = np.empty((B, 4 * H), dtype=dt)
+        ig = np.empty((B, H), dtype=dt)
+        H3 = 3 * H
+        for t in range(T):
+            a = xp[t]
+            np.matmul(hb[t], whhT, out=tmp)
+            np.add(a, tmp, out=a)
+            np.tanh(a, out=a)
+            s = a[:, :H3]
+            np.multiply(s, 0.5, out=s)
+            np.add(s, 0.5, out=s)
+            c = cb[t + 1]
+            np.multiply(a[:, 2 * H:H3], cb[t], out=c)
+            np.multiply(a[:, H:2 * H], a[:, H3:], out=ig)
+            np.add(c, ig, out=c)
+            np.tanh(c, out=tc[t])
+            np.multiply(a[:, :H], tc[t], out=hb[t + 1])
+            if mi.masked(t):
+                np.copyto(hb[t + 1], hb[t], where=mi.drop[t])
+                np.copyto(cb[t + 1], cb[t], where=mi.drop[t])
+        final = (hb[T].copy(), cb[T].copy())
+        return hb[1:], final, {"a": xp, "hb": hb, "cb": cb, "tc": tc}
+
+    def backward(self, dy, cache, prep, mi: MaskInfo, t0: int):
+        a, hb, cb, tc = cache["a"], cache["hb"], cache["cb"], cache["tc"]
+        T, B, H = dy.shape
+        dt = dy.dtype
+        # Whole-window factors (vectorised, no per-step overhead):
+        #   slot o: tanh(c) * o(1-o)    slot i: g * i(1-i)
+        #   slot f: c_prev * f(1-f)     slot g: i * (1-g^2)
+        # d[t] = [dh, dc, dc, dc] * sp[t] becomes the pre-activation gradient in place.
+        a4 = a[t0:].reshape(T - t0, B, 4, H)
+        sp = np.empty((T, B, 4, H), dtype=dt)
+        s = sp[t0:]
+        sig = a4[:, :, :3]
+        np.subtract(1, sig, out=s[:, :, :3])
+        s[:, :, :3] *= sig
+        s[:, :, 0] *= tc[t0:]
+        s[:, :, 1] *= a4[:, :, 3]
+        s[:, :, 2] *= cb[t0:T]
+        g = a4[:, :, 3]
+        np.multiply(g, g, out=s[:, :, 3])
+        np.subtract(1, s[:, :, 3], out=s[:, :, 3])
+        s[:, :, 3] *= a4[:, :, 1]
+        o2 = np.multiply(tc[t0:], tc[t0:])  # o * (1 - tanh(c)^2), window part only
+        np.subtract(1, o2, out=o2)
+        o2 *= a4[:, :, 0]
+        whh = prep["whh"]
+        dh = np.empty((B, H), dtype=dt)
+        dc = np.empty((B, H), dtype=dt)
+        dh_next = np.zeros((B, H), dtype=dt)
+        dc_next = np.zeros((B, H), dtype=dt)
+        for t in range(T - 1, t0 - 1, -1):
+            k = t - t0
+            np.add(dy[t], dh_next, out=dh)
+            m = mi.masked(t)
+            if m:
+                carry_h = dh * mi.drop_f[t]
+                carry_c = dc_next * mi.drop_f[t]
+                dh *= mi.keep_f[t]
+                dc_next *= mi.keep_f[t]
+            np.multiply(dh, o2[k], out=dc)
+            np.add(dc, dc_next, out=dc)
+            st = sp[t]
+            np.multiply(dh, st[:, 0], out=st[:, 0])
+            np.multiply(dc[:, None, :], st[:, 1:], out=st[:, 1:])
+            np.multiply(dc, a4[k, :, 2], out=dc_next)
+            np.matmul(sp[t].reshape(B, 4 * H), whh, out=dh_next)
+            if m:
+                dh_next += carry_h
+                dc_next += carry_c
+        d = sp.reshape(T, B, 4 * H)
+        return d, d, hb[:T], (dh_next, dc_next)

@@ -1,0 +1,280 @@
+"""Model: [embedding | dense input] -> stacked recurrent layers -> linear head, in pure NumPy.
+
+All parameters live in one flat vector ``model.flat``; ``model.params`` maps PyTorch names
+(``embedding.weight``, ``rnn.weight_ih_l{k}``, ``rnn.weight_hh_l{k}``, ``rnn.bias_ih_l{k}``,
+``rnn.bias_hh_l{k}``, ``head.weight``, ``head.bias``) to views of it with PyTorch shapes.
+Public arrays are batch-first (``[B, T, ...]``); the engine works time-major inside.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from .cells import MaskInfo, make_cell
+from .config import ModelConfig
+from .losses import mean_squared_error, softmax_cross_entropy
+from .projection import Projection
+
+__all__ = ["Model", "ModelConfig"]
+
+
+class Model:
+    def __init__(self, cfg: ModelConfig | dict, seed: int = 0) -> None:
+        if isinstance(cfg, dict):
+            cfg = ModelConfig.from_dict(cfg)
+        self.cfg = cfg
+        self.dtype = np.dtype(cfg.dtype)
+        self.use_table: bool | None = None  # token projection path; None = choose by size
+        G = {"lstm": 4, "gru": 3}.get(cfg.cell, 1)
+        specs: list[tuple[str, tuple[int, ...]]] = []
+        if cfg.token_input:
+            specs.append(("embedding.weight", (cfg.vocab_size, cfg.embedding_size)))
+        self.cells = []
+        n_in = cfg.in_features
+        for k, h in enumerate(cfg.hidden_sizes):
+            specs += [(f"rnn.weight_ih_l{k}", (G * h, n_in)), (f"rnn.weight_hh_l{k}", (G * h, h)),
+                      (f"rnn.bias_ih_l{k}", (G * h,)), (f"rnn.bias_hh_l{k}", (G * h,))]
+            self.cells.append(make_cell(cfg.cell, n_in, h))
+            n_in = h
+        specs += [("head.weight", (cfg.output_size, n_in)), ("head.bias", (cfg.output_size,))]
+        self._specs = specs
+        total = sum(int(np.prod(s)) for _, s in specs)
+        self.flat = np.zeros(total, dtype=self.dtype)
+        self.params = self._views(self.flat)
+        self._init(seed)
+
+    # -- parameters -----------------------------------------------------------------------------
+    def _views(self, vec: np.ndarray) -> "OrderedDict[str, np.ndarray]":
+        out, off = OrderedDict(), 0
+        for name, shape in self._specs:
+            n = int(np.prod(shape))
+            out[name] = vec[off:off + n].reshape(shape)
+            off += n
+        return out
+
+    def _init(self, seed: int) -> None:
+        """PyTorch defaults: N(0,1) embedding; U(+-1/sqrt(H)) recurrent; nn.Linear head."""
+        rng = np.random.default_rng(seed)
+        for name, p in self.params.items():
+            if name == "embedding.weight":
+                p[...] = rng.standard_normal(p.shape)
+            elif name.startswith("rnn."):
+                k = 1.0 / np.sqrt(self.cfg.hidden_sizes[int(name.rsplit("_l", 1)[1])])
+                p[...] = rng.uniform(-k, k, p.shape)
+            else:
+                k = 1.0 / np.sqrt(self.cfg.hidden_sizes[-1])
+                p[...] = rng.uniform(-k, k, p.shape)
+        if self.cfg.cell == "lstm" and self.cfg.forget_bias:
+            for k, h in enumerate(self.cfg.hidden_sizes):
+                self.params[f"rnn.bias_hh_l{k}"][h:2 * h] += self.cfg.forget_bias
+
+    @property
+    def param_names(self) -> list[str]:
+        return [n for n, _ in self._specs]
+
+    @property
+    def num_params(self) -> int:
+        return int(self.flat.size)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {n: p.copy() for n, p in self.params.items()}
+
+    def load_state_dict(self, d: dict) -> None:
+        missing = [n for n in self.params if n not in d]
+        extra = [n for n in d if n not in self.params]
+        if missing or extra:
+            raise ValueError(f"state dict does not match the model: missing {missing}, unexpected {extra}")
+        for n, p in self.params.items():
+            v = np.asarray(d[n])
+            if v.shape != p.shape:
+                raise ValueError(f"state dict entry {n}: shape {v.shape}, the model needs {p.shape}")
+        for n, p in self.params.items():
+            p[...] = np.asarray(d[n], dtype=self.dtype)
+
+    def set_flat(self, vec: np.ndarray) -> None:
+        vec = np.asarray(vec)
+        if vec.shape != self.flat.shape:
+            raise ValueError(f"flat vector has shape {vec.shape}, the model needs {self.flat.shape}")
+        self.flat[...] = vec
+
+    def grad_views(self, flat_grad: np.ndarray) -> "OrderedDict[str, np.ndarray]":
+        return self._views(flat_grad)
+
+    def zero_state(self, batch: int) -> list:
+        dt = self.dtype
+        if self.cfg.cell == "lstm":
+            return [(np.zeros((batch, h), dt), np.zeros((batch, h), dt)) for h in self.cfg.hidden_sizes]
+        return [np.zeros((batch, h), dt) for h in self.cfg.hidden_sizes]
+
+    # -- input checks ---------------------------------------------------------------------------
+    def _prepare(self, inputs, mask):
+        cfg = self.cfg
+        x = np.asarray(inputs)
+        if cfg.token_input:
+            if x.ndim != 2 or not np.issubdtype(x.dtype, np.integer):
+                raise ValueError(f"inputs: expected integer token ids [B, T], got {x.dtype} {x.shape}")
+            if x.size and (x.min() < 0 or x.max() >= cfg.vocab_size):
+                raise ValueError(f"inputs: token ids must be in [0, {cfg.vocab_size}), "
+                                 f"got min {x.min()} max {x.max()}")
+            xt = np.ascontiguousarray(x.T, dtype=np.intp)
+        else:
+            if x.ndim != 3 or x.shape[2] != cfg.input_size:
+                raise ValueError(f"inputs: expected float features [B, T, {cfg.input_size}], got {x.shape}")
+            xt = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=self.dtype)
+        B, T = x.shape[:2]
+        mt = None
+        if mask is not None:
+            m = np.asarray(mask)
+            if m.shape != (B, T):
+                raise ValueError(f"mask: expected shape {(B, T)}, got {m.shape}")
+            mt = np.ascontiguousarray(m.T != 0)
+        return xt, mt, B, T
+
+    # -- forward / backward ----------------------------------------------------------------------
+    def _forward(self, xt, mt, initial_state, B):
+        mi = MaskInfo(mt, self.dtype)
+        state = initial_state if initial_state is not None else self.zero_state(B)
+        if len(state) != len(self.cells):
+            raise ValueError(f"initial_state: expected {len(self.cells)} layer entries, got {len(state)}")
+        caches, final, y = [], [], xt
+        for k, cell in enumerate(self.cells):
+            emb = self.params["embedding.weight"] if (k == 0 and self.cfg.token_input) else None
+            proj = Projection(cell, self.params[f"rnn.weight_ih_l{k}"], self.params[f"rnn.bias_ih_l{k}"],
+                              self.params[f"rnn.bias_hh_l{k}"], emb, self.use_table)
+            prep = cell.prepare(self.params[f"rnn.weight_hh_l{k}"], self.params[f"rnn.bias_hh_l{k}"])
+            xp = proj.forward(y)
+            y, fs, cache = cell.forward(xp, state[k], prep, mi)
+            caches.append((proj, prep, cache))
+            final.append(fs)
+        return y, final, caches, mi
+
+    def _head(self, y, mt, row_mask):
+        """Head input [N, H] and (for last-step heads) the step index and validity per row."""
+        T, B, H = y.shape
+        if self.cfg.head_at == "every":
+            return y.reshape(T * B, H), None, None
+        if mt is None:
+            idx, valid = np.full(B, T - 1), np.ones(B, bool)
+        else:
+            valid = mt.any(axis=0)
+            idx = T - 1 - np.argmax(mt[::-1], axis=0)
+        if row_mask is not None:
+            valid = valid & np.asarray(row_mask, dtype=bool)
+        return y[idx, np.arange(B)], idx, valid
+
+    def _loss(self, logits, targets, mt, valid, B, T, need_grad):
+        cfg = self.cfg
+        tg = np.asarray(targets)
+        if cfg.head_at == "every":
+            w = None if mt is None else mt.reshape(-1).astype(self.dtype)
+        else:
+            w = None if valid.all() else valid.astype(self.dtype)
+        if cfg.task in ("lm", "classify"):
+            want = (B, T) if cfg.head_at == "every" else (B,)
+            if tg.shape != want or not np.issubdtype(tg.dtype, np.integer):
+                raise ValueError(f"targets: expected integer class ids of shape {want}, got {tg.dtype} {tg.shape}")
+            t = (tg.T.reshape(-1) if cfg.head_at == "every" else tg).astype(np.intp)
+            if w is not None:  # padded targets may hold anything
+                t = np.where(w != 0, t, 0)
+            if t.size and (t.min() < 0 or t.max() >= cfg.output_size):
+                raise ValueError(f"targets: class ids must be in [0, {cfg.output_size}), "
+                                 f"got min {t.min()} max {t.max()} (unmasked targets)")
+            return softmax_cross_entropy(logits, t, w, need_grad)
+        O = cfg.output_size
+        want = (B, T, O) if cfg.head_at == "every" else (B, O)
+        if tg.shape != want:
+            raise ValueError(f"targets: expected float values of shape {want}, got {tg.shape}")
+        t = tg.transpose(1, 0, 2).reshape(-1, O) if cfg.head_at == "every" else tg
+        return mean_squared_error(logits, t.astype(self.dtype), w, need_grad)
+
+    def _run(self, inputs, targets, mask, initial_state, row_mask, need_grad, k2=None):
+        xt, mt, B, T = self._prepare(inputs, mask)
+        y, final, caches, mi = self._forward(xt, mt, initial_state, B)
+        hin, idx, valid = self._head(y, mt, row_mask)
+        wh, bh = self.params["head.weight"], self.params["head.bias"]
+        logits = hin @ wh.T
+        logits += bh
+        loss_sum, count, metric, dlog = self._loss(logits, targets, mt, valid, B, T, need_grad)
+        if not need_grad:
+            return loss_sum, count, metric, final
+        grad = np.zeros_like(self.flat)
+        if count == 0:
+            return 0.0, 0, grad, final
+        t0 = 0 if k2 is None else max(0, T - int(k2))
+        if k2 is not None and int(k2) < 1:
+            raise ValueError(f"k2 must be >= 1, got {k2}")
+        g = self._views(grad)
+        dlog *= 1.0 / count
+        np.matmul(dlog.T, hin, out=g["head.weight"])
+        np.sum(dlog, axis=0, out=g["head.bias"])
+        dh = dlog @ wh
+        if idx is None:
+            dy = dh.reshape(T, B, -1)
+        else:
+            dy = np.zeros_like(y)
+            dy[idx[valid], np.flatnonzero(valid)] = dh[valid]
+        for k in range(len(self.cells) - 1, -1, -1):
+            cell = self.cells[k]
+            proj, prep, cache = caches[k]
+            dxp, dgh, hprev, _ = cell.backward(dy, cache, prep, mi, t0)
+            GH, H = dgh.shape[2], hprev.shape[2]
+            d2 = dgh[t0:].reshape(-1, GH)
+            cell.to_torch_into(d2.T @ hprev[t0:].reshape(-1, H), g[f"rnn.weight_hh_l{k}"])
+            cell.to_torch_into(d2.sum(axis=0), g[f"rnn.bias_hh_l{k}"])
+            dx = None if k == 0 else np.empty((T, B, proj.w_int.shape[1]), dtype=self.dtype)
+            proj.backward(dxp, t0, g[f"rnn.weight_ih_l{k}"], g[f"rnn.bias_ih_l{k}"],
+                          g.get("embedding.weight"), dx)
+            dy = dx
+        return loss_sum / count, count, grad, final
+
+    # -- public API -----------------------------------------------------------------------------
+    def loss_and_flat_grad(self, inputs, targets, mask=None, initial_state=None, k2=None, row_mask=None):
+        """Mean loss over unmasked targets, its gradient as one flat vector, and the final state.
+
+        ``k2``: truncated backward over the last k2 steps of this window (None = full BPTT).
+        ``row_mask`` (last-step heads only): bool [B], rows that carry a target in this call
+        (default: every row with at least one unmasked step).
+        """
+        loss, _, grad, final = self._run(inputs, targets, mask, initial_state, row_mask, True, k2)
+        return float(loss), grad, final
+
+    def loss_and_grads(self, inputs, targets, mask=None, initial_state=None, k2=None, row_mask=None):
+        loss, grad, final = self.loss_and_flat_grad(inputs, targets, mask, initial_state, k2, row_mask)
+        return loss, self._views(grad), final
+
+    def loss_and_flat_grad_count(self, inputs, targets, mask=None, initial_state=None, k2=None,
+                                 row_mask=None):
+        """As loss_and_flat_grad, plus the number of targets the mean was taken over."""
+        loss, count, grad, final = self._run(inputs, targets, mask, initial_state, row_mask, True, k2)
+        return float(loss), int(count), grad, final
+
+    def forward(self, inputs, mask=None, initial_state=None):
+        """Head outputs (logits or regression values), batch-first, and the final state."""
+        xt, mt, B, T = self._prepare(inputs, mask)
+        y, final, _, _ = self._forward(xt, mt, initial_state, B)
+        hin, _, _ = self._head(y, mt, None)
+        out = hin @ self.params["head.weight"].T + self.params["head.bias"]
+        if self.cfg.head_at == "every":
+            out = np.ascontiguousarray(out.reshape(T, B, -1).transpose(1, 0, 2))
+        return out, final
+
+    def hidden(self, inputs, mask=None, initial_state=None):
+        """Top-layer outputs ``[B, T, H_top]`` (masked steps hold the carried state) and the final state."""
+        xt, mt, B, T = self._prepare(inputs, mask)
+        y, final, _, _ = self._forward(xt, mt, initial_state, B)
+        return np.ascontiguousarray(y.transpose(1, 0, 2)), final
+
+    def evaluate(self, inputs, targets, mask=None, initial_state=None, row_mask=None,
+                 return_metrics=False):
+        """``(loss_sum, count, final_state)``: summed loss over unmasked targets, number of targets.
+
+        With ``return_metrics=True`` a fourth item, a dict: ``{"correct": int}`` (argmax hits) for
+        lm/classify, ``{"sse": float}`` (sum of squared errors over all outputs) for regress.
+        """
+        loss_sum, count, metric, final = self._run(inputs, targets, mask, initial_state, row_mask, False)
+        if not return_metrics:
+            return float(loss_sum), int(count), final
+        key = "sse" if self.cfg.task == "regress" else "correct"
+        return float(loss_sum), int(count), final, {key: metric}
