@@ -1,0 +1,242 @@
+"""WebHDFS backend (the ``hdfs`` package): one cached client per endpoint per process."""
+
+import contextlib
+import threading
+import time
+from urllib.parse import urlsplit
+
+import requests
+from hdfs.util import HdfsError
+
+from . import hdfs_config
+from .errors import FsError, FsExists, FsNotFound, FsPermission, FsUnreachable
+from .uri import split
+
+_lock = threading.Lock()
+_clients = {}
+_backends = {}
+
+
+def clear_cache():
+    with _lock:
+        _clients.clear()
+        _backends.clear()
+
+
+def make_client(uri, ep):
+    """A new hdfs client for endpoint ``ep`` (raises FsError naming ``uri``)."""
+    import hdfs
+    if ep.alias:
+        from hdfs.config import Config
+        try:
+            client = Config().get_client(ep.alias)
+        except HdfsError as err:
+            raise FsError(uri, f"~/.hdfscli.cfg: {err}") from None
+        if client._timeout is None:
+            client._timeout = ep.timeout
+        return client
+    if ep.auth == "kerberos":
+        try:
+            from hdfs.ext.kerberos import KerberosClient
+        except ImportError:
+            raise FsError(uri, "Kerberos authentication requested (RNN_SPARK_HDFS_AUTH) but "
+                               "requests-kerberos is not installed; pip install "
+                               "requests-kerberos") from None
+        return KerberosClient(ep.url, timeout=ep.timeout)
+    if ep.token:
+        return hdfs.TokenClient(ep.url, ep.token, timeout=ep.timeout)
+    return hdfs.InsecureClient(ep.url, user=ep.user, timeout=ep.timeout)
+
+
+def backend_for(uri):
+    ep = hdfs_config.resolve(uri)
+    with _lock:
+        b = _backends.get(ep)
+        if b is None:
+            client = _clients.get(ep)
+            if client is None:
+                client = _clients[ep] = make_client(uri, ep)
+            b = _backends[ep] = WebHdfsFS(client, ep)
+        return b
+
+
+def _cause(err, timeout):
+    text = str(err)
+    if isinstance(err, requests.ConnectTimeout):
+        return f"no connection within {timeout[0]:g} s (connect timeout)"
+    if isinstance(err, requests.ReadTimeout):
+        return f"no answer within {timeout[1]:g} s (read timeout)"
+    low = text.lower()
+    if "refused" in low:
+        return "connection refused"
+    if "name or service not known" in low or "failed to resolve" in low or \
+            "nodename nor servname" in low or "temporary failure in name resolution" in low:
+        return "host name does not resolve"
+    if "timed out" in low:
+        return f"no answer within {timeout[1]:g} s (timeout)"
+    if isinstance(err, requests.exceptions.SSLError):
+        return "TLS/SSL handshake failed"
+    return "connection failed (" + text.splitlines()[0][:160] + ")"
+
+
+def _server_message(err):
+    msg = (getattr(err, "message", None) or str(err))
+    if isinstance(msg, bytes):
+        msg = msg.decode("utf-8", "replace")
+    return " ".join(str(msg).split())[:300]
+
+
+class WebHdfsFS:
+    """Backend for hdfs://, webhdfs:// and swebhdfs:// URIs of one endpoint."""
+
+    def __init__(self, client, endpoint):
+        self.client = client
+        self.ep = endpoint
+
+    # -- error handling -------------------------------------------------------------------------
+
+    def _unreachable(self, uri, err, elapsed):
+        url = getattr(getattr(err, "request", None), "url", None)
+        nn = [urlsplit(u).netloc for u in self.ep.urls] if self.ep.urls else []
+        base = self.ep.url or getattr(self.client, "url", "?")
+        if url and urlsplit(url).netloc not in nn and nn:
+            parts = urlsplit(url)
+            who = f"DataNode at {parts.scheme}://{parts.netloc}"
+            hint = "check that the DataNode host name resolves and its port is open from here"
+        else:
+            who = f"NameNode WebHDFS at {base}"
+            hint = f"address from {self.ep.source}; check HADOOP_CONF_DIR or --webhdfs-url"
+        return FsUnreachable(uri, f"{who} unreachable after {elapsed:.1f} s "
+                                  f"({_cause(err, self.ep.timeout)}); {hint}")
+
+    def translate(self, uri, err, elapsed=0.0, what=None):
+        """An FsError for exception ``err`` raised while working on ``uri``."""
+        if isinstance(err, FsError):
+            return err
+        if isinstance(err, requests.RequestException):
+            return self._unreachable(uri, err, elapsed)
+        if isinstance(err, HdfsError):
+            exc = getattr(err, "exception", None) or ""
+            msg = _server_message(err)
+            if exc == "FileNotFoundException" or "does not exist" in msg:
+                return FsNotFound(uri)
+            if exc == "FileAlreadyExistsException":
+                return FsExists(uri)
+            if exc in ("AccessControlException", "SecurityException") or \
+                    msg.startswith("Authentication failure"):
+                detail = msg.split("Permission denied:", 1)[-1].strip()
+                return FsPermission(uri, f"permission denied ({detail})")
+            if exc == "PathIsNotEmptyDirectoryException" or "is non empty" in msg:
+                return FsError(uri, "directory not empty (use recursive=True)")
+            if exc == "SafeModeException" or "safe mode" in msg.lower():
+                return FsError(uri, "the NameNode is in safe mode (read-only); wait until it "
+                                    "leaves it (hdfs dfsadmin -safemode get)")
+            if "is not a directory" in msg or exc == "ParentNotDirectoryException":
+                return FsError(uri, "not a directory")
+            return FsError(uri, f"{what + ': ' if what else ''}{exc + ': ' if exc else ''}{msg}")
+        return FsError(uri, f"{type(err).__name__}: {err}")
+
+    def call(self, uri, fn, *args, retry=False, **kwargs):
+        """Run ``fn``; map errors; retry transient connection errors if ``retry`` (pure reads)."""
+        attempts = 1 + (self.ep.retries if retry else 0)
+        t0 = time.monotonic()
+        for i in range(attempts):
+            try:
+                return fn(*args, **kwargs)
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as err:
+                if isinstance(err, requests.ConnectTimeout) or i == attempts - 1:
+                    raise self.translate(uri, err, time.monotonic() - t0) from None
+                time.sleep(0.5 * 2 ** i)
+            except requests.Timeout as err:
+                raise self.translate(uri, err, time.monotonic() - t0) from None
+            except (HdfsError, requests.RequestException) as err:
+                raise self.translate(uri, err, time.monotonic() - t0) from None
+
+    @contextlib.contextmanager
+    def errors(self, uri):
+        t0 = time.monotonic()
+        try:
+            yield
+        except (HdfsError, requests.RequestException) as err:
+            raise self.translate(uri, err, time.monotonic() - t0) from None
+
+    # -- the backend interface ------------------------------------------------------------------
+
+    def status(self, uri):
+        """FileStatus dict or None."""
+        return self.call(uri, self.client.status, split(uri)[2], strict=False, retry=True)
+
+    def info(self, uri):
+        st = self.status(uri)
+        if st is None:
+            raise FsNotFound(uri)
+        kind = "directory" if st["type"] == "DIRECTORY" else "file"
+        return {"size": int(st.get("length", 0)) if kind == "file" else 0, "type": kind,
+                "mtime": st.get("modificationTime", 0) / 1000.0}
+
+    def exists(self, uri):
+        return self.status(uri) is not None
+
+    def isdir(self, uri):
+        st = self.status(uri)
+        return st is not None and st["type"] == "DIRECTORY"
+
+    def list_entries(self, uri):
+        entries = self.call(uri, self.client.list, split(uri)[2], status=True, retry=True)
+        return [(name, st["type"] == "DIRECTORY") for name, st in entries]
+
+    def mkdirs(self, uri):
+        st = self.status(uri)
+        if st is not None:
+            if st["type"] != "DIRECTORY":
+                raise FsExists(uri, "exists and is a file, not a directory")
+            return
+        self.call(uri, self.client.makedirs, split(uri)[2])
+
+    def rm(self, uri, recursive=False, missing_ok=False):
+        ok = self.call(uri, self.client.delete, split(uri)[2], recursive=recursive)
+        if not ok and not missing_ok:
+            raise FsNotFound(uri)
+
+    def rename(self, src, dst):
+        if self.status(dst) is not None:  # WebHDFS would move src *into* an existing directory
+            raise FsExists(dst, "already exists (rename does not replace)")
+        self._rename(src, dst)
+
+    def replace(self, src, dst):
+        """Atomic rename of file ``src`` onto ``dst`` (HDFS rename with OVERWRITE)."""
+        st = self.status(dst)
+        if st is not None and st["type"] == "DIRECTORY":
+            raise FsError(dst, "is a directory, cannot be replaced by a file")
+        self._rename(src, dst, renameoptions="OVERWRITE" if st is not None else None)
+
+    def _rename(self, src, dst, renameoptions=None):
+        s, d = split(src)[2], split(dst)[2]
+        params = {"destination": d}
+        if renameoptions:
+            params["renameoptions"] = renameoptions
+        res = self.call(src, self.client._rename, s, **params)
+        try:
+            ok = res.json().get("boolean", True)
+        except ValueError:
+            ok = True  # rename with options answers with an empty body
+        if not ok:
+            if self.status(src) is None:
+                raise FsNotFound(src)
+            if self.status(dst) is not None:
+                raise FsExists(dst, "already exists (rename does not replace)")
+            raise FsError(dst, f"rename from {src} failed (does the parent directory exist?)")
+
+    def open_read(self, uri):
+        from .webhdfs_io import open_reader
+        return open_reader(self, uri)
+
+    def open_write(self, uri, overwrite=False):
+        from .webhdfs_io import HdfsWriter
+        st = self.status(uri)
+        if st is not None:
+            if st["type"] == "DIRECTORY":
+                raise FsError(uri, "is a directory, expected a file")
+            if not overwrite:
+                raise FsExists(uri)
+        return HdfsWriter(self, uri, overwrite=overwrite)

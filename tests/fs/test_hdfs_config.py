@@ -1,0 +1,166 @@
+"""HDFS address resolution and the 'unreachable' path (a closed loopback port; no cluster needed)."""
+
+import socket
+import time
+
+import pytest
+
+from rnn_spark import fs
+from rnn_spark.fs import hdfs_config, webhdfs
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for var in ("RNN_SPARK_WEBHDFS_URL", "RNN_SPARK_HDFS_ALIAS", "HADOOP_CONF_DIR", "HADOOP_HOME",
+                "HADOOP_USER_NAME", "HADOOP_TOKEN", "RNN_SPARK_HDFS_AUTH",
+                "RNN_SPARK_HDFS_TIMEOUT", "RNN_SPARK_HDFS_RETRIES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HDFSCLI_CONFIG", str(tmp_path / "no-hdfscli.cfg"))
+    hdfs_config.configure(reset=True)
+    yield
+    hdfs_config.configure(reset=True)
+
+
+def _site(d, name, props):
+    d.mkdir(exist_ok=True)
+    body = "".join(f"<property><name>{k}</name><value>{v}</value></property>"
+                   for k, v in props.items())
+    (d / name).write_text(f"<?xml version='1.0'?><configuration>{body}</configuration>")
+
+
+def test_hadoop_conf_dir_default_fs(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    _site(conf, "core-site.xml", {"fs.defaultFS": "hdfs://nn.example:8020"})
+    _site(conf, "hdfs-site.xml", {"dfs.namenode.http-address": "0.0.0.0:50070"})
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(conf))
+    ep = hdfs_config.resolve("hdfs:///data/x")
+    assert ep.urls == ("http://nn.example:50070",)
+    assert ep.source == f"HADOOP_CONF_DIR={conf}"
+    assert hdfs_config.resolve("hdfs://nn.example:8020/x").urls == ("http://nn.example:50070",)
+    # another cluster's host: default WebHDFS port
+    assert hdfs_config.resolve("hdfs://other:8020/x").urls == ("http://other:9870",)
+
+
+def test_ha_nameservice(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    _site(conf, "core-site.xml", {"fs.defaultFS": "hdfs://prod"})
+    _site(conf, "hdfs-site.xml", {
+        "dfs.nameservices": "prod",
+        "dfs.ha.namenodes.prod": "nn1, nn2",
+        "dfs.namenode.http-address.prod.nn1": "a.example:9870",
+        "dfs.namenode.http-address.prod.nn2": "b.example:9870",
+    })
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(conf))
+    for uri in ("hdfs:///x", "hdfs://prod/x"):
+        ep = hdfs_config.resolve(uri)
+        assert ep.urls == ("http://a.example:9870", "http://b.example:9870")
+        assert ep.url == "http://a.example:9870;http://b.example:9870"
+
+
+def test_https_policy(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    _site(conf, "core-site.xml", {"fs.defaultFS": "hdfs://nn:8020"})
+    _site(conf, "hdfs-site.xml", {"dfs.http.policy": "HTTPS_ONLY",
+                                  "dfs.namenode.https-address": "nn:9871"})
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(conf))
+    assert hdfs_config.resolve("hdfs:///x").urls == ("https://nn:9871",)
+
+
+def test_explicit_env_and_schemes(monkeypatch):
+    assert hdfs_config.resolve("hdfs://h:8020/x").urls == ("http://h:9870",)
+    assert hdfs_config.resolve("webhdfs://h:50070/x").urls == ("http://h:50070",)
+    assert hdfs_config.resolve("swebhdfs://h:9871/x").urls == ("https://h:9871",)
+    monkeypatch.setenv("RNN_SPARK_WEBHDFS_URL", "http://a:1;http://b:2/")
+    monkeypatch.setenv("HADOOP_USER_NAME", "alice")
+    monkeypatch.setenv("RNN_SPARK_HDFS_TIMEOUT", "3,7")
+    ep = hdfs_config.resolve("hdfs:///x")
+    assert ep.urls == ("http://a:1", "http://b:2") and ep.source == "RNN_SPARK_WEBHDFS_URL"
+    assert ep.user == "alice" and ep.timeout == (3.0, 7.0)
+    hdfs_config.configure(webhdfs_url="http://c:3", user="bob", timeout=5)
+    ep = hdfs_config.resolve("hdfs:///x")
+    assert ep.urls == ("http://c:3",) and ep.user == "bob" and ep.timeout == (5.0, 5.0)
+    env = hdfs_config.export_env()
+    assert env["RNN_SPARK_WEBHDFS_URL"] == "http://c:3" and env["HADOOP_USER_NAME"] == "bob"
+    assert env["RNN_SPARK_HDFS_TIMEOUT"] == "5.0,5.0"
+
+
+def test_hdfscli_alias(tmp_path, monkeypatch):
+    cfg = tmp_path / "hdfscli.cfg"
+    cfg.write_text("[global]\ndefault.alias = dev\n\n[dev.alias]\nurl = http://dev.example:9870\n"
+                   "user = carol\n\n[prod.alias]\nurl = http://p1:9870;http://p2:9870\n")
+    monkeypatch.setenv("HDFSCLI_CONFIG", str(cfg))
+    assert hdfs_config.resolve("hdfs:///x").alias == "dev"
+    assert hdfs_config.resolve("hdfs://prod/x").alias == "prod"
+    b = webhdfs.backend_for("hdfs://prod/x")
+    assert b.client.url == "http://p1:9870;http://p2:9870"
+    assert b.client._timeout == hdfs_config.DEFAULT_TIMEOUT  # never without a timeout
+
+
+def test_no_namenode_configured():
+    with pytest.raises(fs.FsError) as ei:
+        fs.exists("hdfs:///x")
+    assert str(ei.value) == ("hdfs:///x: no name node to use: set HADOOP_CONF_DIR (with "
+                             "fs.defaultFS), RNN_SPARK_WEBHDFS_URL, or write "
+                             "hdfs://namenode:port/path")
+
+
+def test_kerberos_without_package(monkeypatch):
+    pytest.importorskip("hdfs")
+    try:
+        import requests_kerberos  # noqa: F401
+        pytest.skip("requests-kerberos is installed")
+    except ImportError:
+        pass
+    monkeypatch.setenv("RNN_SPARK_HDFS_AUTH", "kerberos")
+    with pytest.raises(fs.FsError) as ei:
+        fs.exists("webhdfs://127.0.0.1:9/x")
+    assert "requests-kerberos is not installed" in str(ei.value)
+
+
+def test_bad_timeout(monkeypatch):
+    monkeypatch.setenv("RNN_SPARK_HDFS_TIMEOUT", "soon")
+    with pytest.raises(fs.FsError) as ei:
+        hdfs_config.resolve("hdfs://h/x")
+    assert str(ei.value) == ("RNN_SPARK_HDFS_TIMEOUT: bad timeout ['soon']; write seconds or "
+                             "'connect,read' (e.g. 10,60)")
+
+
+def _closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    return port
+
+
+@pytest.mark.parametrize("call", [fs.exists, fs.ls, fs.read_bytes,
+                                  lambda u: fs.write_bytes(u, b"x")])
+def test_unreachable_namenode(call):
+    port = _closed_port()
+    hdfs_config.configure(webhdfs_url=f"http://127.0.0.1:{port}", timeout=2, retries=1)
+    uri = f"hdfs://127.0.0.1:8020/data/x"
+    t0 = time.monotonic()
+    with pytest.raises(fs.FsUnreachable) as ei:
+        call(uri)
+    assert time.monotonic() - t0 < 10  # returned, did not hang
+    msg = str(ei.value)
+    assert msg.startswith(f"{uri}: NameNode WebHDFS at http://127.0.0.1:{port} unreachable after ")
+    assert msg.endswith(" s (connection refused); address from configure(webhdfs_url=); "
+                        "check HADOOP_CONF_DIR or --webhdfs-url")
+
+
+def test_unresponsive_namenode_times_out():
+    """A listener that never answers: the read timeout fires, no hang."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    port = srv.getsockname()[1]
+    try:
+        hdfs_config.configure(webhdfs_url=f"http://127.0.0.1:{port}", timeout=(1, 1), retries=2)
+        t0 = time.monotonic()
+        with pytest.raises(fs.FsUnreachable) as ei:
+            fs.info("hdfs:///x")
+        assert time.monotonic() - t0 < 10
+        assert "(no answer within 1 s (read timeout))" in str(ei.value)
+    finally:
+        srv.close()
