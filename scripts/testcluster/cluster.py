@@ -1,0 +1,228 @@
+"""start / stop / status of the test cluster (see layout.py for the files)."""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import ClusterError, health, maven, procs, siteconf
+from .layout import HOST, PORTS, Layout, ports
+
+MAIN = "org.apache.hadoop.mapreduce.MiniHadoopClusterManager"
+# Java 17 closes JDK internals that Hadoop 3 still reflects into.
+ADD_OPENS = [f"--add-opens={m}=ALL-UNNAMED" for m in (
+    "java.base/java.lang", "java.base/java.lang.reflect", "java.base/java.io",
+    "java.base/java.net", "java.base/java.nio", "java.base/java.util",
+    "java.base/java.util.concurrent", "java.base/java.util.concurrent.atomic",
+    "java.base/sun.nio.ch", "java.base/sun.nio.cs", "java.base/sun.security.action",
+    "java.base/sun.util.calendar", "java.security.jgss/sun.security.krb5")]
+
+
+def log(msg: str) -> None:
+    print(f"hadoop-cluster: {msg}", file=sys.stderr, flush=True)
+
+
+def user() -> str:
+    return os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
+
+
+def export_line(layout: Layout) -> str:
+    return f"export HADOOP_CONF_DIR={layout.conf}"
+
+
+def read_pid(layout: Layout) -> int | None:
+    try:
+        return int(layout.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def ours(pid: int, layout: Layout) -> bool:
+    """pid is alive and is this directory's MiniCluster JVM (not a reused pid)."""
+    return procs.alive(pid) and MAIN in procs.cmdline(pid, 10**6) and \
+        procs.cwd(pid) == layout.work
+
+
+def java_home() -> Path:
+    java = shutil.which("java")
+    if os.environ.get("JAVA_HOME") and (Path(os.environ["JAVA_HOME"]) / "bin/java").exists():
+        return Path(os.environ["JAVA_HOME"])
+    if java is None:
+        raise ClusterError("java is not on PATH and JAVA_HOME is unset; install a Java 17 JDK")
+    return Path(java).resolve().parent.parent
+
+
+def _check_ports(p: dict[str, int]) -> None:
+    taken = [(n, port) for n, port in p.items() if not procs.port_free(HOST, port)]
+    if not taken:
+        return
+    name, port = taken[0]
+    more = f" (also taken: {', '.join(str(q) for _, q in taken[1:])})" if taken[1:] else ""
+    owner = procs.port_owner(port)
+    who = ""
+    if owner:
+        c = procs.cwd(owner)
+        if c is not None and MAIN in procs.cmdline(owner, 10**6) and (c.parent / "cluster.pid").exists():
+            raise ClusterError(
+                f"port {port} ({PORTS[name][1]}) is held by another test cluster (pid {owner}, "
+                f"dir {c.parent}){more}; stop it with `RNN_SPARK_CLUSTER_DIR={c.parent} "
+                "scripts/hadoop-cluster stop` or set RNN_SPARK_CLUSTER_PORT_OFFSET")
+        who = f" by pid {owner} ({procs.cmdline(owner, 100)})"
+    raise ClusterError(
+        f"port {port} ({PORTS[name][1]}) on {HOST} is already in use{who}{more}; stop that "
+        "process or set RNN_SPARK_CLUSTER_PORT_OFFSET=<n> to shift all cluster ports")
+
+
+def _clean_stale(layout: Layout) -> None:
+    pid = read_pid(layout)
+    if pid is not None:
+        log(f"removing stale state of an earlier run in {layout.root} (pid {pid} is not running)")
+    left = procs.under(layout.root)
+    if left:
+        log(f"stopping {len(left)} leftover process(es) of an earlier run: {left}")
+        procs.terminate(left, grace=10)
+    for f in (layout.pid_file, layout.info_file):
+        f.unlink(missing_ok=True)
+
+
+def _wait_ready(layout: Layout, pid: int, p: dict[str, int], timeout: float, n: int) -> dict:
+    deadline = time.monotonic() + timeout
+    snap: dict = {"errors": ["no probe yet"]}
+    while time.monotonic() < deadline:
+        if not procs.alive(pid):
+            raise ClusterError(f"the cluster JVM (pid {pid}) exited during startup: "
+                               f"{_log_error(layout)}; full log: {layout.log_file}")
+        snap = health.probe(p, user())
+        if health.ready(snap, n, n):
+            return snap
+        time.sleep(0.5)
+    raise ClusterError(
+        f"the cluster did not become ready within {timeout:.0f}s "
+        f"({'; '.join(snap.get('errors') or [json.dumps(snap)])}); see {layout.log_file}, "
+        "then run scripts/hadoop-cluster stop")
+
+
+def _log_error(layout: Layout) -> str:
+    try:
+        lines = layout.log_file.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no log"
+    for ln in lines:
+        if "Exception" in ln or "ERROR" in ln:
+            return ln.strip()[:300]
+    return (lines[-1].strip()[:300] if lines else "empty log")
+
+
+def start(layout: Layout, timeout: float = 180, nodes: int = 1) -> dict:
+    t0 = time.monotonic()
+    p = ports()
+    pid = read_pid(layout)
+    if pid is not None and ours(pid, layout):
+        log(f"a cluster is already running in {layout.root} (pid {pid}); checking it")
+        try:
+            _wait_ready(layout, pid, p, min(timeout, 60), 1)
+        except ClusterError:
+            raise ClusterError(
+                f"a cluster from an earlier run (pid {pid}, {layout.root}) is running but not "
+                "answering; run `scripts/hadoop-cluster stop` and start again") from None
+        log("it is healthy; reusing it")
+        return json.loads(layout.info_file.read_text())
+    _clean_stale(layout)
+    maven.check_pyspark_match()
+    _check_ports(p)
+    jars = maven.resolve(layout, log)
+    jhome = java_home()
+    siteconf.write_all(p, layout)
+    shutil.rmtree(layout.work, ignore_errors=True)
+    layout.work.mkdir(parents=True)
+    layout.logs.mkdir(parents=True, exist_ok=True)
+    if layout.log_file.exists():
+        os.replace(layout.log_file, layout.log_file.with_suffix(".log.1"))
+    heap = os.environ.get("RNN_SPARK_CLUSTER_HEAP", "1g")
+    cmd = [str(jhome / "bin/java"), f"-Xmx{heap}", "-XX:+UseSerialGC", *ADD_OPENS,
+           f"-Dtest.build.data={layout.work / 'data'}", f"-Dhadoop.log.dir={layout.logs}",
+           "-Djava.net.preferIPv4Stack=true",
+           "-cp", os.pathsep.join([str(layout.server_conf), *jars]), MAIN,
+           "-format", "-datanodes", str(nodes), "-nodemanagers", str(nodes),
+           "-nnport", str(p["namenode_rpc"]), "-nnhttpport", str(p["namenode_http"]),
+           "-rmport", str(p["rm"]), "-jhsport", str(p["jhs"]),
+           "-writeDetails", str(layout.work / "details.json")]
+    for k, v in siteconf.server_settings(p, layout).items():
+        cmd += ["-D", f"{k}={v}"]
+    # Containers inherit JAVA_HOME, HADOOP_CONF_DIR and PATH from the NodeManager.
+    env = dict(os.environ, JAVA_HOME=str(jhome), HADOOP_CONF_DIR=str(layout.conf),
+               YARN_CONF_DIR=str(layout.conf))
+    with open(layout.log_file, "ab") as out:
+        proc = subprocess.Popen(cmd, cwd=layout.work, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    layout.pid_file.write_text(f"{proc.pid}\n")
+    log(f"started the MiniCluster JVM (pid {proc.pid}); waiting for HDFS and YARN")
+    try:
+        snap = _wait_ready(layout, proc.pid, p, timeout, nodes)
+        for path, perm in (("/tmp", "1777"), (f"/user/{user()}", "755")):
+            health.webhdfs(p, user(), path, "MKDIRS", "PUT", permission=perm)
+            health.webhdfs(p, user(), path, "SETPERMISSION", "PUT", permission=perm)
+    except BaseException:
+        stop(layout, quiet=True)
+        raise
+    info = {
+        "pid": proc.pid, "dir": str(layout.root), "conf_dir": str(layout.conf),
+        "namenode_uri": f"hdfs://{HOST}:{p['namenode_rpc']}",
+        "webhdfs_url": f"http://{HOST}:{p['namenode_http']}",
+        "rm_url": f"http://{HOST}:{p['rm_web']}", "ports": p, "user": user(),
+        "hadoop_version": maven.hadoop_version(), "nodes": nodes,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "startup_seconds": round(time.monotonic() - t0, 1),
+        "rss_mib_at_start": procs.rss_kib(proc.pid) // 1024, "health": snap,
+    }
+    siteconf.write_atomic(layout.info_file, json.dumps(info, indent=2) + "\n")
+    log(f"ready in {info['startup_seconds']}s: {info['namenode_uri']}, {info['webhdfs_url']}, "
+        f"{info['rm_url']}")
+    return info
+
+
+def stop(layout: Layout, quiet: bool = False) -> bool:
+    """Stop the JVM and every process below the cluster directory. Idempotent."""
+    pid = read_pid(layout)
+    targets = []
+    if pid is not None and ours(pid, layout):
+        targets.append(pid)
+    targets += [q for q in procs.under(layout.root) if q not in targets]
+    stuck = procs.terminate(targets, grace=20) if targets else []
+    if stuck:
+        raise ClusterError(f"could not stop pid(s) {stuck} of the cluster in {layout.root}")
+    for f in (layout.pid_file, layout.info_file):
+        f.unlink(missing_ok=True)
+    shutil.rmtree(layout.work, ignore_errors=True)
+    if not quiet:
+        log(f"stopped ({len(targets)} process(es))" if targets else
+            f"no cluster was running in {layout.root}")
+    return bool(targets)
+
+
+def status(layout: Layout) -> tuple[int, dict]:
+    """(exit code, report): 0 healthy, 1 not running, 3 running but not healthy."""
+    pid = read_pid(layout)
+    rep: dict = {"dir": str(layout.root), "pid": pid, "running": False}
+    if pid is None or not ours(pid, layout):
+        rep["stale_pid_file"] = pid is not None
+        rep["leftover_processes"] = procs.under(layout.root)
+        return 1, rep
+    rep["running"] = True
+    try:
+        rep.update(json.loads(layout.info_file.read_text()))
+    except (OSError, ValueError):
+        rep["starting"] = True
+    rep["pid"] = pid
+    rep["rss_mib"] = procs.rss_kib(pid) // 1024
+    kids = [q for q in procs.under(layout.root) if q != pid]
+    rep["container_processes"] = len(kids)
+    rep["containers_rss_mib"] = sum(procs.rss_kib(q) for q in kids) // 1024
+    rep["health"] = health.probe(ports(), user())
+    rep["healthy"] = health.ready(rep["health"], rep.get("nodes", 1), rep.get("nodes", 1))
+    return (0 if rep["healthy"] else 3), rep
