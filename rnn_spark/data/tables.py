@@ -1,0 +1,135 @@
+"""Reading tabular inputs (CSV, Parquet, JSON lines) with errors that name file, row and field."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from rnn_spark import fs
+from rnn_spark.data.pipeline import read_source
+from rnn_spark.errors import DataError
+
+FORMATS = ("auto", "csv", "parquet", "jsonl")
+
+
+def detect_format(uri: str, fmt: str) -> str:
+    if fmt != "auto":
+        return fmt
+    name = fs.basename(uri).lower()
+    for ext, f in ((".parquet", "parquet"), (".pq", "parquet"), (".csv", "csv"),
+                   (".tsv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
+                   (".json", "jsonl")):
+        if name.endswith(ext):
+            return f
+    raise DataError(f"{uri}: cannot tell the format from the file name; pass --format "
+                    "csv|parquet|jsonl")
+
+
+def where(uri: str, fmt: str, row: int) -> str:
+    """Human location of data row ``row`` (0-based) of a file."""
+    if fmt == "csv":
+        return f"{uri}: line {row + 2}"  # 1-based, after the header line
+    if fmt == "jsonl":
+        return f"{uri}: line {row + 1}"
+    return f"{uri}: row {row + 1}"
+
+
+def _first_line(err) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:300] if text else type(err).__name__
+
+
+def read_table(uri: str, fmt: str, string_columns=()) -> pa.Table:
+    """The whole file as an Arrow table (CSV: ``string_columns`` kept as text)."""
+    if fmt == "parquet":
+        try:
+            with fs.open_read(uri) as f:
+                return pq.read_table(f)
+        except (pa.ArrowException, OSError) as err:
+            if isinstance(err, fs.FsError):
+                raise
+            raise DataError(f"{uri}: not a readable Parquet file ({_first_line(err)}); the file "
+                            "is truncated or corrupt, re-export it") from None
+    data = read_source(uri)
+    if not data.strip():
+        raise DataError(f"{uri}: the file is empty")
+    if fmt == "csv":
+        delim = "\t" if uri.lower().endswith(".tsv") else ","
+        try:
+            return pacsv.read_csv(
+                io.BytesIO(data), parse_options=pacsv.ParseOptions(delimiter=delim),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in string_columns},
+                    strings_can_be_null=False))
+        except (pa.ArrowException, OSError) as err:
+            raise DataError(f"{uri}: cannot parse CSV ({_first_line(err)}); fix the file") from None
+    rows = []
+    for n, line in enumerate(data.decode("utf-8", errors="strict").splitlines()):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{uri}: line {n + 1}: not valid JSON ({err.msg}); fix the line"
+                            ) from None
+        if not isinstance(obj, dict):
+            raise DataError(f"{uri}: line {n + 1}: expected a JSON object per line")
+        obj["__line"] = n
+        rows.append(obj)
+    return rows  # JSON lines stay Python objects (mixed int/float matters)
+
+
+def column(table: pa.Table, name: str, uri: str) -> pa.ChunkedArray:
+    if name not in table.column_names:
+        raise DataError(f"{uri}: no column {name!r} (columns: {', '.join(table.column_names)}); "
+                        "check the column options")
+    return table[name]
+
+
+def numeric_matrix(table: pa.Table, names: list[str], uri: str, fmt: str) -> np.ndarray:
+    """Selected columns as float64 [rows, len(names)]; missing/non-numeric/NaN/Inf are errors."""
+    out = np.empty((table.num_rows, len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        col = column(table, name, uri)
+        if col.null_count:
+            row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            raise DataError(f"{where(uri, fmt, row)}: field {name!r} is missing; fill or drop "
+                            "the row")
+        if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+                or pa.types.is_boolean(col.type)):
+            values = col.to_pylist()
+            for row, v in enumerate(values):
+                try:
+                    float(v)
+                except (TypeError, ValueError):
+                    raise DataError(f"{where(uri, fmt, row)}: field {name!r} = {str(v)[:40]!r} is "
+                                    "not a number; fix the value or choose other columns"
+                                    ) from None
+            vals = np.array([float(v) for v in values], dtype=np.float64)
+        else:
+            vals = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        bad = ~np.isfinite(vals)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{where(uri, fmt, row)}: field {name!r} is {vals[row]} (NaN/Inf); "
+                            "fix or drop the row")
+        out[:, j] = vals
+    return out
+
+
+def sort_order(table: pa.Table, keys: list[str], uri: str, fmt: str) -> np.ndarray:
+    """Stable order by ``keys`` (each must have no missing values)."""
+    for k in keys:
+        col = column(table, k, uri)
+        if col.null_count:
+            row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            raise DataError(f"{where(uri, fmt, row)}: field {k!r} is missing; fill or drop the row")
+    if not keys:
+        return np.arange(table.num_rows)
+    return pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys]).to_numpy()
