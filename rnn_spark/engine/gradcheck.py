@@ -100,7 +100,7 @@ def freeze(model, inputs, mask, initial_state, k2):
 
 
 def check_model(model, inputs, targets, mask=None, initial_state=None, k2=None, row_mask=None,
-                eps: float = 1e-6, indices=None):
+                eps: float = 1e-5, indices=None):
     """Return (max over parameters of rel_error, analytic grad, numeric grad). Use a float64 model."""
     loss, grad, _ = model.loss_and_flat_grad(inputs, targets, mask, initial_state, k2, row_mask)
     frozen = freeze(model, inputs, mask, initial_state, k2) if k2 is not None else None

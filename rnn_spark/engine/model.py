@@ -57,7 +57,9 @@ class Model:
     def _init(self, seed: int) -> None:
         """PyTorch defaults: N(0,1) embedding; U(+-1/sqrt(H)) recurrent; nn.Linear head."""
         rng = np.random.default_rng(seed)
-        for name, p in self.params.items():
+        work = np.zeros(self.flat.size, np.float64)  # float64 then one rounding: f32 == f64 rounded
+        params = self._views(work)
+        for name, p in params.items():
             if name == "embedding.weight":
                 p[...] = rng.standard_normal(p.shape)
             elif name.startswith("rnn."):
@@ -68,7 +70,8 @@ class Model:
                 p[...] = rng.uniform(-k, k, p.shape)
         if self.cfg.cell == "lstm" and self.cfg.forget_bias:
             for k, h in enumerate(self.cfg.hidden_sizes):
-                self.params[f"rnn.bias_hh_l{k}"][h:2 * h] += self.cfg.forget_bias
+                params[f"rnn.bias_hh_l{k}"][h:2 * h] += self.cfg.forget_bias
+        self.flat[...] = work
 
     @property
     def param_names(self) -> list[str]:
