@@ -85,7 +85,7 @@ class _HashingWriter:
 def write_shard(table: pa.Table, out_dir: str, split: str, index: int, rows_per_group: int,
                 task: str, schema: pa.Schema) -> dict:
     """Write one shard (rows in canonical order) under ``out_dir``; return its manifest entry."""
-    table = order_rows(table).cast(schema)
+    table = order_rows(table).cast(schema).combine_chunks()
     rel = shard_path(split, index)
     uri = fs.join(out_dir, rel)
     steps = steps_of(table, task)

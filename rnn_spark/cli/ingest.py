@@ -1,0 +1,152 @@
+"""`rnn-spark ingest text|series|labelled SRC... --out URI` and `rnn-spark ingest verify URI`.
+
+Parsing and calling only: the work is in :mod:`rnn_spark.data`. Option names match the Python
+API's keyword arguments (``--seq-len`` is ``seq_len``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import click
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 10 ** 6,
+          "mib": 1 << 20, "g": 1 << 30, "gb": 10 ** 9, "gib": 1 << 30}
+
+
+class ByteSize(click.ParamType):
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+        if not m or m.group(2).lower() not in _UNITS:
+            self.fail(f"{value!r} is not a size like 4MiB, 64MB or 1048576", param, ctx)
+        return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def _csv(value):
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def common(fn):
+    """Options shared by every ingest kind."""
+    opts = [
+        click.argument("sources", nargs=-1, required=True, metavar="SRC..."),
+        click.option("--out", "-o", required=True, metavar="URI",
+                     help="Output directory (local path, file:// or hdfs:// URI)."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed of the train/val split and of the row layout."),
+        click.option("--val-fraction", type=float, default=0.1, show_default=True,
+                     help="Fraction of sequences held out for validation."),
+        click.option("--overwrite", is_flag=True, help="Replace OUT if it exists."),
+        click.option("--engine", type=click.Choice(["auto", "local", "spark"]), default="auto",
+                     show_default=True, help="auto = spark above 256 MiB of input."),
+        click.option("--master", default="local[*]", show_default=True,
+                     help="Spark master for --engine spark (ignored under spark-submit)."),
+        click.option("--rows-per-group", type=int, default=None,
+                     help="Rows per Parquet row group (default: from --row-group-bytes)."),
+        click.option("--row-group-bytes", type=ByteSize(), default="4MiB", show_default=True,
+                     help="Target uncompressed size of a row group."),
+        click.option("--shard-bytes", type=ByteSize(), default="64MiB", show_default=True,
+                     help="Target uncompressed size of a shard file."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress output."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _run_kwargs(kw: dict) -> dict:
+    keys = ("overwrite", "engine", "master", "rows_per_group", "row_group_bytes", "shard_bytes",
+            "quiet")
+    return {k: kw.pop(k) for k in keys}
+
+
+def _report(m, quiet: bool) -> None:
+    if not quiet:
+        summary = {"out": m.root, **m.model_fields(),
+                   "splits": {s: m.counts(s) for s in m.splits}}
+        click.echo(json.dumps(summary, sort_keys=True))
+
+
+@click.group()
+def ingest() -> None:
+    """Turn raw data into Parquet shards + manifest.json for training."""
+
+
+@ingest.command("text")
+@common
+@click.option("--seq-len", type=int, required=True, help="Steps per sequence (row = seq_len+1 ids).")
+@click.option("--vocab", type=click.Choice(["char", "byte"]), default="char", show_default=True)
+@click.option("--min-freq", type=int, default=1, show_default=True,
+              help="Characters seen fewer times become <unk> (char vocab).")
+@click.option("--max-vocab", type=int, default=None, help="Keep at most N tokens (incl. <unk>).")
+@click.option("--overlap", type=int, default=0, show_default=True,
+              help="Extra tokens shared by consecutive sequences.")
+@click.option("--on-decode-error", type=click.Choice(["fail", "replace"]), default="fail",
+              show_default=True, help="Non-UTF-8 bytes in char mode: stop, or use U+FFFD.")
+def text_cmd(sources, out, **kw):
+    """Text files or globs (UTF-8) -> language-model sequences."""
+    from rnn_spark.data import ingest_text
+    run = _run_kwargs(kw)
+    _report(ingest_text(list(sources), out, **kw, **run), run["quiet"])
+
+
+@ingest.command("series")
+@common
+@click.option("--window", type=int, required=True, help="Input steps per window.")
+@click.option("--horizon", type=int, default=1, show_default=True, help="Steps ahead to predict.")
+@click.option("--stride", type=int, default=1, show_default=True, help="Rows between windows.")
+@click.option("--columns", default=None, help="Feature columns, comma-separated (default: all).")
+@click.option("--target-columns", default=None, help="Target columns (default: --columns).")
+@click.option("--time-column", default=None, help="Sort each series by this column.")
+@click.option("--group-column", default=None, help="Entity column: one series per value.")
+@click.option("--head-at", type=click.Choice(["last", "every"]), default="last", show_default=True)
+@click.option("--normalize/--no-normalize", default=True, show_default=True,
+              help="Standardise with training-split mean/std.")
+@click.option("--split-by", type=click.Choice(["time", "group"]), default="time",
+              show_default=True, help="Validation = end of each series, or whole entities.")
+@click.option("--format", "format", type=click.Choice(["auto", "csv", "parquet"]),
+              default="auto", show_default=True)
+def series_cmd(sources, out, columns, target_columns, **kw):
+    """CSV/Parquet time series -> sliding windows with a forecast horizon."""
+    from rnn_spark.data import ingest_series
+    run = _run_kwargs(kw)
+    m = ingest_series(list(sources), out, columns=_csv(columns),
+                      target_columns=_csv(target_columns), **kw, **run)
+    _report(m, run["quiet"])
+
+
+@ingest.command("labelled")
+@common
+@click.option("--task", type=click.Choice(["classify", "regress"]), default="classify",
+              show_default=True)
+@click.option("--sequence-column", default="sequence", show_default=True)
+@click.option("--label-column", default="label", show_default=True,
+              help="Class id (classify) or target value(s) (regress).")
+@click.option("--kind", type=click.Choice(["auto", "tokens", "features"]), default="auto",
+              show_default=True, help="auto: tokens if every value is an integer.")
+@click.option("--num-classes", type=int, default=None, help="Default: largest label + 1.")
+@click.option("--vocab-size", type=int, default=None, help="Default: largest token id + 1.")
+@click.option("--normalize/--no-normalize", default=True, show_default=True)
+@click.option("--format", "format", type=click.Choice(["auto", "csv", "parquet", "jsonl"]),
+              default="auto", show_default=True)
+def labelled_cmd(sources, out, **kw):
+    """Parquet/CSV/JSONL rows of (sequence, label or target)."""
+    from rnn_spark.data import ingest_labelled
+    run = _run_kwargs(kw)
+    _report(ingest_labelled(list(sources), out, **kw, **run), run["quiet"])
+
+
+@ingest.command("verify")
+@click.argument("uri")
+@click.option("--check", type=click.Choice(["size", "hash"]), default="hash", show_default=True)
+def verify_cmd(uri, check):
+    """Check a shard directory against its manifest (sizes and content hashes)."""
+    from rnn_spark.data import read_manifest
+    m = read_manifest(uri)
+    m.verify(check)
+    click.echo(json.dumps({"ok": True, **{s: m.counts(s) for s in m.splits}}, sort_keys=True))
