@@ -50,7 +50,7 @@ class ModelSection:
 
 @dataclass
 class OptimConfig:
-    optimizer: str = opt("adam", "local optimizer run by each worker", ("sgd", "adam", "rmsprop"))
+    optimizer: str = opt("adam", "local optimizer run by each worker", ("sgd", "adam", "adamw", "rmsprop"))
     lr: float = opt(0.002, "base learning rate of the local optimizer")
     momentum: float = opt(0.0, "momentum (sgd, rmsprop)")
     nesterov: bool = opt(False, "Nesterov momentum (sgd)")
@@ -58,7 +58,7 @@ class OptimConfig:
     beta2: float = opt(0.999, "Adam beta2")
     eps: float = opt(1e-8, "Adam / RMSProp epsilon")
     alpha: float = opt(0.99, "RMSProp smoothing constant")
-    weight_decay: float = opt(0.0, "L2 weight decay")
+    weight_decay: float = opt(0.0, "weight decay: L2 for sgd/adam/rmsprop, decoupled for adamw")
     clip_norm: float = opt(1.0, "clip gradients to this global norm before each update (0 = off)")
     schedule: str = opt("constant", "learning-rate schedule", ("constant", "step", "cosine"))
     warmup_steps: int = opt(0, "linear warm-up length in local minibatch steps")
@@ -160,6 +160,8 @@ class Config:
              "model.hidden_sizes must be a non-empty list of positive sizes"),
             (o.lr > 0, "optim.lr must be > 0"),
             (o.clip_norm >= 0, "optim.clip_norm must be >= 0"),
+            (not (o.nesterov and o.optimizer == "sgd" and o.momentum <= 0),
+             "optim.nesterov needs optim.momentum > 0"),
             (self.spark.task_cpus >= 1, "spark.task_cpus must be >= 1"),
         ]
         for ok, msg in checks:

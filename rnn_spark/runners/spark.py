@@ -27,6 +27,29 @@ def _run_partition(fn, bc, blas_threads: int, items):
         yield fn(task, shared)
 
 
+def package_zip(dest_dir: str) -> str:
+    """Zip the installed rnn_spark package (sources only) so executors can import it."""
+    import zipfile
+    from pathlib import Path
+
+    import rnn_spark
+
+    root = Path(rnn_spark.__file__).resolve().parent
+    out = Path(dest_dir) / "rnn_spark.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in sorted(root.rglob("*.py")):
+            z.write(path, Path("rnn_spark") / path.relative_to(root))
+    return str(out)
+
+
+def ship_package(sc) -> None:
+    """Executors on a cluster (YARN, standalone) get this driver's rnn_spark; they need numpy,
+    pyarrow and hdfs in their own Python (see README: running on YARN)."""
+    import tempfile
+
+    sc.addPyFile(package_zip(tempfile.mkdtemp(prefix="rnn-spark-")))
+
+
 class SparkRunner:
     def __init__(self, master: str = "local[2]", app_name: str = "rnn-spark", task_cpus: int = 1,
                  conf: dict | None = None, result_bytes_hint: int = 0, quiet: bool = True):
@@ -51,6 +74,8 @@ class SparkRunner:
         self.sc = self.spark.sparkContext
         if quiet:
             self.sc.setLogLevel("WARN")
+        if not self.sc.master.startswith("local"):
+            ship_package(self.sc)
         self.task_cpus = task_cpus
         self.result_bytes_hint = result_bytes_hint
         self.workers_hint = self.sc.defaultParallelism

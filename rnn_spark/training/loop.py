@@ -73,7 +73,7 @@ class Trainer:
         self.ctx = {
             "model": self.model_cfg.to_dict(), "optim": asdict(cfg.optim),
             "k1": t.k1, "k2": t.k2 or t.k1, "batch_size": t.batch_size, "bucket": cfg.data.bucket,
-            "seed": t.seed, "task": self.manifest.task,
+            "seed": t.seed, "manifest": (self.manifest.data, self.manifest.root),
             "total_steps": cfg.optim.total_steps or self.total_rounds * t.steps_per_round,
             "average_opt": t.average_optimizer_state,
         }
@@ -117,7 +117,7 @@ class Trainer:
             rt = time.time()
             shared = {"ctx": self.ctx, "weights": self.state.bcast,
                       "opt_state": self.state.opt_state, "opt_steps": self.state.opt_steps}
-            sums = RoundSums(self.state.bcast.astype(np.float64))
+            sums = RoundSums(self.state.bcast.astype(np.float64), t.workers)
             for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
                 sums.add(res)
             self.state.fold(sums)

@@ -1,10 +1,11 @@
 """The driver's training state between rounds, and how a round's results are folded into it.
 
 Global weights are kept in float64 on the driver (a master copy; workers get the model dtype).
-Worker results arrive in task order and are accumulated one at a time, so the driver holds O(P)
-and the sums are bitwise reproducible:
+Worker results are folded in as they arrive into a fixed pairwise tree over worker indices, so
+the driver holds O(P log W) at most (O(P) when results stream in task order) and the sums are
+bitwise reproducible:
 
-    mean_delta = sum_i n_i * (w_i - w_bcast) / sum_i n_i       (float64, task order)
+    mean_delta = sum_i n_i * (w_i - w_bcast) / sum_i n_i       (float64, fixed tree order)
     new global weights, next broadcast = averager.apply(global, mean_delta)
 
 With W=1 the float64 arithmetic is exact, so W=1, H=1, `average` equals plain single-process
@@ -14,46 +15,41 @@ n_i) when train.average_optimizer_state is on; otherwise every task starts from 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from rnn_spark.training.averager import make_averager
+from rnn_spark.training.reduce import TreeAccumulator
 
 
-@dataclass
 class RoundSums:
-    """Running sums over one round's task results, folded in task order."""
+    """Sums over one round's task results: n-weighted deltas and optimizer state, added as a fixed
+    pairwise tree over worker indices (training/reduce.py), whatever order results arrive in."""
 
-    base: np.ndarray  # the broadcast weights, float64
-    delta: np.ndarray = None
-    opt: dict = field(default_factory=dict)
-    opt_steps: int = 0
-    n: int = 0
-    loss_sum: float = 0.0
-    updates: int = 0
-    rows: int = 0
-    task_seconds: float = 0.0
-
-    def __post_init__(self):
-        self.delta = np.zeros_like(self.base)
+    def __init__(self, base: np.ndarray, workers: int):
+        self.base = base  # the broadcast weights, float64
+        self.workers = workers
+        self.delta = TreeAccumulator(workers)
+        self.opt: dict[str, TreeAccumulator] = {}
+        self.opt_steps = 0
+        self.n = 0
+        self.loss_sum = 0.0
+        self.updates = 0
+        self.rows = 0
+        self.task_seconds = 0.0
 
     def add(self, res: dict) -> None:
-        n = int(res["n"])
+        n, w = int(res["n"]), int(res["worker"])
+        self.n += n
         self.loss_sum += float(res["loss_sum"])
         self.updates += int(res["updates"])
         self.rows += int(res["rows"])
         self.task_seconds = max(self.task_seconds, float(res["seconds"]))
-        if n == 0:
-            return
-        self.n += n
-        self.delta += n * (res["weights"].astype(np.float64) - self.base)
+        self.delta.add(w, n * (res["weights"].astype(np.float64) - self.base))
         for k, v in (res.get("opt") or {}).items():
-            acc = self.opt.get(k)
-            if acc is None:
-                acc = self.opt[k] = np.zeros(v.shape, np.float64)
-            acc += n * v.astype(np.float64)
-        self.opt_steps = max(self.opt_steps, int(res.get("opt_steps", 0)))
+            acc = self.opt.setdefault(k, TreeAccumulator(self.workers))
+            acc.add(w, n * v.astype(np.float64))
+        if n:
+            self.opt_steps = max(self.opt_steps, int(res.get("opt_steps", 0)))
 
 
 class DriverState:
@@ -70,12 +66,13 @@ class DriverState:
     def fold(self, sums: RoundSums) -> None:
         if sums.n == 0:
             return
-        mean_delta = sums.delta / sums.n
+        mean_delta = sums.delta.result() / sums.n
         new_global, bcast = self.averager.apply(self.global_w, mean_delta)
         self.global_w = np.array(new_global, dtype=np.float64, copy=True)
         self.bcast = np.asarray(bcast).astype(self.dtype)
         if self.average_opt and sums.opt:
-            self.opt_state = {k: (v / sums.n).astype(self.dtype) for k, v in sums.opt.items()}
+            self.opt_state = {k: (acc.result() / sums.n).astype(self.dtype)
+                              for k, acc in sums.opt.items()}
             self.opt_steps = sums.opt_steps
 
     # -- checkpoints: flat vectors only ---------------------------------------------------------

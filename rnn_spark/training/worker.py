@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rnn_spark import fs
-from rnn_spark.data import WorkUnit
-from rnn_spark.data.batching import table_to_minibatches
+from rnn_spark.data import Manifest, WorkUnit
+from rnn_spark.data.batching import _assemble, _decode
 from rnn_spark.engine import Model, ModelConfig
 from rnn_spark.engine.clipping import clip_by_global_norm
 from rnn_spark.engine.optim import make_optimizer
@@ -44,12 +44,29 @@ def _model(ctx: dict) -> Model:
     return model
 
 
+def table_minibatches(table: pa.Table, manifest: Manifest, batch_size: int, dtype, bucket: bool):
+    """Padded minibatches of B rows from a table of shard rows, in the table's order
+    (bucket: sorted by length first, so each minibatch holds rows of similar length)."""
+    rows = _decode(table, manifest, None, np.dtype(dtype))
+    ys = rows.ys or [None] * len(rows.xs)
+    items = [(rows.xs[i], ys[i], int(rows.lens[i])) for i in range(len(rows.xs))]
+    if bucket:
+        items.sort(key=lambda r: r[2])
+    for i in range(0, len(items), batch_size):
+        yield _assemble(items[i:i + batch_size], manifest, np.dtype(dtype))
+
+
+def _manifest(ctx: dict) -> Manifest:
+    data, root = ctx["manifest"]
+    return Manifest(data, root)
+
+
 def make_optimizer_for(ctx: dict, num_params: int, dtype):
     o = ctx["optim"]
     name = o["optimizer"]
     if name == "sgd":
         opts = {"momentum": o["momentum"], "nesterov": o["nesterov"], "weight_decay": o["weight_decay"]}
-    elif name == "adam":
+    elif name in ("adam", "adamw"):
         opts = {"betas": (o["beta1"], o["beta2"]), "eps": o["eps"], "weight_decay": o["weight_decay"]}
     else:
         opts = {"alpha": o["alpha"], "eps": o["eps"], "momentum": o["momentum"],
@@ -104,8 +121,8 @@ def train_task(task: dict, shared: dict) -> dict:
         units = [WorkUnit.from_dict(d) for d in task["units"]]
         table = read_slices(units, task["slices"], rng)
         step = task["step0"]
-        for mb in table_to_minibatches(table, ctx["batch_size"], task=ctx["task"],
-                                       dtype=model.flat.dtype, bucket=ctx["bucket"]):
+        for mb in table_minibatches(table, _manifest(ctx), ctx["batch_size"],
+                                    dtype=model.flat.dtype, bucket=ctx["bucket"]):
             lr = float(lr_at(step))
 
             def apply(grad, lr=lr):
@@ -135,10 +152,11 @@ def eval_task(task: dict, shared: dict) -> dict:
     res = {"worker": task["worker"], "loss_sum": 0.0, "count": 0, "correct": 0}
     for d in task["units"]:
         table = _row_group(WorkUnit.from_dict(d))
-        for mb in table_to_minibatches(table, ctx["batch_size"], task=ctx["task"],
-                                       dtype=model.flat.dtype, bucket=False):
-            m = model.evaluate(mb.inputs, mb.targets, mb.mask)
-            res["loss_sum"] += float(m["loss_sum"])
-            res["count"] += int(m["count"])
-            res["correct"] += int(m.get("correct", 0))
+        for mb in table_minibatches(table, _manifest(ctx), ctx["batch_size"],
+                                    dtype=model.flat.dtype, bucket=False):
+            loss_sum, count, _, metrics = model.evaluate(mb.inputs, mb.targets, mb.mask,
+                                                         return_metrics=True)
+            res["loss_sum"] += loss_sum
+            res["count"] += count
+            res["correct"] += int(metrics.get("correct", 0))
     return res
