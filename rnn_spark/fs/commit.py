@@ -32,6 +32,16 @@ def _abort(f):
         _quietly(f.close)
 
 
+def _fsync(f):
+    """Local files: make the bytes durable before they become visible under the final name."""
+    try:
+        fd = f.fileno()
+    except (AttributeError, OSError, ValueError):  # remote writers have no descriptor
+        return
+    f.flush()
+    os.fsync(fd)
+
+
 @contextlib.contextmanager
 def _as_target(tmp, uri):
     """Errors about the hidden temp name are reported against the name the user asked for."""
@@ -54,15 +64,14 @@ def atomic_write(backend, uri, overwrite=False):
     with _as_target(tmp, uri):
         f = backend.open_write(tmp, overwrite=False)
     try:
-        yield f
-        if hasattr(f, "fileno"):  # local: make the bytes durable before they become visible
-            f.flush()
-            os.fsync(f.fileno())
-        f.close()
-        if overwrite:
-            backend.replace(tmp, uri)
-        else:
-            backend.rename(tmp, uri)
+        with _as_target(tmp, uri):  # remote writers report errors as late as close()
+            yield f
+            _fsync(f)
+            f.close()
+            if overwrite:
+                backend.replace(tmp, uri)
+            else:
+                backend.rename(tmp, uri)
     except BaseException:
         _abort(f)
         _quietly(backend.rm, tmp, missing_ok=True)

@@ -85,9 +85,14 @@ class LocalFS:
 
     def list_entries(self, uri):
         """``[(name, is_dir), ...]`` of a directory, unsorted."""
-        with oserrors(uri):
-            with os.scandir(_p(uri)) as it:
-                return [(e.name, e.is_dir()) for e in it]
+        try:
+            with oserrors(uri):
+                with os.scandir(_p(uri)) as it:
+                    return [(e.name, e.is_dir()) for e in it]
+        except FsError as err:
+            if os.path.isfile(_p(uri)):
+                raise FsError(uri, "not a directory") from None
+            raise err
 
     def mkdirs(self, uri):
         with oserrors(uri):

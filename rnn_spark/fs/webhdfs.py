@@ -83,7 +83,8 @@ def _server_message(err):
     msg = (getattr(err, "message", None) or str(err))
     if isinstance(msg, bytes):
         msg = msg.decode("utf-8", "replace")
-    return " ".join(str(msg).split())[:300]
+    first = str(msg).strip().splitlines()[0] if str(msg).strip() else ""
+    return " ".join(first.split())[:300]  # the first line: no Java stack trace
 
 
 class WebHdfsFS:
@@ -163,8 +164,11 @@ class WebHdfsFS:
     # -- the backend interface ------------------------------------------------------------------
 
     def status(self, uri):
-        """FileStatus dict or None."""
-        return self.call(uri, self.client.status, split(uri)[2], strict=False, retry=True)
+        """FileStatus dict, or None if it does not exist (permission errors are raised)."""
+        try:
+            return self.call(uri, self.client.status, split(uri)[2], retry=True)
+        except FsNotFound:
+            return None
 
     def info(self, uri):
         st = self.status(uri)
