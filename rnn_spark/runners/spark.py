@@ -24,7 +24,21 @@ def _run_partition(fn, bc, blas_threads: int, items):
     limit_blas_threads(blas_threads)
     shared = bc.value
     for task in items:
-        yield fn(task, shared)
+        result = fn(task, shared)
+        _maybe_fail_first_attempt()
+        yield result
+
+
+def _maybe_fail_first_attempt() -> None:
+    """Fault injection for the retry test: RNN_SPARK_FAIL_FIRST_ATTEMPT=1 makes the first attempt
+    of partition 0 of every job fail after it has done its work, so Spark retries it."""
+    if os.environ.get("RNN_SPARK_FAIL_FIRST_ATTEMPT") != "1":
+        return
+    from pyspark import TaskContext
+
+    ctx = TaskContext.get()
+    if ctx is not None and ctx.partitionId() == 0 and ctx.attemptNumber() == 0:
+        raise RuntimeError("injected failure (RNN_SPARK_FAIL_FIRST_ATTEMPT=1)")
 
 
 def package_zip(dest_dir: str) -> str:
