@@ -129,6 +129,9 @@ def mkdirs(uri):
 
 def rm(uri, recursive=False, missing_ok=False):
     """Delete a file or directory (a non-empty directory needs ``recursive=True``)."""
+    path = split(uri)[2]
+    if path.strip("/") in ("", "."):
+        raise FsError(uri, "refusing to delete a filesystem root or the working directory")
     _backend(uri).rm(uri, recursive=recursive, missing_ok=missing_ok)
 
 

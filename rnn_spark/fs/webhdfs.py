@@ -1,6 +1,7 @@
 """WebHDFS backend (the ``hdfs`` package): one cached client per endpoint per process."""
 
 import contextlib
+import os
 import threading
 import time
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from .uri import split
 _lock = threading.Lock()
 _clients = {}
 _backends = {}
+_pid = os.getpid()
 
 
 def clear_cache():
@@ -49,8 +51,18 @@ def make_client(uri, ep):
 
 
 def backend_for(uri):
+    """The backend (and its client, one per endpoint and process) serving ``uri``.
+
+    A forked child (PySpark workers fork from a daemon) gets its own clients: HTTP connections
+    must not be shared across processes.
+    """
+    global _pid
     ep = hdfs_config.resolve(uri)
     with _lock:
+        if _pid != os.getpid():
+            _pid = os.getpid()
+            _clients.clear()
+            _backends.clear()
         b = _backends.get(ep)
         if b is None:
             client = _clients.get(ep)
@@ -98,8 +110,8 @@ class WebHdfsFS:
 
     def _unreachable(self, uri, err, elapsed):
         url = getattr(getattr(err, "request", None), "url", None)
-        nn = [urlsplit(u).netloc for u in self.ep.urls] if self.ep.urls else []
         base = self.ep.url or getattr(self.client, "url", "?")
+        nn = [urlsplit(u).netloc for u in base.split(";") if u]
         if url and urlsplit(url).netloc not in nn and nn:
             parts = urlsplit(url)
             who = f"DataNode at {parts.scheme}://{parts.netloc}"

@@ -281,3 +281,12 @@ def test_uri_helpers():
         fs.exists("s3a://bucket/x")
     assert str(ei.value) == ("s3a://bucket/x: unsupported scheme 's3a' (supported: local paths, "
                              "file://, hdfs://, webhdfs://, swebhdfs://)")
+
+
+def test_rm_refuses_roots(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for uri in ("/", "file:///", ".", "hdfs:///", "hdfs://nn:8020/"):
+        with pytest.raises(fs.FsError) as ei:
+            fs.rm(uri, recursive=True)
+        assert str(ei.value) == (f"{uri}: refusing to delete a filesystem root or the working "
+                                 "directory")
