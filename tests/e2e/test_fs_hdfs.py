@@ -16,27 +16,17 @@ from rnn_spark.fs import hdfs_config
 pytestmark = pytest.mark.e2e
 
 
-def _conf_dir(cluster):
-    for attr in ("conf_dir", "hadoop_conf_dir"):
-        v = getattr(cluster, attr, None) or (cluster.get(attr) if isinstance(cluster, dict)
-                                             else None)
-        if v:
-            return str(v)
-    return os.environ.get("HADOOP_CONF_DIR")
-
-
 @pytest.fixture(scope="module")
-def hdfs_root(request):
-    """A fresh directory on the cluster, resolved through HADOOP_CONF_DIR (fs.defaultFS)."""
-    cluster = request.getfixturevalue("hadoop_cluster")
-    conf = _conf_dir(cluster)
-    assert conf, "the hadoop_cluster fixture gives no HADOOP_CONF_DIR"
+def hdfs_root(hadoop_cluster):
+    """A fresh directory on the cluster; URIs resolve through its HADOOP_CONF_DIR (fs.defaultFS)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HADOOP_CONF_DIR", conf)
-        for var in ("RNN_SPARK_WEBHDFS_URL", "RNN_SPARK_HDFS_ALIAS"):
+        mp.setenv("HADOOP_CONF_DIR", str(hadoop_cluster.conf_dir))
+        mp.setenv("HADOOP_USER_NAME", hadoop_cluster.user)
+        for var in ("RNN_SPARK_WEBHDFS_URL", "RNN_SPARK_HDFS_ALIAS", "HADOOP_TOKEN",
+                    "RNN_SPARK_HDFS_AUTH", "RNN_SPARK_HDFS_TIMEOUT"):
             mp.delenv(var, raising=False)
         hdfs_config.configure(reset=True)
-        root = f"hdfs:///tmp/rnn-spark-fs-test-{secrets.token_hex(4)}"
+        root = f"hdfs:///tmp/e2e/rnn-spark-fs-{secrets.token_hex(4)}"
         fs.mkdirs(root)
         yield root
         fs.rm(root, recursive=True, missing_ok=True)
@@ -50,12 +40,13 @@ def root(hdfs_root, request):
     return d
 
 
-def test_resolves_through_hadoop_conf(hdfs_root):
+def test_resolves_through_hadoop_conf(hdfs_root, hadoop_cluster):
     ep = hdfs_config.resolve(hdfs_root)
-    assert ep.source.startswith("HADOOP_CONF_DIR=")
-    defaults = hdfs_config.hadoop_conf()["fs.defaultFS"]  # hdfs://host:port, explicit authority
-    explicit = defaults.rstrip("/") + fs.split(hdfs_root)[2]
-    assert fs.exists(explicit) and fs.isdir(explicit)
+    assert ep.source == f"HADOOP_CONF_DIR={hadoop_cluster.conf_dir}"
+    assert ep.urls == (hadoop_cluster.webhdfs_url,)
+    explicit = hadoop_cluster.uri(fs.split(hdfs_root)[2])  # hdfs://127.0.0.1:8020/...
+    assert fs.isdir(explicit) and hdfs_config.resolve(explicit).urls == ep.urls
+    assert fs.to_spark_path(explicit) == explicit
 
 
 def test_bytes_text_info_ls(root):
@@ -195,11 +186,10 @@ def test_rename_rm_errors(root):
     assert str(ei.value) == f"{b}: not a directory"
 
 
-def test_permission_denied(root):
+def test_permission_denied(root, hdfs_client):
     locked = fs.join(root, "locked")
     fs.mkdirs(locked)
-    backend = fs._backend(locked)
-    backend.client.set_permission(fs.split(locked)[2], "700")
+    hdfs_client.set_permission(fs.split(locked)[2], "700")
     hdfs_config.configure(user="mallory")
     try:
         with pytest.raises(fs.FsPermission) as ei:
