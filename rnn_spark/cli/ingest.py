@@ -66,10 +66,9 @@ def _run_kwargs(kw: dict) -> dict:
 
 
 def _report(m, quiet: bool) -> None:
-    if not quiet:
-        summary = {"out": m.root, **m.model_fields(),
-                   "splits": {s: m.counts(s) for s in m.splits}}
-        click.echo(json.dumps(summary, sort_keys=True))
+    """One JSON line on stdout (always; --quiet only silences the progress on stderr)."""
+    summary = {"out": m.root, **m.model_fields(), "splits": {s: m.counts(s) for s in m.splits}}
+    click.echo(json.dumps(summary, sort_keys=True))
 
 
 @click.group()
