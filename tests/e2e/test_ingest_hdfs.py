@@ -1,0 +1,120 @@
+"""Ingest to and from the real HDFS test cluster: round trips, streaming, Spark engine, YARN."""
+
+import json
+import os
+import random
+
+import numpy as np
+import pytest
+
+from rnn_spark import fs
+from rnn_spark.data import (ingest_labelled, ingest_text, iter_minibatches, read_manifest)
+from rnn_spark.errors import DataError
+from rnn_spark.fs import hdfs_config
+
+pytestmark = pytest.mark.e2e
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WORDS = ["alpha", "beta", "gamma", "délta", "εψιλον", "zeta"]
+
+
+@pytest.fixture()
+def hdfs(hadoop_cluster, hdfs_tmp, monkeypatch):
+    """hdfs:// root of a fresh directory, with rnn_spark.fs pointed at the cluster."""
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(hadoop_cluster.conf_dir))
+    for var in ("RNN_SPARK_WEBHDFS_URL", "RNN_SPARK_HDFS_ALIAS"):
+        monkeypatch.delenv(var, raising=False)
+    hdfs_config.configure(reset=True)
+    yield hadoop_cluster.uri(hdfs_tmp)
+    hdfs_config.configure(reset=True)
+
+
+def _texts(tmp_path, n=3):
+    rnd = random.Random(0)
+    d = tmp_path / "in"
+    d.mkdir()
+    for k in range(n):
+        (d / f"p{k}.txt").write_text(" ".join(rnd.choice(WORDS) for _ in range(2000 + 500 * k)),
+                                     encoding="utf-8")
+    return d
+
+
+def _upload(local_dir, remote_dir):
+    for name in sorted(os.listdir(local_dir)):
+        fs.write_bytes(fs.join(remote_dir, name), (local_dir / name).read_bytes())
+
+
+def _tree(root):
+    """{relative path: bytes} of every file under root, manifest without its 'sources'."""
+    out = {}
+    for uri in fs.walk_files(root):
+        rel = uri[len(root.rstrip("/")) + 1:]
+        data = fs.read_bytes(uri)
+        if rel == "manifest.json":
+            d = json.loads(data)
+            d.pop("sources")
+            data = json.dumps(d, sort_keys=True).encode()
+        out[rel] = data
+    return out
+
+
+KW = dict(seq_len=16, rows_per_group=40, shard_bytes=8000, seed=7)
+
+
+def test_text_round_trip_and_streaming(hdfs, tmp_path):
+    src = _texts(tmp_path)
+    _upload(src, fs.join(hdfs, "in"))
+    ml = ingest_text([str(src / "*.txt")], str(tmp_path / "local"), **KW)
+    mh = ingest_text([fs.join(hdfs, "in", "*.txt")], fs.join(hdfs, "out"), **KW)
+    assert _tree(str(tmp_path / "local")) == _tree(fs.join(hdfs, "out"))
+    assert mh.root == fs.join(hdfs, "out") and len(mh.shards("train")) > 2
+    mh = read_manifest(fs.join(hdfs, "out"))
+    mh.verify("hash")
+    ul, uh = ml.work_units("train"), mh.work_units("train")
+    assert [u.shard.startswith("hdfs://") for u in uh] == [True] * len(uh)
+    bl = list(iter_minibatches(ul, 16, manifest=ml, seed=1, bucket=True))
+    bh = list(iter_minibatches(uh, 16, manifest=mh, seed=1, bucket=True))
+    assert len(bl) == len(bh) > 5
+    for a, b in zip(bl, bh):
+        np.testing.assert_array_equal(a.inputs, b.inputs)
+        np.testing.assert_array_equal(a.targets, b.targets)
+
+
+def test_labelled_from_hdfs_and_overwrite(hdfs, tmp_path):
+    rng = np.random.default_rng(0)
+    lines = [json.dumps({"sequence": rng.normal(size=(int(rng.integers(2, 9)), 2)).tolist(),
+                         "label": int(rng.integers(0, 3))}) for _ in range(200)]
+    fs.write_text(fs.join(hdfs, "lab.jsonl"), "\n".join(lines) + "\n")
+    out = fs.join(hdfs, "lab")
+    m = ingest_labelled([fs.join(hdfs, "lab.jsonl")], out)
+    assert m.kind == "features" and m.input_size == 2 and m.output_size == 3
+    with pytest.raises(DataError, match="already exists; pass --overwrite"):
+        ingest_labelled([fs.join(hdfs, "lab.jsonl")], out)
+    fs.write_text(fs.join(hdfs, "bad.jsonl"), lines[0] + "\n{\"sequence\": [1], \"label\": 0}\n")
+    with pytest.raises(DataError, match=r"bad\.jsonl: line 2: field 'sequence' has 1 step"):
+        ingest_labelled([fs.join(hdfs, "bad.jsonl")], out, overwrite=True)
+    assert read_manifest(out).counts("train") == m.counts("train")  # old output intact
+    assert sorted(fs.basename(u) for u in fs.ls(hdfs)) == ["bad.jsonl", "lab", "lab.jsonl"]
+
+
+@pytest.mark.spark
+def test_spark_engine_reads_and_writes_hdfs(hdfs, tmp_path):
+    src = _texts(tmp_path)
+    _upload(src, fs.join(hdfs, "in"))
+    ingest_text([str(src)], str(tmp_path / "local"), engine="local", **KW)
+    ingest_text([fs.join(hdfs, "in")], fs.join(hdfs, "spark"), engine="spark",
+                master="local[2]", **KW)
+    assert _tree(str(tmp_path / "local")) == _tree(fs.join(hdfs, "spark"))
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_ingest_job_on_yarn(hadoop_cluster, hdfs, tmp_path):
+    src = _texts(tmp_path, n=4)
+    _upload(src, fs.join(hdfs, "in"))
+    ingest_text([str(src)], str(tmp_path / "local"), engine="local", **KW)
+    out = fs.join(hdfs, "yarn")
+    args = ["text", fs.join(hdfs, "in", "*.txt"), "--out", out, "--engine", "spark",
+            "--seq-len", "16", "--rows-per-group", "40", "--shard-bytes", "8000", "--seed", "7"]
+    r = hadoop_cluster.spark_submit(os.path.join(REPO, "jobs", "ingest.py"), *args)
+    assert '"task": "lm"' in r.stdout
+    assert _tree(str(tmp_path / "local")) == _tree(out)
