@@ -72,10 +72,15 @@ class HdfsRawReader(io.RawIOBase):
                 pass
 
     def _open_stream(self, want):
-        sequential = self._pos == 0 or (self._cm is None and self._pos == self._send)
+        prev_start, prev_end = self._spos, self._send
         self._close_stream()
         remaining = self._size - self._pos
-        length = remaining if sequential else min(remaining, max(want, RANGE_BYTES))
+        if self._pos == 0 or self._pos == prev_end:  # sequential: stream the rest of the file
+            length = remaining
+        elif prev_start == self._pos < prev_end:  # the stream broke: reopen the same range
+            length = prev_end - self._pos
+        else:  # a seek: a ranged read with modest read-ahead
+            length = min(remaining, max(want, RANGE_BYTES))
 
         def _open():
             cm = self._fs.client.read(self._path, offset=self._pos, length=length)

@@ -164,3 +164,33 @@ def test_unresponsive_namenode_times_out():
         assert "(no answer within 1 s (read timeout))" in str(ei.value)
     finally:
         srv.close()
+
+
+def test_token_and_user_clients(monkeypatch):
+    import hdfs
+    b = webhdfs.backend_for("webhdfs://127.0.0.1:9/x")
+    assert isinstance(b.client, hdfs.InsecureClient) and b.client._timeout == (10.0, 60.0)
+    assert webhdfs.backend_for("webhdfs://127.0.0.1:9/y") is b  # one client per endpoint
+    monkeypatch.setenv("HADOOP_TOKEN", "tok123")
+    t = webhdfs.backend_for("webhdfs://127.0.0.1:9/x")
+    assert isinstance(t.client, hdfs.TokenClient) and t is not b
+    assert t.client._session.params["delegation"] == "tok123"
+
+
+def test_forked_child_gets_its_own_client():
+    import os
+    parent_client = webhdfs.backend_for("webhdfs://127.0.0.1:9/x").client
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            child = webhdfs.backend_for("webhdfs://127.0.0.1:9/x").client
+            os.write(w, b"new" if child is not parent_client else b"same")
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        got = f.read()
+    os.waitpid(pid, 0)
+    assert got == b"new"
+    assert webhdfs.backend_for("webhdfs://127.0.0.1:9/x").client is parent_client
