@@ -76,6 +76,8 @@ def test_range_reads(root):
             f.seek(off)
             assert f.read(n) == data[off:off + n]
             assert f.tell() == off + n
+            # a seek opens a ranged request, not the rest of the file
+            assert f.raw._send - f.raw._spos <= max(n, 1 << 20)
         f.seek(-7, 2)
         assert f.read() == data[-7:]
         assert f.read(10) == b""
