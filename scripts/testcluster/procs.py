@@ -56,17 +56,20 @@ def rss_kib(pid: int) -> int:
 
 
 def port_free(host: str, port: int) -> bool:
-    """True if nothing listens on host:port or on the wildcard address."""
-    for fam, addr in ((socket.AF_INET, host), (socket.AF_INET, "0.0.0.0")):
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        try:
-            s.bind((addr, port))
-        except OSError as e:
-            if e.errno in (errno.EADDRINUSE, errno.EACCES):
-                return False
-            raise
-        finally:
-            s.close()
+    """True if nothing listens on port (any address). Connections in TIME_WAIT
+    left by an earlier run do not count: the daemons bind with SO_REUSEADDR."""
+    if _listen_inodes(port):
+        return False
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((host, port))
+    except OSError as e:
+        if e.errno in (errno.EADDRINUSE, errno.EACCES):
+            return False
+        raise
+    finally:
+        s.close()
     return True
 
 
