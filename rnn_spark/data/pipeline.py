@@ -35,9 +35,17 @@ class Progress:
     def __init__(self, quiet: bool):
         self.quiet, self.t0 = quiet, time.monotonic()
 
+        self.last = -1e9
+
     def __call__(self, msg: str) -> None:
         if not self.quiet:
-            print(f"ingest [{time.monotonic() - self.t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+            self.last = time.monotonic()
+            print(f"ingest [{self.last - self.t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    def tick(self, msg: str, last: bool = False) -> None:
+        """Like calling, but at most one line every 2 s (and always the ``last`` one)."""
+        if last or time.monotonic() - self.last >= 2.0:
+            self(msg)
 
 
 def resolve_sources(sources) -> list[dict]:
@@ -141,17 +149,34 @@ def build_manifest(job: Job, sources, plans, shard_infos, seed: int) -> dict:
 
 
 def _local_write(job: Job, sources, plans, tmp, say) -> list[dict]:
-    buckets: dict = {}
-    for i, src in enumerate(sources):
-        for key, part in route(job.block(i, src["uri"]), plans).items():
-            buckets.setdefault(key, []).append(part)
+    """Route every file's rows to per-shard spill files (Arrow IPC in a local temp dir), then
+    write the shards one by one: memory holds one input file's rows or one shard, not all."""
+    import tempfile
+
     infos, schema = [], job.schema()
-    for n, key in enumerate(sorted(buckets, key=lambda k: (SPLITS.index(k[0]), k[1]))):
-        name, idx = key
-        infos.append(write_shard(pa.concat_tables(buckets.pop(key)), tmp, name, idx,
-                                 plans[name].rows_per_group, job.task, schema))
-        say(f"wrote shard {n + 1}/{n + 1 + len(buckets)} ({infos[-1]['path']}, "
-            f"{infos[-1]['bytes'] / 1e6:.1f} MB)")
+    with tempfile.TemporaryDirectory(prefix="rnn-spark-ingest-") as spill:
+        sinks: dict = {}
+        try:
+            for i, src in enumerate(sources):
+                for key, part in route(job.block(i, src["uri"]), plans).items():
+                    if key not in sinks:
+                        path = os.path.join(spill, f"{key[0]}-{key[1]:05d}.arrow")
+                        sinks[key] = pa.ipc.new_stream(pa.OSFile(path, "wb"), part.schema)
+                    sinks[key].write_table(part)
+                say.tick(f"routed {i + 1}/{len(sources)} file(s)")
+        finally:
+            for w in sinks.values():
+                w.close()
+        keys = sorted(sinks, key=lambda k: (SPLITS.index(k[0]), k[1]))
+        for n, (name, idx) in enumerate(keys):
+            path = os.path.join(spill, f"{name}-{idx:05d}.arrow")
+            with pa.OSFile(path, "rb") as f:
+                table = pa.ipc.open_stream(f).read_all()
+            os.remove(path)
+            infos.append(write_shard(table, tmp, name, idx, plans[name].rows_per_group,
+                                     job.task, schema))
+            say.tick(f"wrote shard {n + 1}/{len(keys)} ({infos[-1]['path']}, "
+                     f"{infos[-1]['bytes'] / 1e6:.1f} MB)", last=n + 1 == len(keys))
     return infos
 
 
@@ -184,8 +209,12 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
                                             row_group_bytes=row_group_bytes,
                                             rows_per_group=rows_per_group))
         else:
-            scans = [job.scan(i, s["uri"]) for i, s in enumerate(srcs)]
-            say("scanned inputs")
+            scans, done = [], 0
+            for i, s in enumerate(srcs):
+                scans.append(job.scan(i, s["uri"]))
+                done += s["bytes"]
+                say.tick(f"scanned {i + 1}/{len(srcs)} file(s), {done / 1e6:.1f} MB",
+                         last=i + 1 == len(srcs))
             job.finalize(scans, srcs)
             plans = make_plans(job, scans, shard_bytes=shard_bytes,
                                row_group_bytes=row_group_bytes, rows_per_group=rows_per_group,

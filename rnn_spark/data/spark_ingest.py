@@ -17,7 +17,8 @@ import sys
 
 from rnn_spark.data.pipeline import build_manifest, make_plans
 from rnn_spark.data.shards import SPLITS, route, write_shard
-from rnn_spark.errors import DataError, UserError
+from rnn_spark import fs
+from rnn_spark.errors import ConfigError, DataError, UserError
 
 _ERR_RE = re.compile(r"rnn_spark\.[\w.]*?\.?(?:DataError|ConfigError|UserError|Fs\w+): ([^\n]+)")
 
@@ -49,6 +50,11 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict) -
     spark, created = session(master)
     try:
         sc = spark.sparkContext
+        if not sc.master.startswith("local"):
+            local = [u for u in [tmp] + [s["uri"] for s in srcs] if not fs.is_remote(u)]
+            if local:
+                raise ConfigError(f"{local[0]}: with Spark master {sc.master} inputs and output "
+                                  "must be on HDFS (executors cannot see local paths)")
         files = [(i, s["uri"]) for i, s in enumerate(srcs)]
         parts = max(1, min(len(files), 10000))
         try:
