@@ -15,8 +15,19 @@ from rnn_spark.errors import UserError
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rnn-spark")
-def cli() -> None:
+@click.option("--webhdfs-url", metavar="URL", envvar="RNN_SPARK_WEBHDFS_URL",
+              help="NameNode WebHDFS address, e.g. http://nn:9870 (default: from HADOOP_CONF_DIR)")
+@click.option("--hdfs-user", metavar="NAME", envvar="HADOOP_USER_NAME", help="HDFS user (simple auth)")
+@click.option("--hdfs-timeout", metavar="S[,S]", envvar="RNN_SPARK_HDFS_TIMEOUT",
+              help="HDFS connect[,read] timeout in seconds (default 10,60)")
+def cli(webhdfs_url, hdfs_user, hdfs_timeout) -> None:
     """Train recurrent networks (RNN, LSTM, GRU) on sequence data in HDFS with Apache Spark."""
+    from rnn_spark import fs
+
+    opts = {"webhdfs_url": webhdfs_url, "user": hdfs_user, "timeout": hdfs_timeout}
+    opts = {k: v for k, v in opts.items() if v}
+    if opts:
+        fs.configure(**opts)
 
 
 def _register() -> None:

@@ -68,6 +68,10 @@ class SparkRunner:
     def __init__(self, master: str = "local[2]", app_name: str = "rnn-spark", task_cpus: int = 1,
                  conf: dict | None = None, result_bytes_hint: int = 0, quiet: bool = True):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        from rnn_spark.fs.hdfs_config import export_env
+
+        hdfs_env = export_env()  # executors resolve hdfs:// URIs the way this driver does
+        os.environ.update(hdfs_env)
         for var in BLAS_ENV:  # python workers of local[N] inherit the driver's environment
             os.environ[var] = str(task_cpus)
         from pyspark import SparkConf
@@ -82,6 +86,9 @@ class SparkRunner:
         sconf.setIfMissing("spark.python.worker.reuse", "true")
         for var in BLAS_ENV:
             sconf.setIfMissing(f"spark.executorEnv.{var}", str(task_cpus))
+        for var, value in hdfs_env.items():
+            if var != "HADOOP_CONF_DIR":  # a driver-side path; cluster nodes have their own
+                sconf.setIfMissing(f"spark.executorEnv.{var}", value)
         for key, value in (conf or {}).items():
             sconf.set(key, str(value))
         self.spark = SparkSession.builder.config(conf=sconf).getOrCreate()

@@ -89,7 +89,7 @@ def _row_group(unit: WorkUnit) -> pa.Table:
     table = _ROW_GROUPS.get(key)
     if table is None:
         with fs.open_read(unit.shard) as f:
-            table = pq.ParquetFile(f).read_row_group(unit.row_group)
+            table = pq.ParquetFile(f, pre_buffer=True).read_row_group(unit.row_group)
         _ROW_GROUPS[key] = table
         while len(_ROW_GROUPS) > _ROW_GROUP_CACHE:
             _ROW_GROUPS.popitem(last=False)
