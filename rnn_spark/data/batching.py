@@ -35,7 +35,7 @@ class Minibatch:
 
 def count_minibatches(units, batch_size: int, drop_last: bool = False) -> int:
     """Minibatches :func:`iter_minibatches` yields for ``units`` (no I/O)."""
-    rows = sum(u.rows for u in units)
+    rows = sum(u["rows"] if isinstance(u, dict) else u.rows for u in units)
     return rows // batch_size if drop_last else math.ceil(rows / batch_size)
 
 
@@ -155,7 +155,12 @@ def iter_minibatches(units, batch_size: int, *, manifest: Manifest, seed: int = 
                      shuffle_rows: bool = True, bucket: bool = False, max_len: int | None = None,
                      drop_last: bool = False, dtype: str = "float32",
                      bucket_groups: int = 4) -> Iterator[Minibatch]:
-    """Yield padded minibatches from ``units`` in order (see module doc); deterministic."""
+    """Yield padded minibatches from ``units`` in order (see module doc); deterministic.
+
+    ``units``: WorkUnits or their dicts. ``max_len`` keeps the first ``max_len`` steps of longer
+    rows (classification then reads the label at the last kept step). ``dtype`` is the float
+    type of features, float targets and the mask; token ids and class targets are int32.
+    """
     if batch_size < 1:
         raise ConfigError(f"batch_size: {batch_size} must be >= 1")
     if max_len is not None and max_len < 1:

@@ -64,6 +64,13 @@ class Manifest:
         from rnn_spark.data.vocab import Vocab
         return Vocab.from_dict(self.vocab_info).tokens
 
+    def tokenizer(self):
+        """The :class:`~rnn_spark.data.vocab.Vocab` (encode/decode text), or ``None``."""
+        if not self.vocab_info:
+            return None
+        from rnn_spark.data.vocab import Vocab
+        return Vocab.from_dict(self.vocab_info)
+
     def counts(self, split: str) -> dict:
         s = self._split(split)
         return {"sequences": s["sequences"], "tokens": s["tokens"]}

@@ -112,4 +112,6 @@ def test_corrupt_and_mismatched_shards(lm):
 
 def test_units_from_dicts(lm):
     units = [u.to_dict() for u in read_manifest(lm.root).work_units("val")]
+    assert count_minibatches(units, 3) == -(-lm.counts("val")["sequences"] // 3)
+    assert lm.tokenizer().decode(lm.tokenizer().encode("alpha")) == "alpha"
     assert sum(b.rows for b in _all(units, 3, lm)) == lm.counts("val")["sequences"]
