@@ -47,7 +47,12 @@ def port_offset() -> int:
 
 def ports() -> dict[str, int]:
     off = port_offset()
-    return {name: p + off for name, (p, _) in PORTS.items()}
+    out = {name: p + off for name, (p, _) in PORTS.items()}
+    if not all(1024 <= p <= 65535 for p in out.values()):
+        from . import ClusterError
+        raise ClusterError(f"RNN_SPARK_CLUSTER_PORT_OFFSET={off} moves ports outside 1024-65535 "
+                           f"({min(out.values())}-{max(out.values())}); pick a smaller offset")
+    return out
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ from . import ClusterError
 from .layout import REPO, Layout
 
 POM = REPO / "scripts" / "pom.xml"
+PLUGIN = "3.6.1"  # maven-dependency-plugin; full coordinates avoid prefix lookups
 NET_ERRORS = re.compile(
     r"(Could not transfer|Unknown host|UnknownHostException|Connection refused|"
     r"connect timed out|Read timed out|Network is unreachable|No route to host|"
-    r"Could not resolve|Failed to read artifact descriptor|offline mode)",
+    r"offline mode)",
     re.I)
 
 
@@ -79,7 +80,8 @@ def _mvn_cmd(out: Path, offline: bool) -> list[str]:
         "-Daether.connector.connectTimeout=15000",
         "-Daether.connector.requestTimeout=60000",
         "-Dmaven.wagon.http.retryHandler.count=1",
-        "dependency:build-classpath", f"-Dmdep.outputFile={out}",
+        f"org.apache.maven.plugins:maven-dependency-plugin:{PLUGIN}:build-classpath",
+        f"-Dmdep.outputFile={out}",
     ]
     return cmd
 
@@ -113,13 +115,16 @@ def resolve(layout: Layout, log=print) -> list[str]:
             os.replace(tmp, layout.classpath_file)
             return cp.split(os.pathsep)
         last = (r.stdout + r.stderr)
-    m = NET_ERRORS.search(last)
+    last = re.sub(r"\x1b\[[0-9;]*m", "", last)
+    net = [ln.strip() for ln in last.splitlines() if NET_ERRORS.search(ln)]
     first = next((ln.strip() for ln in last.splitlines()
                   if "ERROR" in ln and ln.strip() != "[ERROR]"), last.strip()[:300])
-    first = re.sub(r"\x1b\[[0-9;]*m", "", first)
-    if m:
+    if net:
+        line = net[-1].replace(" -> [Help 1]", "")
+        repo = re.search(r"from/to \S+ \((https?://[^)]+)\)", line)
+        cause = line.rsplit(": ", 1)[-1] if ": " in line else line
         raise ClusterError(
-            "Maven could not download the Hadoop jars (repository unreachable: "
-            f"{first[:240]}); check network/proxy settings (~/.m2/settings.xml) or "
-            "copy a populated ~/.m2 to this machine")
+            f"Maven could not download the Hadoop jars from "
+            f"{repo.group(1) if repo else 'the repository'} ({cause[:160]}); check the "
+            "network/proxy (~/.m2/settings.xml) or copy a populated ~/.m2 to this machine")
     raise ClusterError(f"Maven failed to resolve scripts/pom.xml: {first[:300]}")
