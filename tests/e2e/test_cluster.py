@@ -4,8 +4,11 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "hadoop-cluster"
 
 LOCAL_READ = textwrap.dedent("""
     import sys
@@ -72,3 +75,24 @@ def test_spark_submit_on_yarn_reads_hdfs(hadoop_cluster, hdfs_client, hdfs_tmp, 
     assert apps, [a["name"] for a in hadoop_cluster.yarn_apps()]
     latest = max(apps, key=lambda a: a["startedTime"])
     assert latest["finalStatus"] == "SUCCEEDED", latest
+
+
+def test_status_and_start_reuse_the_running_cluster(hadoop_cluster):
+    """`status` reports it healthy; `start` on a running cluster reuses it (same pid)."""
+    if hadoop_cluster.state_dir is None:
+        pytest.skip("cluster not started by scripts/hadoop-cluster")
+    env = dict(hadoop_cluster.env, RNN_SPARK_CLUSTER_DIR=str(hadoop_cluster.state_dir))
+    before = json.loads((hadoop_cluster.state_dir / "cluster.json").read_text())
+    r = subprocess.run([sys.executable, str(SCRIPT), "status", "--json"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["healthy"] and rep["health"]["hdfs"]["live_datanodes"] >= 1
+    assert rep["health"]["yarn"]["active_nodes"] >= 1
+    r = subprocess.run([sys.executable, str(SCRIPT), "start"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"export HADOOP_CONF_DIR={hadoop_cluster.conf_dir}"
+    assert "reusing it" in r.stderr
+    after = json.loads((hadoop_cluster.state_dir / "cluster.json").read_text())
+    assert after["pid"] == before["pid"]
