@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import Cell, MaskInfo
+from .cells import CHUNK_ELEMS, Cell, MaskInfo
 
 
 class LSTMCell(Cell):
@@ -56,33 +56,43 @@ class LSTMCell(Cell):
         a, hb, cb, tc = cache["a"], cache["hb"], cache["cb"], cache["tc"]
         T, B, H = dy.shape
         dt = dy.dtype
-        # Whole-window factors (vectorised, no per-step overhead):
+        # Per-step factors, computed in chunks of steps just before the reverse loop needs them
+        # (vectorised over the chunk, still cache-hot when used):
         #   slot o: tanh(c) * o(1-o)    slot i: g * i(1-i)
         #   slot f: c_prev * f(1-f)     slot g: i * (1-g^2)
-        # d[t] = [dh, dc, dc, dc] * sp[t] becomes the pre-activation gradient in place.
-        a4 = a[t0:].reshape(T - t0, B, 4, H)
+        # d[t] = [dh, dc, dc, dc] * sp[t] then becomes the pre-activation gradient in place.
+        a4 = a.reshape(T, B, 4, H)
         sp = np.empty((T, B, 4, H), dtype=dt)
-        s = sp[t0:]
-        sig = a4[:, :, :3]
-        np.subtract(1, sig, out=s[:, :, :3])
-        s[:, :, :3] *= sig
-        s[:, :, 0] *= tc[t0:]
-        s[:, :, 1] *= a4[:, :, 3]
-        s[:, :, 2] *= cb[t0:T]
-        g = a4[:, :, 3]
-        np.multiply(g, g, out=s[:, :, 3])
-        np.subtract(1, s[:, :, 3], out=s[:, :, 3])
-        s[:, :, 3] *= a4[:, :, 1]
-        o2 = np.multiply(tc[t0:], tc[t0:])  # o * (1 - tanh(c)^2), window part only
-        np.subtract(1, o2, out=o2)
-        o2 *= a4[:, :, 0]
+        o2 = np.empty((T, B, H), dtype=dt)  # o * (1 - tanh(c)^2)
+        chunk = max(1, CHUNK_ELEMS // (B * 4 * H))
+
+        def factors(lo, hi):
+            s, q, tcw = sp[lo:hi], a4[lo:hi], tc[lo:hi]
+            sig = q[:, :, :3]
+            np.subtract(1, sig, out=s[:, :, :3])
+            s[:, :, :3] *= sig
+            s[:, :, 0] *= tcw
+            s[:, :, 1] *= q[:, :, 3]
+            s[:, :, 2] *= cb[lo:hi]
+            g = q[:, :, 3]
+            np.multiply(g, g, out=s[:, :, 3])
+            np.subtract(1, s[:, :, 3], out=s[:, :, 3])
+            s[:, :, 3] *= q[:, :, 1]
+            ow = o2[lo:hi]
+            np.multiply(tcw, tcw, out=ow)
+            np.subtract(1, ow, out=ow)
+            ow *= q[:, :, 0]
+
         whh = prep["whh"]
         dh = np.empty((B, H), dtype=dt)
         dc = np.empty((B, H), dtype=dt)
         dh_next = np.zeros((B, H), dtype=dt)
         dc_next = np.zeros((B, H), dtype=dt)
+        lo = T
         for t in range(T - 1, t0 - 1, -1):
-            k = t - t0
+            if t < lo:
+                lo = max(t0, t + 1 - chunk)
+                factors(lo, t + 1)
             np.add(dy[t], dh_next, out=dh)
             m = mi.masked(t)
             if m:
@@ -90,12 +100,12 @@ class LSTMCell(Cell):
                 carry_c = dc_next * mi.drop_f[t]
                 dh *= mi.keep_f[t]
                 dc_next *= mi.keep_f[t]
-            np.multiply(dh, o2[k], out=dc)
+            np.multiply(dh, o2[t], out=dc)
             np.add(dc, dc_next, out=dc)
             st = sp[t]
             np.multiply(dh, st[:, 0], out=st[:, 0])
             np.multiply(dc[:, None, :], st[:, 1:], out=st[:, 1:])
-            np.multiply(dc, a4[k, :, 2], out=dc_next)
+            np.multiply(dc, a4[t, :, 2], out=dc_next)
             np.matmul(sp[t].reshape(B, 4 * H), whh, out=dh_next)
             if m:
                 dh_next += carry_h

@@ -2,13 +2,12 @@
 
 Token input (layer 0) has two paths, chosen by size:
 
-* table (vocabulary <= tokens in the window): ``table = E @ W_ih^T + b`` is ``[V, G*H]`` and
-  ``XP = table[tokens]``; backward sums ``dXP`` rows per token (``dtable``) and gets
-  ``dW_ih = dtable^T @ E`` and ``dE = dtable @ W_ih``: the two big ``[N, E] x [E, G*H]`` GEMMs of the
-  plain path become ``[V, ...]`` ones.
-* gather (large vocabularies): ``x = E[tokens]`` then the dense path; ``dE`` sums ``dx`` rows per token.
-
-Row sums per token use one stable sort + ``np.add.reduceat`` (no ``np.add.at``).
+* forward, table (vocabulary <= tokens in the window): ``table = E @ W_ih^T + b`` is ``[V, G*H]``
+  and ``XP = table[tokens]`` -- no ``[N, E] x [E, G*H]`` GEMM.
+* backward, one-hot (when ``V (N + 2E) < 2 N E``, i.e. roughly V < 2E): ``dtable = onehot^T @ dXP``
+  (one GEMM), then ``dW_ih = dtable^T @ E`` and ``dE = dtable @ W_ih`` are small ``[V, ...]`` GEMMs.
+* otherwise gather: ``x = E[tokens]`` then the dense path; ``dE`` sums ``dx`` rows per token with
+  one stable sort + ``np.add.reduceat`` (no ``np.add.at``).
 """
 
 from __future__ import annotations
@@ -35,10 +34,11 @@ class Projection:
                  embedding: np.ndarray | None = None, use_table: bool | None = None) -> None:
         self.cell = cell
         self.w_int = cell.to_internal(w_ih)  # [GH, In], unscaled, for dx
-        self.wT_s = np.ascontiguousarray(cell.scaled(self.w_int.copy()).T)  # [In, GH]
+        self.wT_s = cell.internal_T_scaled(w_ih)  # [In, GH]
         self.b_s = cell.input_bias(b_ih, b_hh)
         self.embedding = embedding
         self.use_table = use_table
+        self.forced = use_table  # True: table + one-hot, False: gather both ways, None: by cost
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: tokens [T, B] (int) or features [T, B, In]. Returns XP [T, B, GH] (internal, scaled)."""
@@ -65,15 +65,23 @@ class Projection:
         """Accumulate dW_ih, db_ih (and dE) into PyTorch-layout gradient views; write dx[t0:]."""
         T, B, GH = dxp.shape
         d2 = dxp[t0:].reshape(-1, GH)
-        self.cell.to_torch_into(d2.sum(axis=0), g_b)
-        if self.embedding is not None and self.use_table:
+        if self.embedding is not None:
+            V, E = self.embedding.shape
+            N = d2.shape[0]
             tok = self.tokens[t0:].reshape(-1)
-            V = self.embedding.shape[0]
-            dtab = scatter_rows(d2, tok, V)
-            self.cell.to_torch_into(dtab.T @ self.embedding, g_w)
-            if g_emb is not None:
-                g_emb += dtab @ self.w_int
-            return
+            onehot = self.forced if self.forced is not None else V * (N + 2 * E) < 2 * N * E
+            if onehot:  # per-token sums by a one-hot GEMM beat two [N, E] x [E, GH] GEMMs
+                onehot = np.zeros((V, N), dtype=d2.dtype)
+                onehot[tok, np.arange(N)] = 1
+                dtab = onehot @ d2
+                self.cell.to_torch_into(dtab.sum(axis=0), g_b)
+                self.cell.to_torch_into(dtab.T @ self.embedding, g_w)
+                if g_emb is not None:
+                    g_emb += dtab @ self.w_int
+                return
+            if not hasattr(self, "x"):
+                self.x = np.take(self.embedding, self.tokens, axis=0)
+        self.cell.to_torch_into(d2.sum(axis=0), g_b)
         x2 = self.x[t0:].reshape(-1, self.x.shape[2])
         self.cell.to_torch_into(d2.T @ x2, g_w)
         if self.embedding is not None:
