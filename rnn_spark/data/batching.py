@@ -201,3 +201,21 @@ def iter_minibatches(units, batch_size: int, *, manifest: Manifest, seed: int = 
             yield _assemble(rest, manifest, dtype)
     finally:
         reader.close()
+
+
+def table_minibatches(table: pa.Table, manifest: Manifest, batch_size: int, dtype, bucket: bool,
+                      rng: np.random.Generator | None = None):
+    """Padded minibatches of ``batch_size`` rows from an in-memory table of shard rows (e.g. the
+    trainer's slice of a few row groups), in the table's order; ``bucket`` sorts rows by length first
+    so each minibatch holds rows of similar length (the minibatches then come in an order drawn
+    from ``rng``, or short to long without one)."""
+    rows = _decode(table, manifest, None, np.dtype(dtype))
+    ys = rows.ys or [None] * len(rows.xs)
+    items = [(rows.xs[i], ys[i], int(rows.lens[i])) for i in range(len(rows.xs))]
+    starts = list(range(0, len(items), batch_size))
+    if bucket:
+        items.sort(key=lambda r: r[2])  # stable: equal lengths keep the table's order
+        if rng is not None:
+            starts = [starts[i] for i in rng.permutation(len(starts))]
+    for i in starts:
+        yield _assemble(items[i:i + batch_size], manifest, np.dtype(dtype))

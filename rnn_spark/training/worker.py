@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from rnn_spark import fs
 from rnn_spark.data import Manifest, WorkUnit
-from rnn_spark.data.batching import _assemble, _decode
+from rnn_spark.data.batching import table_minibatches
 from rnn_spark.engine import Model, ModelConfig
 from rnn_spark.engine.clipping import clip_by_global_norm
 from rnn_spark.engine.optim import make_optimizer
@@ -42,18 +42,6 @@ def _model(ctx: dict) -> Model:
         _MODELS.clear()
         model = _MODELS[key] = Model(ModelConfig.from_dict(ctx["model"]), seed=0)
     return model
-
-
-def table_minibatches(table: pa.Table, manifest: Manifest, batch_size: int, dtype, bucket: bool):
-    """Padded minibatches of B rows from a table of shard rows, in the table's order
-    (bucket: sorted by length first, so each minibatch holds rows of similar length)."""
-    rows = _decode(table, manifest, None, np.dtype(dtype))
-    ys = rows.ys or [None] * len(rows.xs)
-    items = [(rows.xs[i], ys[i], int(rows.lens[i])) for i in range(len(rows.xs))]
-    if bucket:
-        items.sort(key=lambda r: r[2])
-    for i in range(0, len(items), batch_size):
-        yield _assemble(items[i:i + batch_size], manifest, np.dtype(dtype))
 
 
 def _manifest(ctx: dict) -> Manifest:
@@ -122,7 +110,7 @@ def train_task(task: dict, shared: dict) -> dict:
         table = read_slices(units, task["slices"], rng)
         step = task["step0"]
         for mb in table_minibatches(table, _manifest(ctx), ctx["batch_size"],
-                                    dtype=model.flat.dtype, bucket=ctx["bucket"]):
+                                    dtype=model.flat.dtype, bucket=ctx["bucket"], rng=rng):
             lr = float(lr_at(step))
 
             def apply(grad, lr=lr):

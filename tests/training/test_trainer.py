@@ -12,8 +12,8 @@ from rnn_spark.engine import Model
 from rnn_spark.engine.tbptt import train_minibatch
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training.loop import Trainer, train
-from rnn_spark.training.worker import (make_lr_schedule, make_optimizer_for, read_slices,
-                                       table_minibatches)
+from rnn_spark.data.batching import table_minibatches
+from rnn_spark.training.worker import make_lr_schedule, make_optimizer_for, read_slices
 from rnn_spark.training.plan import task_seed
 
 
