@@ -2,5 +2,6 @@
 
 from .config import ModelConfig, ModelConfigError
 from .model import Model
+from .tbptt import iter_windows, train_minibatch
 
-__all__ = ["Model", "ModelConfig", "ModelConfigError"]
+__all__ = ["Model", "ModelConfig", "ModelConfigError", "iter_windows", "train_minibatch"]

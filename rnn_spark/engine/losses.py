@@ -14,22 +14,24 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, weights: np.n
     """Cross-entropy of ``logits [N, C]`` against int ``targets [N]``.
 
     ``weights [N]`` is 0/1 (None = all 1). Returns ``(loss_sum, count, correct, dlogits)`` where
-    ``dlogits`` is the gradient of ``loss_sum`` (``logits`` is overwritten and reused for it).
+    ``dlogits`` is the gradient of ``loss_sum`` (``logits`` is overwritten and reused for it) and
+    ``correct`` the number of argmax hits (None when a gradient is asked for).
     """
     n = logits.shape[0]
     rows = np.arange(n)
-    correct_mask = logits.argmax(axis=1) == targets
+    correct_mask = None if need_grad else logits.argmax(axis=1) == targets
     z = logits
     z -= z.max(axis=1, keepdims=True)
     zt = z[rows, targets].astype(np.float64)
     np.exp(z, out=z)
     s = z.sum(axis=1)
     per = np.log(s.astype(np.float64)) - zt
-    if weights is None:
-        loss_sum, count, correct = float(per.sum()), n, int(correct_mask.sum())
-    else:
-        w = weights.astype(bool)
-        loss_sum, count, correct = float(per[w].sum()), int(w.sum()), int(correct_mask[w].sum())
+    w = None if weights is None else weights.astype(bool)
+    loss_sum = float(per.sum() if w is None else per[w].sum())
+    count = n if w is None else int(w.sum())
+    correct = None  # argmax hits: only counted when evaluating (need_grad=False)
+    if correct_mask is not None:
+        correct = int(correct_mask.sum() if w is None else correct_mask[w].sum())
     if not need_grad:
         return loss_sum, count, correct, None
     z /= s[:, None]

@@ -1,0 +1,28 @@
+"""Smoke test of benchmarks/kernel.py (tiny sizes): it runs and prints the JSON it promises.
+No timing is asserted."""
+
+import importlib.util
+import json
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_kernel_benchmark_prints_json(capsys):
+    pytest.importorskip("threadpoolctl")
+    spec = importlib.util.spec_from_file_location("kernel_bench", ROOT / "benchmarks" / "kernel.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    args = ["--cells", "lstm,gru", "--hidden", "8", "--window", "5", "--batch", "2", "--repeats", "1",
+            "--min-seconds", "0.001"]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        args.append("--no-torch")
+    assert mod.main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["benchmark"] == "kernel" and out["threads"] == 1
+    assert [r["cell"] for r in out["results"]] == ["lstm", "gru"]
+    assert all(r["ours_tok_s"] > 0 for r in out["results"])
