@@ -16,6 +16,11 @@ from typing import Any, Callable, Iterator
 
 from rnn_spark.runners.base import BLAS_ENV, limit_blas_threads
 
+# BLAS settings that pick kernels (and so the rounding of every GEMM); YARN containers do not
+# inherit the submitter's environment, so these are passed on when set.
+BLAS_PIN_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBOSE", "MKL_CBWR",
+                "MKL_ENABLE_INSTRUCTIONS")
+
 # Collect results at once when W * (result size) stays under this; stream them otherwise.
 COLLECT_LIMIT_BYTES = 256 * 1024 * 1024
 
@@ -74,9 +79,12 @@ class SparkRunner:
         os.environ.update(hdfs_env)
         for var in BLAS_ENV:  # python workers of local[N] inherit the driver's environment
             os.environ[var] = str(task_cpus)
-        from pyspark import SparkConf
+        from pyspark import SparkConf, SparkContext
         from pyspark.sql import SparkSession
 
+        if "PYSPARK_GATEWAY_PORT" in os.environ:
+            # Launched by spark-submit: its JVM is up; attach so SparkConf sees --master & co.
+            SparkContext._ensure_initialized()
         sconf = SparkConf()
         if not sconf.contains("spark.master"):  # spark-submit's --master wins
             sconf.setMaster(master)
@@ -86,6 +94,9 @@ class SparkRunner:
         sconf.setIfMissing("spark.python.worker.reuse", "true")
         for var in BLAS_ENV:
             sconf.setIfMissing(f"spark.executorEnv.{var}", str(task_cpus))
+        for var in BLAS_PIN_ENV:  # same BLAS kernels on executors as here: same bits
+            if os.environ.get(var):
+                sconf.setIfMissing(f"spark.executorEnv.{var}", os.environ[var])
         for var, value in hdfs_env.items():
             if var != "HADOOP_CONF_DIR":  # a driver-side path; cluster nodes have their own
                 sconf.setIfMissing(f"spark.executorEnv.{var}", value)
