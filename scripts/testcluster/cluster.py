@@ -1,6 +1,8 @@
 """start / stop / status of the test cluster (see layout.py for the files)."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import getpass
 import json
 import os
@@ -118,7 +120,27 @@ def _log_error(layout: Layout) -> str:
     return (lines[-1].strip()[:300] if lines else "empty log")
 
 
+@contextlib.contextmanager
+def _locked(layout: Layout):
+    """One start/stop at a time per cluster directory (a second `start` waits, then reuses)."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    with open(layout.root / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
 def start(layout: Layout, timeout: float = 180, nodes: int = 1) -> dict:
+    with _locked(layout):
+        return _start(layout, timeout, nodes)
+
+
+def stop(layout: Layout, quiet: bool = False) -> bool:
+    """Stop the JVM and every process below the cluster directory. Idempotent."""
+    with _locked(layout):
+        return _stop(layout, quiet)
+
+
+def _start(layout: Layout, timeout: float, nodes: int) -> dict:
     t0 = time.monotonic()
     p = ports()
     pid = read_pid(layout)
@@ -168,7 +190,7 @@ def start(layout: Layout, timeout: float = 180, nodes: int = 1) -> dict:
             health.webhdfs(p, user(), path, "MKDIRS", "PUT", permission=perm)
             health.webhdfs(p, user(), path, "SETPERMISSION", "PUT", permission=perm)
     except BaseException:
-        stop(layout, quiet=True)
+        _stop(layout, quiet=True)
         raise
     info = {
         "pid": proc.pid, "dir": str(layout.root), "conf_dir": str(layout.conf),
@@ -186,8 +208,7 @@ def start(layout: Layout, timeout: float = 180, nodes: int = 1) -> dict:
     return info
 
 
-def stop(layout: Layout, quiet: bool = False) -> bool:
-    """Stop the JVM and every process below the cluster directory. Idempotent."""
+def _stop(layout: Layout, quiet: bool) -> bool:
     pid = read_pid(layout)
     targets = []
     if pid is not None and ours(pid, layout):
