@@ -26,6 +26,16 @@ import numpy as np
 CHUNK_ELEMS = 1 << 16
 
 
+def aligned_empty(shape, dtype) -> np.ndarray:
+    """``np.empty`` on a 64-byte boundary. OpenBLAS's AVX-512 GEMM kernels run up to ~1.6x
+    slower when the right operand is not 64-byte aligned (measured: [32,512] x [512,2048])."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(n + 64, dtype=np.uint8)
+    start = (-raw.ctypes.data) % 64
+    return raw[start:start + n].view(dtype).reshape(shape)
+
+
 class MaskInfo:
     """Per-step masking helpers for a time-major mask ``[T, B]`` (None = nothing masked)."""
 
@@ -64,9 +74,10 @@ class Cell:
     # -- weight layout (block slices: memcpy-speed, no fancy indexing) -------------------------
     def to_internal(self, a: np.ndarray) -> np.ndarray:
         """PyTorch gate order -> internal gate order along axis 0 (a copy)."""
+        out = aligned_empty(a.shape, a.dtype)
         if self.perm_blocks is None:
-            return np.array(a)
-        out = np.empty_like(a)
+            out[...] = a
+            return out
         for bi, bt, _ in self.blocks:
             out[bi] = a[bt]
         return out
@@ -80,7 +91,7 @@ class Cell:
     def internal_T_scaled(self, w: np.ndarray) -> np.ndarray:
         """``[In, GH]`` contiguous: PyTorch-order ``w [GH, In]`` permuted, scaled and transposed
         in one pass (a row-major right operand is the fastest GEMM layout here)."""
-        out = np.empty((w.shape[1], w.shape[0]), dtype=w.dtype)
+        out = aligned_empty((w.shape[1], w.shape[0]), w.dtype)
         for bi, bt, sc in self.blocks:
             if sc == 1.0:
                 out[:, bi] = w[bt].T
@@ -118,7 +129,7 @@ class RNNCell(Cell):
 
     def forward(self, xp, h0, prep, mi: MaskInfo):
         T, B, _ = xp.shape
-        hb = np.empty((T + 1, B, self.hidden_size), dtype=xp.dtype)
+        hb = aligned_empty((T + 1, B, self.hidden_size), xp.dtype)
         hb[0] = h0
         whhT = prep["whhT_s"]
         tmp = np.empty((B, self.hidden_size), dtype=xp.dtype)
@@ -138,7 +149,7 @@ class RNNCell(Cell):
         hb = cache["hb"]
         T, B, H = dy.shape
         y = hb[t0 + 1:]
-        d = np.empty((T, B, H), dtype=dy.dtype)
+        d = aligned_empty((T, B, H), dy.dtype)
         der = d[t0:]
         if self.relu:
             np.greater(y, 0, out=der)

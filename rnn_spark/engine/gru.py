@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import Cell, MaskInfo
+from .cells import Cell, MaskInfo, aligned_empty
 
 
 class GRUCell(Cell):
@@ -35,7 +35,7 @@ class GRUCell(Cell):
         T, B, _ = xp.shape
         H = self.hidden_size
         dt = xp.dtype
-        hb = np.empty((T + 1, B, H), dtype=dt)
+        hb = aligned_empty((T + 1, B, H), dt)
         ghn = np.empty((T, B, H), dtype=dt)
         hb[0] = h0
         whhT, bhn = prep["whhT_s"], prep["bhn"]
@@ -67,8 +67,8 @@ class GRUCell(Cell):
         T, B, H = dy.shape
         dt = dy.dtype
         H2 = 2 * H
-        dx = np.empty((T, B, 3 * H), dtype=dt)
-        dg = np.empty((T, B, 3 * H), dtype=dt)
+        dx = aligned_empty((T, B, 3 * H), dt)
+        dg = aligned_empty((T, B, 3 * H), dt)
         w = slice(t0, T)
         r, z, n = a[w, :, :H], a[w, :, H:H2], a[w, :, H2:]
         # whole-window factors: pn = (1-n^2)(1-z) [dx n-slot], pz = (h_prev-n) z(1-z) [dg z-slot],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import CHUNK_ELEMS, Cell, MaskInfo
+from .cells import CHUNK_ELEMS, Cell, MaskInfo, aligned_empty
 
 
 class LSTMCell(Cell):
@@ -23,9 +23,9 @@ class LSTMCell(Cell):
         H = self.hidden_size
         dt = xp.dtype
         h0, c0 = state0
-        hb = np.empty((T + 1, B, H), dtype=dt)
-        cb = np.empty((T + 1, B, H), dtype=dt)
-        tc = np.empty((T, B, H), dtype=dt)
+        hb = aligned_empty((T + 1, B, H), dt)
+        cb = aligned_empty((T + 1, B, H), dt)
+        tc = aligned_empty((T, B, H), dt)
         hb[0] = h0
         cb[0] = c0
         whhT = prep["whhT_s"]
@@ -62,7 +62,7 @@ class LSTMCell(Cell):
         #   slot f: c_prev * f(1-f)     slot g: i * (1-g^2)
         # d[t] = [dh, dc, dc, dc] * sp[t] then becomes the pre-activation gradient in place.
         a4 = a.reshape(T, B, 4, H)
-        sp = np.empty((T, B, 4, H), dtype=dt)
+        sp = aligned_empty((T, B, 4, H), dt)
         o2 = np.empty((T, B, H), dtype=dt)  # o * (1 - tanh(c)^2)
         chunk = max(1, CHUNK_ELEMS // (B * 4 * H))
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .cells import MaskInfo, make_cell
+from .cells import MaskInfo, aligned_empty, make_cell
 from .config import ModelConfig
 from .losses import mean_squared_error, softmax_cross_entropy
 from .projection import Projection
@@ -41,7 +41,8 @@ class Model:
         specs += [("head.weight", (cfg.output_size, n_in)), ("head.bias", (cfg.output_size,))]
         self._specs = specs
         total = sum(int(np.prod(s)) for _, s in specs)
-        self.flat = np.zeros(total, dtype=self.dtype)
+        self.flat = aligned_empty((total,), self.dtype)
+        self.flat[...] = 0
         self.params = self._views(self.flat)
         self._init(seed)
 
@@ -197,7 +198,9 @@ class Model:
         y, final, caches, mi = self._forward(xt, mt, initial_state, B)
         hin, idx, valid = self._head(y, mt, row_mask)
         wh, bh = self.params["head.weight"], self.params["head.bias"]
-        logits = hin @ wh.T
+        whT = aligned_empty(wh.shape[::-1], wh.dtype)  # aligned copies: faster GEMMs
+        whT[...] = wh.T
+        logits = hin @ whT
         logits += bh
         loss_sum, count, metric, dlog = self._loss(logits, targets, mt, valid, B, T, need_grad)
         if not need_grad:
@@ -212,7 +215,9 @@ class Model:
         dlog *= 1.0 / count
         np.matmul(dlog.T, hin, out=g["head.weight"])
         np.sum(dlog, axis=0, out=g["head.bias"])
-        dh = dlog @ wh
+        wha = aligned_empty(wh.shape, wh.dtype)
+        wha[...] = wh
+        dh = dlog @ wha
         if idx is None:
             dy = dh.reshape(T, B, -1)
         else:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cells import aligned_empty
+
 
 def scatter_rows(values: np.ndarray, index: np.ndarray, nrows: int) -> np.ndarray:
     """``out[v] = sum of values[i] where index[i] == v`` for ``v < nrows`` (``values [N, F]``)."""
@@ -51,12 +53,14 @@ class Projection:
             if self.use_table:
                 table = self.embedding @ self.wT_s
                 table += self.b_s
-                xp = np.take(table, x.reshape(-1), axis=0)
+                xp = aligned_empty((T * B, table.shape[1]), table.dtype)
+                np.take(table, x.reshape(-1), axis=0, out=xp)
                 return xp.reshape(T, B, -1)
             x = np.take(self.embedding, x, axis=0)
         self.x = x
         T, B, In = x.shape
-        xp = np.matmul(x.reshape(T * B, In), self.wT_s)
+        xp = aligned_empty((T * B, self.wT_s.shape[1]), self.wT_s.dtype)
+        np.matmul(x.reshape(T * B, In), self.wT_s, out=xp)
         xp += self.b_s
         return xp.reshape(T, B, -1)
 
