@@ -6,6 +6,7 @@ import fcntl
 import getpass
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,10 +54,20 @@ def ours(pid: int, layout: Layout) -> bool:
 def java_home() -> Path:
     java = shutil.which("java")
     if os.environ.get("JAVA_HOME") and (Path(os.environ["JAVA_HOME"]) / "bin/java").exists():
-        return Path(os.environ["JAVA_HOME"])
-    if java is None:
+        home = Path(os.environ["JAVA_HOME"])
+    elif java is None:
         raise ClusterError("java is not on PATH and JAVA_HOME is unset; install a Java 17 JDK")
-    return Path(java).resolve().parent.parent
+    else:
+        home = Path(java).resolve().parent.parent
+    out = subprocess.run([str(home / "bin/java"), "-version"], capture_output=True, text=True,
+                         timeout=60).stderr
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    major = int(m.group(1)) if m else 0
+    major = int(m.group(2) or 0) if major == 1 else major  # "1.8.0" style
+    if major < 11:
+        raise ClusterError(f"{home / 'bin/java'} is Java {major or '?'}; Hadoop {maven.hadoop_version()} "
+                           "needs Java 11+ (17 recommended): set JAVA_HOME to a Java 17 JDK")
+    return home
 
 
 def _check_ports(p: dict[str, int]) -> None:
@@ -157,8 +168,8 @@ def _start(layout: Layout, timeout: float, nodes: int) -> dict:
     _clean_stale(layout)
     maven.check_pyspark_match()
     _check_ports(p)
-    jars = maven.resolve(layout, log)
     jhome = java_home()
+    jars = maven.resolve(layout, log, jhome)
     siteconf.write_all(p, layout)
     shutil.rmtree(layout.work, ignore_errors=True)
     layout.work.mkdir(parents=True)

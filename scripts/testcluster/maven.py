@@ -86,7 +86,7 @@ def _mvn_cmd(out: Path, offline: bool) -> list[str]:
     return cmd
 
 
-def resolve(layout: Layout, log=print) -> list[str]:
+def resolve(layout: Layout, log=print, java_home: Path | None = None) -> list[str]:
     """Return the jar list, running Maven when the cache is missing or stale."""
     jars = _cached(layout)
     if jars:
@@ -100,8 +100,9 @@ def resolve(layout: Layout, log=print) -> list[str]:
             log(f"fetching Hadoop {hadoop_version()} jars with Maven "
                 f"(first run: ~150 MB into ~/.m2, timeout {timeout:.0f}s)")
         try:
+            env = dict(os.environ, **({"JAVA_HOME": str(java_home)} if java_home else {}))
             r = subprocess.run(_mvn_cmd(out, offline), capture_output=True, text=True,
-                               timeout=timeout, stdin=subprocess.DEVNULL)
+                               timeout=timeout, stdin=subprocess.DEVNULL, env=env)
         except subprocess.TimeoutExpired:
             raise ClusterError(
                 f"Maven did not finish fetching the Hadoop jars within {timeout:.0f}s "
