@@ -22,7 +22,7 @@ HOST = "127.0.0.1"
 
 # name -> (default port, what it is). All bound on 127.0.0.1.
 PORTS: dict[str, tuple[int, str]] = {
-    "namenode_rpc": (8020, "NameNode RPC (fs.defaultFS)"),
+    "namenode_rpc": (8020, "NameNode RPC, fs.defaultFS"),
     "namenode_http": (9870, "NameNode HTTP / WebHDFS"),
     "rm": (8032, "ResourceManager client RPC"),
     "rm_scheduler": (8030, "ResourceManager scheduler RPC"),
