@@ -54,7 +54,7 @@ class Projection:
                 table = self.embedding @ self.wT_s
                 table += self.b_s
                 xp = aligned_empty((T * B, table.shape[1]), table.dtype)
-                np.take(table, x.reshape(-1), axis=0, out=xp)
+                np.take(table, x.reshape(-1), axis=0, out=xp, mode="clip")  # ids checked; "raise" buffers out
                 return xp.reshape(T, B, -1)
             x = np.take(self.embedding, x, axis=0)
         self.x = x
