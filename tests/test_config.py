@@ -65,3 +65,12 @@ def test_cli_flags_share_config_names(capsys):
     assert cfg.model.hidden_sizes == [8, 8]
     assert cfg.train.average_optimizer_state is False
     assert cfg.spark.conf == {"spark.executor.memory": "2g"}
+
+
+def test_readme_documents_every_key():
+    from dataclasses import fields
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [f"{s}.{f.name}" for s, c in config.SECTIONS.items() for f in fields(c)
+               if f"`{s}.{f.name}`" not in readme]
+    assert not missing, f"README configuration reference lacks {missing}"
