@@ -1,3 +1,12 @@
-"""rnn-spark: recurrent networks trained on HDFS sequence data with Apache Spark."""
+"""rnn-spark: recurrent networks trained on HDFS sequence data with Apache Spark.
+
+    import rnn_spark as rs
+    model = rs.Model(rs.ModelConfig(cell="lstm", vocab_size=96, embedding_size=64,
+                                    hidden_sizes=[256], output_size=96, task="lm"), seed=0)
+"""
 
 __version__ = "0.1.0"
+
+from rnn_spark.engine import Model, ModelConfig  # noqa: E402  (pure NumPy, cheap to import)
+
+__all__ = ["Model", "ModelConfig", "__version__"]
