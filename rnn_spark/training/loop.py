@@ -21,7 +21,7 @@ from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training.metrics import MetricsLog
 from rnn_spark.training.plan import plan_epoch, rounds_in_epoch
 from rnn_spark.training.state import DriverState, RoundSums
-from rnn_spark.training.worker import eval_task, train_task
+from rnn_spark.training.worker import eval_task, make_lr_schedule, train_task
 
 
 def model_config(cfg: Config, manifest) -> ModelConfig:
@@ -77,6 +77,7 @@ class Trainer:
             "total_steps": cfg.optim.total_steps or self.total_rounds * t.steps_per_round,
             "average_opt": t.average_optimizer_state,
         }
+        self.lr_at = make_lr_schedule(self.ctx)  # for the metrics; workers build their own
         self.runner = runner
         self._plans: dict[int, list] = {}
         self.best_val = float("inf")
@@ -130,7 +131,7 @@ class Trainer:
                          "loss": last_loss, "targets": sums.n, "rows": sums.rows,
                          "updates": sums.updates, "seconds": secs,
                          "targets_per_s": sums.n / max(secs, 1e-9),
-                         "lr": _lr_at(cfg, self.ctx, (g + 1) * t.steps_per_round - 1)})
+                         "lr": float(self.lr_at((g + 1) * t.steps_per_round - 1))})
             last = g == self.total_rounds - 1
             if self.val_units and ((t.validate_every and (g + 1) % t.validate_every == 0) or last):
                 self._validate(g, metrics)
@@ -209,12 +210,6 @@ class Trainer:
     def _say(self, msg: str) -> None:
         if not self.quiet:
             print(f"rnn-spark: {msg}", flush=True)
-
-
-def _lr_at(cfg: Config, ctx: dict, step: int) -> float:
-    from rnn_spark.training.worker import make_lr_schedule
-
-    return float(make_lr_schedule(ctx)(step))
 
 
 def train(cfg: Config, runner=None, quiet: bool = False) -> dict:
