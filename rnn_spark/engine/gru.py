@@ -35,8 +35,9 @@ class GRUCell(Cell):
         T, B, _ = xp.shape
         H = self.hidden_size
         dt = xp.dtype
-        hb = aligned_empty((T + 1, B, H), dt)
-        ghn = np.empty((T, B, H), dtype=dt)
+        ws = prep["ws"]
+        hb = ws.get("hb", (T + 1, B, H), dt)
+        ghn = ws.get("ghn", (T, B, H), dt)
         hb[0] = h0
         whhT, bhn = prep["whhT_s"], prep["bhn"]
         gh = np.empty((B, 3 * H), dtype=dt)
@@ -67,8 +68,9 @@ class GRUCell(Cell):
         T, B, H = dy.shape
         dt = dy.dtype
         H2 = 2 * H
-        dx = aligned_empty((T, B, 3 * H), dt)
-        dg = aligned_empty((T, B, 3 * H), dt)
+        ws = prep["ws"]
+        dx = ws.get("dx", (T, B, 3 * H), dt)
+        dg = ws.get("dg", (T, B, 3 * H), dt)
         w = slice(t0, T)
         r, z, n = a[w, :, :H], a[w, :, H:H2], a[w, :, H2:]
         # whole-window factors: pn = (1-n^2)(1-z) [dx n-slot], pz = (h_prev-n) z(1-z) [dg z-slot],
@@ -76,7 +78,7 @@ class GRUCell(Cell):
         pn, pz, pr = dx[w, :, H2:], dg[w, :, H:H2], dg[w, :, :H]
         np.multiply(n, n, out=pn)
         np.subtract(1, pn, out=pn)
-        tmpw = np.subtract(1, z)
+        tmpw = np.subtract(1, z, out=ws.get("tmpw", z.shape, dt))
         pn *= tmpw
         tmpw *= z
         np.subtract(hb[w], n, out=pz)

@@ -23,9 +23,10 @@ class LSTMCell(Cell):
         H = self.hidden_size
         dt = xp.dtype
         h0, c0 = state0
-        hb = aligned_empty((T + 1, B, H), dt)
-        cb = aligned_empty((T + 1, B, H), dt)
-        tc = aligned_empty((T, B, H), dt)
+        ws = prep["ws"]
+        hb = ws.get("hb", (T + 1, B, H), dt)
+        cb = ws.get("cb", (T + 1, B, H), dt)
+        tc = ws.get("tc", (T, B, H), dt)
         hb[0] = h0
         cb[0] = c0
         whhT = prep["whhT_s"]
@@ -62,8 +63,9 @@ class LSTMCell(Cell):
         #   slot f: c_prev * f(1-f)     slot g: i * (1-g^2)
         # d[t] = [dh, dc, dc, dc] * sp[t] then becomes the pre-activation gradient in place.
         a4 = a.reshape(T, B, 4, H)
-        sp = aligned_empty((T, B, 4, H), dt)
-        o2 = np.empty((T, B, H), dtype=dt)  # o * (1 - tanh(c)^2)
+        ws = prep["ws"]
+        sp = ws.get("sp", (T, B, 4, H), dt)
+        o2 = ws.get("o2", (T, B, H), dt)  # o * (1 - tanh(c)^2)
         chunk = max(1, CHUNK_ELEMS // (B * 4 * H))
 
         def factors(lo, hi):

@@ -8,11 +8,12 @@ Public arrays are batch-first (``[B, T, ...]``); the engine works time-major ins
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import numpy as np
 
-from .cells import MaskInfo, aligned_empty, make_cell
+from .cells import MaskInfo, Workspace, aligned_empty, make_cell
 from .config import ModelConfig
 from .losses import mean_squared_error, softmax_cross_entropy
 from .projection import Projection
@@ -112,6 +113,22 @@ class Model:
             return [(np.zeros((batch, h), dt), np.zeros((batch, h), dt)) for h in self.cfg.hidden_sizes]
         return [np.zeros((batch, h), dt) for h in self.cfg.hidden_sizes]
 
+    # -- scratch buffers ---------------------------------------------------------------------------
+    def _ws(self) -> list:
+        """This thread's workspaces: one per layer, then one for the head (see ``Workspace``)."""
+        tls = self.__dict__.get("_tls")
+        if tls is None:
+            tls = self.__dict__.setdefault("_tls", threading.local())
+        ws = getattr(tls, "ws", None)
+        if ws is None:
+            ws = tls.ws = [Workspace() for _ in range(len(self.cells) + 1)]
+        return ws
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d.pop("_tls", None)
+        return d
+
     # -- input checks ---------------------------------------------------------------------------
     def _prepare(self, inputs, mask):
         cfg = self.cfg
@@ -143,11 +160,13 @@ class Model:
         if len(state) != len(self.cells):
             raise ValueError(f"initial_state: expected {len(self.cells)} layer entries, got {len(state)}")
         caches, final, y = [], [], xt
+        wss = self._ws()
         for k, cell in enumerate(self.cells):
             emb = self.params["embedding.weight"] if (k == 0 and self.cfg.token_input) else None
             proj = Projection(cell, self.params[f"rnn.weight_ih_l{k}"], self.params[f"rnn.bias_ih_l{k}"],
-                              self.params[f"rnn.bias_hh_l{k}"], emb, self.use_table)
+                              self.params[f"rnn.bias_hh_l{k}"], emb, self.use_table, wss[k])
             prep = cell.prepare(self.params[f"rnn.weight_hh_l{k}"], self.params[f"rnn.bias_hh_l{k}"])
+            prep["ws"] = wss[k]
             xp = proj.forward(y)
             y, fs, cache = cell.forward(xp, state[k], prep, mi)
             caches.append((proj, prep, cache))
@@ -200,7 +219,8 @@ class Model:
         wh, bh = self.params["head.weight"], self.params["head.bias"]
         whT = aligned_empty(wh.shape[::-1], wh.dtype)  # aligned copies: faster GEMMs
         whT[...] = wh.T
-        logits = hin @ whT
+        hws = self._ws()[-1]
+        logits = np.matmul(hin, whT, out=hws.get("logits", (hin.shape[0], whT.shape[1]), self.dtype))
         logits += bh
         loss_sum, count, metric, dlog = self._loss(logits, targets, mt, valid, B, T, need_grad)
         if not need_grad:
@@ -217,11 +237,12 @@ class Model:
         np.sum(dlog, axis=0, out=g["head.bias"])
         wha = aligned_empty(wh.shape, wh.dtype)
         wha[...] = wh
-        dh = dlog @ wha
+        dh = np.matmul(dlog, wha, out=hws.get("dh", (dlog.shape[0], wha.shape[1]), self.dtype))
         if idx is None:
             dy = dh.reshape(T, B, -1)
         else:
-            dy = np.zeros_like(y)
+            dy = hws.get("dy", y.shape, self.dtype)
+            dy.fill(0)
             dy[idx[valid], np.flatnonzero(valid)] = dh[valid]
         for k in range(len(self.cells) - 1, -1, -1):
             cell = self.cells[k]
@@ -229,9 +250,10 @@ class Model:
             dxp, dgh, hprev, _ = cell.backward(dy, cache, prep, mi, t0)
             GH, H = dgh.shape[2], hprev.shape[2]
             d2 = dgh[t0:].reshape(-1, GH)
-            cell.to_torch_into(d2.T @ hprev[t0:].reshape(-1, H), g[f"rnn.weight_hh_l{k}"])
+            dw = np.matmul(d2.T, hprev[t0:].reshape(-1, H), out=hws.get(("dwhh", k), (GH, H), self.dtype))
+            cell.to_torch_into(dw, g[f"rnn.weight_hh_l{k}"])
             cell.to_torch_into(d2.sum(axis=0), g[f"rnn.bias_hh_l{k}"])
-            dx = None if k == 0 else np.empty((T, B, proj.w_int.shape[1]), dtype=self.dtype)
+            dx = None if k == 0 else hws.get(("dx", k), (T, B, proj.w_int.shape[1]), self.dtype)
             proj.backward(dxp, t0, g[f"rnn.weight_ih_l{k}"], g[f"rnn.bias_ih_l{k}"],
                           g.get("embedding.weight"), dx)
             dy = dx
@@ -272,7 +294,7 @@ class Model:
         """Top-layer outputs ``[B, T, H_top]`` (masked steps hold the carried state) and the final state."""
         xt, mt, B, T = self._prepare(inputs, mask)
         y, final, _, _ = self._forward(xt, mt, initial_state, B)
-        return np.ascontiguousarray(y.transpose(1, 0, 2)), final
+        return y.transpose(1, 0, 2).copy(), final  # y lives in a reused workspace: always copy
 
     def evaluate(self, inputs, targets, mask=None, initial_state=None, row_mask=None,
                  return_metrics=False):

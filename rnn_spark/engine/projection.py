@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import aligned_empty
+from .cells import Workspace
 
 
 def scatter_rows(values: np.ndarray, index: np.ndarray, nrows: int) -> np.ndarray:
@@ -33,7 +33,8 @@ class Projection:
     """Forward/backward of one layer's input projection. ``tokens`` is set for token input."""
 
     def __init__(self, cell, w_ih: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray,
-                 embedding: np.ndarray | None = None, use_table: bool | None = None) -> None:
+                 embedding: np.ndarray | None = None, use_table: bool | None = None,
+                 ws: Workspace | None = None) -> None:
         self.cell = cell
         self.w_int = cell.to_internal(w_ih)  # [GH, In], unscaled, for dx
         self.wT_s = cell.internal_T_scaled(w_ih)  # [In, GH]
@@ -41,6 +42,7 @@ class Projection:
         self.embedding = embedding
         self.use_table = use_table
         self.forced = use_table  # True: table + one-hot, False: gather both ways, None: by cost
+        self.ws = ws if ws is not None else Workspace()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: tokens [T, B] (int) or features [T, B, In]. Returns XP [T, B, GH] (internal, scaled)."""
@@ -53,13 +55,13 @@ class Projection:
             if self.use_table:
                 table = self.embedding @ self.wT_s
                 table += self.b_s
-                xp = aligned_empty((T * B, table.shape[1]), table.dtype)
+                xp = self.ws.get("xp", (T * B, table.shape[1]), table.dtype)
                 np.take(table, x.reshape(-1), axis=0, out=xp, mode="clip")  # ids checked; "raise" buffers out
                 return xp.reshape(T, B, -1)
             x = np.take(self.embedding, x, axis=0)
         self.x = x
         T, B, In = x.shape
-        xp = aligned_empty((T * B, self.wT_s.shape[1]), self.wT_s.dtype)
+        xp = self.ws.get("xp", (T * B, self.wT_s.shape[1]), self.wT_s.dtype)
         np.matmul(x.reshape(T * B, In), self.wT_s, out=xp)
         xp += self.b_s
         return xp.reshape(T, B, -1)
@@ -75,7 +77,8 @@ class Projection:
             tok = self.tokens[t0:].reshape(-1)
             onehot = self.forced if self.forced is not None else V * (N + 2 * E) < 2 * N * E
             if onehot:  # per-token sums by a one-hot GEMM beat two [N, E] x [E, GH] GEMMs
-                onehot = np.zeros((V, N), dtype=d2.dtype)
+                onehot = self.ws.get("onehot", (V, N), d2.dtype)
+                onehot.fill(0)
                 onehot[tok, np.arange(N)] = 1
                 dtab = onehot @ d2
                 self.cell.to_torch_into(dtab.sum(axis=0), g_b)
