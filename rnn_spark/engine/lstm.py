@@ -11,11 +11,32 @@ import numpy as np
 
 from .cells import CHUNK_ELEMS, Cell, MaskInfo, aligned_empty
 
+# Hidden size from which the per-step recurrent GEMMs run feature-major (see LSTMCell.prepare).
+FM_MIN_HIDDEN = 256
+
 
 class LSTMCell(Cell):
     gates = 4
     perm_blocks = (3, 0, 1, 2)
     n_sigmoid = 3
+
+    def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray) -> dict:
+        """Recurrent weights for the per-step GEMMs in the orientation chosen for this size.
+
+        Feature-major (``H >= FM_MIN_HIDDEN``): the recurrent products are computed as
+        ``[4H, H] @ h^T -> [4H, B]`` and ``[H, 4H] @ d^T -> [H, B]`` (the product comes out as
+        ``[features, B]``), which OpenBLAS runs 10-25% faster than the batch-major products with a
+        small batch (measured, one thread, SkylakeX kernel, B=32: 332 vs 387 us forward,
+        350 vs 439 us backward at H=512; about even with the Haswell kernel). The caches keep
+        their ``[T, B, ...]`` layout; only the per-step products are read transposed, which costs
+        more than the GEMM saves below H=256 (the forward's transposed add: ~8 us at H=128).
+        """
+        if self.hidden_size < FM_MIN_HIDDEN:
+            return dict(super().prepare(w_hh, b_hh), fm=False)
+        w_int = self.to_internal(w_hh)
+        whhT = aligned_empty(w_int.shape[::-1], w_int.dtype)
+        whhT[...] = w_int.T
+        return {"fm": True, "whh_s": self.scaled(w_int), "whhT": whhT}
 
     def forward(self, xp, state0, prep, mi: MaskInfo):
         """xp [T,B,4H] (internal order, scaled) is overwritten with the gate activations."""
@@ -29,14 +50,23 @@ class LSTMCell(Cell):
         tc = ws.get("tc", (T, B, H), dt)
         hb[0] = h0
         cb[0] = c0
-        whhT = prep["whhT_s"]
-        tmp = np.empty((B, 4 * H), dtype=dt)
+        fm = prep["fm"]
+        if fm:
+            whh_s = prep["whh_s"]
+            tmp = ws.get("gT", (4 * H, B), dt)
+        else:
+            whhT_s = prep["whhT_s"]
+            tmp = np.empty((B, 4 * H), dtype=dt)
         ig = np.empty((B, H), dtype=dt)
         H3 = 3 * H
         for t in range(T):
             a = xp[t]
-            np.matmul(hb[t], whhT, out=tmp)
-            np.add(a, tmp, out=a)
+            if fm:
+                np.matmul(whh_s, hb[t].T, out=tmp)
+                np.add(a, tmp.T, out=a)
+            else:
+                np.matmul(hb[t], whhT_s, out=tmp)
+                np.add(a, tmp, out=a)
             np.tanh(a, out=a)
             s = a[:, :H3]
             np.multiply(s, 0.5, out=s)
@@ -85,10 +115,19 @@ class LSTMCell(Cell):
             np.subtract(1, ow, out=ow)
             ow *= q[:, :, 0]
 
-        whh = prep["whh"]
+        fm = prep["fm"]
         dh = np.empty((B, H), dtype=dt)
         dc = np.empty((B, H), dtype=dt)
-        dh_next = np.zeros((B, H), dtype=dt)
+        # dh_next: recurrent gradient w.r.t. h_{t-1} as a [B, H] array (feature-major: a
+        # transposed view of the [H, B] GEMM product)
+        if fm:
+            whhT = prep["whhT"]
+            dhT = ws.get("dhT", (H, B), dt)
+            dhT.fill(0)
+            dh_next = dhT.T
+        else:
+            whh = prep["whh"]
+            dh_next = np.zeros((B, H), dtype=dt)
         dc_next = np.zeros((B, H), dtype=dt)
         lo = T
         for t in range(T - 1, t0 - 1, -1):
@@ -108,9 +147,12 @@ class LSTMCell(Cell):
             np.multiply(dh, st[:, 0], out=st[:, 0])
             np.multiply(dc[:, None, :], st[:, 1:], out=st[:, 1:])
             np.multiply(dc, a4[t, :, 2], out=dc_next)
-            np.matmul(sp[t].reshape(B, 4 * H), whh, out=dh_next)
+            if fm:
+                np.matmul(whhT, sp[t].reshape(B, 4 * H).T, out=dhT)
+            else:
+                np.matmul(sp[t].reshape(B, 4 * H), whh, out=dh_next)
             if m:
-                dh_next += carry_h
+                np.add(dh_next, carry_h, out=dh_next)
                 dc_next += carry_c
         d = sp.reshape(T, B, 4 * H)
-        return d, d, hb[:T], (dh_next, dc_next)
+        return d, d, hb[:T], (dh_next.copy(), dc_next)
