@@ -8,6 +8,7 @@ stopped.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import asdict
 
@@ -209,7 +210,7 @@ class Trainer:
 
     def _say(self, msg: str) -> None:
         if not self.quiet:
-            print(f"rnn-spark: {msg}", flush=True)
+            print(f"rnn-spark: {msg}", file=sys.stderr, flush=True)
 
 
 def train(cfg: Config, runner=None, quiet: bool = False) -> dict:
