@@ -21,6 +21,7 @@ import time
 import pyarrow as pa
 
 from rnn_spark import fs
+from rnn_spark.data.chunks import DEFAULT_CHUNK_BYTES
 from rnn_spark.data.manifest import MANIFEST_NAME, dump_manifest, read_manifest
 from rnn_spark.data.schema import FORMAT, SCHEMA_VERSION, arrow_schema
 from rnn_spark.data.shards import (DEFAULT_ROW_GROUP_BYTES, DEFAULT_SHARD_BYTES, SPLITS,
@@ -90,6 +91,7 @@ class Job:
 
     type = "?"
     kind = task = head_at = None
+    chunkable = False  # True: also has scan_chunk / merge_chunks / block_chunk (Spark engine)
 
     def scan(self, idx: int, uri: str) -> dict:
         raise NotImplementedError
@@ -184,14 +186,21 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
                engine: str = "auto", master: str = "local[*]",
                shard_bytes: int = DEFAULT_SHARD_BYTES,
                row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
-               rows_per_group: int | None = None, quiet: bool = True):
-    """Run ``job`` over ``sources`` into the shard directory ``out``; return its Manifest."""
+               rows_per_group: int | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+               quiet: bool = True):
+    """Run ``job`` over ``sources`` into the shard directory ``out``; return its Manifest.
+
+    ``chunk_bytes``: with the Spark engine, a file of a chunkable job (text) larger than this is
+    scanned and blocked in byte-range chunks of about this size, one task each (same output).
+    """
     if engine not in ("auto", "local", "spark"):
         raise ConfigError(f"engine: {engine!r} is not one of auto, local, spark")
     if rows_per_group is not None and rows_per_group < 1:
         raise ConfigError("rows_per_group: must be >= 1")
     if row_group_bytes < 1 or shard_bytes < 1:
         raise ConfigError("row_group_bytes / shard_bytes: must be >= 1")
+    if chunk_bytes < 1:
+        raise ConfigError(f"chunk_bytes: {chunk_bytes} must be >= 1")
     say = Progress(quiet)
     srcs = resolve_sources(sources)
     if fs.exists(out) and not overwrite:
@@ -205,6 +214,7 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
         if engine == "spark":
             from rnn_spark.data.spark_ingest import spark_run
             data = spark_run(job, srcs, tmp, seed=seed, master=master, say=say,
+                             chunk_bytes=chunk_bytes,
                              plan_args=dict(shard_bytes=shard_bytes,
                                             row_group_bytes=row_group_bytes,
                                             rows_per_group=rows_per_group))

@@ -1,8 +1,9 @@
 """The Spark engine of the ingest pipeline: executors read the inputs and write the shards.
 
-Tasks: one ``scan`` per input file (collected to the driver, in file order); the driver builds
-vocabulary / statistics and the shard plan; one ``block`` task per input file routes its rows to
-shards by hash; ``partitionBy`` sends every shard's rows to one task, which sorts them and writes
+Tasks: one ``scan`` per input file -- or, for text files larger than ``chunk_bytes``, one per
+byte-range chunk (:mod:`rnn_spark.data.chunks`) -- collected to the driver, in file order; the
+driver builds vocabulary / statistics and the shard plan; one ``block`` task per file or chunk
+routes its rows to shards by hash; ``partitionBy`` sends every shard's rows to one task, which sorts them and writes
 the shard with pyarrow through :mod:`rnn_spark.fs` into the staging directory. The driver writes
 the manifest. Every step runs the same code as the local engine, so the bytes are the same.
 
@@ -15,6 +16,7 @@ import os
 import re
 import sys
 
+from rnn_spark.data.chunks import DEFAULT_CHUNK_BYTES, n_chunks
 from rnn_spark.data.pipeline import build_manifest, make_plans
 from rnn_spark.data.shards import SPLITS, route, write_shard
 from rnn_spark import fs
@@ -46,7 +48,42 @@ def session(master: str):
     return spark, True
 
 
-def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict) -> dict:
+def scan_items(job, srcs, chunk_bytes: int) -> list[tuple]:
+    """Scan tasks ``(file index, uri, size, chunk)``: chunk -1 = the whole file, else the chunk
+    number of a file cut into byte ranges (chunkable jobs, files larger than ``chunk_bytes``)."""
+    items = []
+    for i, s in enumerate(srcs):
+        k = n_chunks(s["bytes"], chunk_bytes) if job.chunkable else 1
+        items += [(i, s["uri"], s["bytes"], -1)] if k == 1 else \
+            [(i, s["uri"], s["bytes"], c) for c in range(k)]
+    return items
+
+
+def merge_scans(job, items, results):
+    """Per-file scans in file order and the block tasks ``(file index, uri, chunk args|None)``;
+    the first user error in file order (then byte order) is raised here, on the driver."""
+    by_file: dict[int, list] = {}
+    for (i, uri, size, k), res in sorted(zip(items, results), key=lambda t: t[0][::3]):
+        by_file.setdefault(i, []).append((uri, size, k, res))
+    scans, blocks = [], []
+    for i in sorted(by_file):
+        parts = by_file[i]
+        for *_, res in parts:
+            if isinstance(res, tuple) and res[0] == "error":
+                raise DataError(res[1])
+        uri, size, k, res = parts[0]
+        if k < 0:
+            scans.append(res)
+            blocks.append((i, uri, None))
+            continue
+        scan, args = job.merge_chunks(i, uri, size, [p[3] for p in parts])
+        scans.append(scan)
+        blocks += [(i, uri, a) for a in args]
+    return scans, blocks
+
+
+def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict,
+              chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> dict:
     spark, created = session(master)
     try:
         sc = spark.sparkContext
@@ -55,14 +92,21 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict) -
             if local:
                 raise ConfigError(f"{local[0]}: with Spark master {sc.master} inputs and output "
                                   "must be on HDFS (executors cannot see local paths)")
-        files = [(i, s["uri"]) for i, s in enumerate(srcs)]
-        parts = max(1, min(len(files), 10000))
+        items = scan_items(job, srcs, chunk_bytes)
+
+        def scan(t):
+            i, uri, size, k = t
+            try:
+                return job.scan(i, uri) if k < 0 else job.scan_chunk(i, uri, size, k, chunk_bytes)
+            except UserError as exc:  # reported by the driver, first in file order
+                return ("error", str(exc))
+
         try:
-            scans = sc.parallelize(files, parts).map(lambda t: (t[0], job.scan(*t))).collect()
+            results = sc.parallelize(items, max(1, min(len(items), 10000))).map(scan).collect()
         except Exception as exc:  # noqa: BLE001 - Py4J wraps the task's error
             _reraise(exc)
-        scans = [s for _, s in sorted(scans, key=lambda t: t[0])]
-        say(f"scanned {len(scans)} file(s) on Spark ({sc.master})")
+        scans, blocks = merge_scans(job, items, results)
+        say(f"scanned {len(scans)} file(s) in {len(items)} task(s) on Spark ({sc.master})")
         job.finalize(scans, srcs)
         plans = make_plans(job, scans, sources=srcs, **plan_args)
         base = {}
@@ -74,7 +118,9 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict) -
         schema, task = job.schema(), job.task
 
         def pieces(t):
-            for (name, idx), part in route(job.block(*t), plans).items():
+            i, uri, a = t
+            table = job.block(i, uri) if a is None else job.block_chunk(i, uri, a)
+            for (name, idx), part in route(table, plans).items():
                 yield base[name] + idx, part
 
         def write(it):
@@ -87,11 +133,11 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict) -
             return [write_shard(table, tmp, name, idx, plans[name].rows_per_group, task, schema)]
 
         try:
-            infos = (sc.parallelize(files, parts).flatMap(pieces)
+            infos = (sc.parallelize(blocks, max(1, min(len(blocks), 10000))).flatMap(pieces)
                      .partitionBy(total, lambda k: k).mapPartitions(write).collect())
         except Exception as exc:  # noqa: BLE001
             _reraise(exc)
-        say(f"wrote {len(infos)} shard(s) on Spark")
+        say(f"wrote {len(infos)} shard(s) on Spark from {len(blocks)} block task(s)")
         return build_manifest(job, srcs, plans, infos, seed)
     finally:
         if created:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnn_spark import fs
+from rnn_spark.data.chunks import (MAX_UTF8_BYTES, char_start, chunk_range, chunk_rows, n_rows,
+                                   prefix, read_range, rows_between)
 from rnn_spark.data.pipeline import Job, read_source, run_ingest
-from rnn_spark.data.schema import make_block, row_hash, unit_fraction
+from rnn_spark.data.schema import empty_block, make_block, row_hash, unit_fraction
 from rnn_spark.data.vocab import Vocab
 from rnn_spark.errors import ConfigError, DataError
 
@@ -28,9 +31,22 @@ def window_rows(n: int, seq_len: int, overlap: int) -> tuple[np.ndarray, np.ndar
     return starts[keep], lengths[keep]
 
 
+def _bad_utf8(uri: str, line: int, pos: int) -> DataError:
+    return DataError(f"{uri}: line {line} (byte {pos}): not valid UTF-8; pass --on-decode-error "
+                     "replace to substitute U+FFFD, or use --vocab byte")
+
+
+def _open(uri: str):
+    try:
+        return fs.open_read(uri)
+    except fs.FsNotFound:
+        raise DataError(f"{uri}: input not found (was it removed during the ingest?)") from None
+
+
 class TextJob(Job):
     type = "text"
     kind, task, head_at = "tokens", "lm", "every"
+    chunkable = True  # the Spark engine may cut big files into byte-range chunks
 
     def __init__(self, *, seq_len: int, vocab: str = "char", min_freq: int = 1,
                  max_vocab: int | None = None, overlap: int = 0, val_fraction: float = 0.1,
@@ -61,17 +77,25 @@ class TextJob(Job):
             text = data.decode("utf-8", errors="strict" if self.opts["on_decode_error"] == "fail"
                                else "replace")
         except UnicodeDecodeError as err:
-            line = data.count(b"\n", 0, err.start) + 1
-            raise DataError(f"{uri}: line {line} (byte {err.start}): not valid UTF-8; pass "
-                            "--on-decode-error replace to substitute U+FFFD, or use --vocab byte"
-                            ) from None
+            raise _bad_utf8(uri, data.count(b"\n", 0, err.start) + 1, err.start) from None
         return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+    def _split(self, idx: int, rows: np.ndarray) -> np.ndarray:
+        split = (unit_fraction(row_hash(self.seed, idx, rows)) < self.opts["val_fraction"])
+        return split.astype(np.int8)
 
     def _rows(self, idx: int, n: int):
         starts, lengths = window_rows(n, self.opts["seq_len"], self.opts["overlap"])
         rows = np.arange(len(starts), dtype=np.int64)
-        split = (unit_fraction(row_hash(self.seed, idx, rows)) < self.opts["val_fraction"])
-        return starts, lengths, rows, split.astype(np.int8)
+        return starts, lengths, rows, self._split(idx, rows)
+
+    def _block(self, idx, ids, starts, lengths, rows, split):
+        """Rows ``starts[i] : starts[i] + lengths[i]`` of ``ids`` as a block."""
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        gather = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - starts, lengths)
+        return make_block("tokens", "lm", x_values=ids[gather], x_offsets=offsets,
+                          lengths=lengths, src_file=idx, src_row=rows, split=split,
+                          seed=self.seed)
 
     def scan(self, idx, uri):
         codes = self._codes(uri)
@@ -96,12 +120,84 @@ class TextJob(Job):
     def block(self, idx, uri):
         codes = self._codes(uri)
         ids = self.vocab.encode_codes(codes)
-        starts, lengths, rows, split = self._rows(idx, len(ids))
-        offsets = np.concatenate([[0], np.cumsum(lengths)])
-        gather = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - starts, lengths)
-        return make_block("tokens", "lm", x_values=ids[gather], x_offsets=offsets,
-                          lengths=lengths, src_file=idx, src_row=rows, split=split,
-                          seed=self.seed)
+        return self._block(idx, ids, *self._rows(idx, len(ids)))
+
+    # -- byte-range chunks of one big file (Spark engine; see rnn_spark.data.chunks) ----------
+
+    def scan_chunk(self, idx: int, uri: str, size: int, k: int, chunk_bytes: int) -> dict:
+        """Chunk ``k``'s byte range, token count, code point counts or first decode error."""
+        char = self.opts["vocab"] == "char"
+        with _open(uri) as f:
+            lo, hi = chunk_range(f, k, chunk_bytes, size, align=char)
+            if not char:
+                return {"lo": lo, "hi": hi, "n": hi - lo}
+            data = read_range(f, lo, hi)
+        out = {"lo": lo, "hi": hi}
+        strict = self.opts["on_decode_error"] == "fail"
+        if strict:
+            out["nl"] = data.count(b"\n")
+        try:
+            text = data.decode("utf-8", errors="strict" if strict else "replace")
+        except UnicodeDecodeError as err:
+            out.update(err=lo + err.start, err_nl=data.count(b"\n", 0, err.start))
+            return out
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        cps, counts = np.unique(codes, return_counts=True)
+        out.update(n=len(codes), counts=[cps.tolist(), counts.tolist()])
+        return out
+
+    def merge_chunks(self, idx: int, uri: str, size: int, scans: list[dict]):
+        """The file's scan (as :meth:`scan` gives it) and the arguments of every chunk block."""
+        lines = 1
+        for s in scans:
+            if "err" in s:
+                raise _bad_utf8(uri, lines + s["err_nl"], s["err"])
+            lines += s.get("nl", 0)
+        t = prefix(s["n"] for s in scans)
+        n, seq_len, overlap = t[-1], self.opts["seq_len"], self.opts["overlap"]
+        rows, values, count, step = [0, 0], [0, 0], n_rows(n, seq_len, overlap), 1 << 22
+        for r0 in range(0, count, step):
+            rws, _, lengths = rows_between(r0, min(count, r0 + step), n, seq_len, overlap)
+            split = self._split(idx, rws)
+            for code in (0, 1):
+                rows[code] += int((split == code).sum())
+                values[code] += int(lengths[split == code].sum())
+        out = {"rows": rows, "values": values}
+        if self.opts["vocab"] == "char":
+            merged: dict[int, int] = {}
+            for s in scans:
+                for cp, c in zip(*s["counts"]):
+                    merged[cp] = merged.get(cp, 0) + c
+            cps = sorted(merged)
+            out["counts"] = [cps, [merged[cp] for cp in cps]]
+        args = [{"lo": s["lo"], "hi": s["hi"], "t0": t[k], "t1": t[k + 1], "n": n, "size": size}
+                for k, s in enumerate(scans)]
+        return out, args
+
+    def block_chunk(self, idx: int, uri: str, a: dict):
+        """The rows of the file whose start token lies in this chunk (global ``src_row``)."""
+        seq_len, overlap = self.opts["seq_len"], self.opts["overlap"]
+        r0, r1 = chunk_rows(a["t0"], a["t1"], a["n"], seq_len, overlap)
+        if r1 <= r0:
+            return empty_block(self.kind, self.task)
+        rows, starts, lengths = rows_between(r0, r1, a["n"], seq_len, overlap)
+        need = int(starts[-1] + lengths[-1]) - a["t0"]  # tokens from t0 to the last row's end
+        with _open(uri) as f:
+            if self.opts["vocab"] == "byte":
+                codes = np.frombuffer(read_range(f, a["lo"], a["lo"] + need), dtype=np.uint8)
+            else:
+                extra = need - (a["t1"] - a["t0"])
+                end = a["hi"] if extra <= 0 else char_start(
+                    f, min(a["size"], a["hi"] + MAX_UTF8_BYTES * extra), a["size"])
+                text = read_range(f, a["lo"], end).decode(
+                    "utf-8", errors="strict" if self.opts["on_decode_error"] == "fail"
+                    else "replace")
+                codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)[:need]
+        if len(codes) != need:
+            raise DataError(f"{uri}: changed during the ingest (chunk at byte {a['lo']} is "
+                            "shorter than scanned); re-run the ingest")
+        ids = self.vocab.encode_codes(codes)
+        return self._block(idx, ids, starts - a["t0"], lengths, rows, self._split(idx, rows))
 
     def fields(self):
         return {"vocab_size": self.vocab.size, "input_size": None,
@@ -115,7 +211,7 @@ def ingest_text(sources, out: str, *, seq_len: int, vocab: str = "char", min_fre
     """Ingest UTF-8 text files/globs into LM shards at ``out``; return the Manifest.
 
     ``run`` takes the engine options of :func:`rnn_spark.data.pipeline.run_ingest`
-    (overwrite, engine, master, shard_bytes, row_group_bytes, rows_per_group, quiet).
+    (overwrite, engine, master, shard_bytes, row_group_bytes, rows_per_group, chunk_bytes, quiet).
     """
     job = TextJob(seq_len=seq_len, vocab=vocab, min_freq=min_freq, max_vocab=max_vocab,
                   overlap=overlap, val_fraction=val_fraction, seed=seed,
