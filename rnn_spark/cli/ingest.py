@@ -87,6 +87,9 @@ def ingest() -> None:
               help="Extra tokens shared by consecutive sequences.")
 @click.option("--on-decode-error", type=click.Choice(["fail", "replace"]), default="fail",
               show_default=True, help="Non-UTF-8 bytes in char mode: stop, or use U+FFFD.")
+@click.option("--chunk-bytes", type=ByteSize(), default="64MiB", show_default=True,
+              help="Spark engine: files larger than this are split into chunks of about this "
+                   "size, one task each (a char-vocab task needs ~20x the chunk in memory).")
 def text_cmd(sources, out, **kw):
     """Text files or globs (UTF-8) -> language-model sequences."""
     from rnn_spark.data import ingest_text

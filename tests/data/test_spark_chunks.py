@@ -146,3 +146,19 @@ def test_decode_error_names_the_global_line_and_byte(spark, tmp_path):
     assert errors[0] == errors[1] == (
         f"{a}: line {line} (byte {len(good)}): not valid UTF-8; pass --on-decode-error replace "
         "to substitute U+FFFD, or use --vocab byte")
+
+
+@pytest.mark.spark
+def test_cli_chunk_bytes_reaches_the_spark_engine(tmp_path, spark):
+    from rnn_spark.cli import main
+
+    src = tmp_path / "big.txt"
+    src.write_text(_words(3000, 7), encoding="utf-8")
+    assert os.path.getsize(src) > 4 * CHUNK
+    common = ["ingest", "text", str(src), "--seq-len", "40", "--quiet"]
+    assert main(common + ["--out", str(tmp_path / "local"), "--engine", "local"]) == 0
+    assert main(common + ["--out", str(tmp_path / "spark"), "--engine", "spark",
+                          "--master", "local[2]", "--chunk-bytes", str(CHUNK)]) == 0
+    for name in ("manifest.json", "train/000/part-00000.parquet"):
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "spark" / name).read_bytes()
+    assert main(common + ["--out", str(tmp_path / "x"), "--chunk-bytes", "0"]) == 2
