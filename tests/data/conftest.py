@@ -57,3 +57,13 @@ def labelled_parquet(tmp_path):
     seqs = [rng.normal(size=(int(rng.integers(2, 9)), 3)).tolist() for _ in range(80)]
     pq.write_table(pa.table({"sequence": seqs, "label": rng.normal(size=80).tolist()}), p)
     return p
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """A local[2] session for the Spark-engine tests (reused if one is active)."""
+    from rnn_spark.data.spark_ingest import session
+    s, created = session("local[2]")
+    yield s
+    if created:
+        s.stop()

@@ -13,6 +13,7 @@ from rnn_spark.data.pipeline import resolve_sources
 from rnn_spark.data.spark_ingest import scan_items
 from rnn_spark.data.text import TextJob, window_rows
 from rnn_spark.errors import DataError
+from shard_snapshot import snapshot
 
 CHUNK = 1024
 WORDS = ["alpha", "beta", "gamma", "délta", "εψιλον", "zeta", "ηλιος", "x"]
@@ -30,15 +31,6 @@ def _exact(size, seed):
     return data + b"z" * (size - len(data))
 
 
-@pytest.fixture(scope="module")
-def spark():
-    from rnn_spark.data.spark_ingest import session
-    s, created = session("local[2]")
-    yield s
-    if created:
-        s.stop()
-
-
 @pytest.fixture()
 def files(tmp_path):
     d = tmp_path / "in"
@@ -54,20 +46,11 @@ def files(tmp_path):
     return [str(d / n) for n in sorted(contents)]
 
 
-def _snapshot(root):
-    out = {}
-    for dp, _, names in os.walk(root):
-        for name in names:
-            p = os.path.join(dp, name)
-            out[os.path.relpath(p, root)] = open(p, "rb").read()
-    return out
-
-
 def _same(tmp_path, srcs, **kw):
     kw = dict(dict(rows_per_group=8, shard_bytes=4000, seed=3, val_fraction=0.2), **kw)
     ingest_text(srcs, str(tmp_path / "local"), engine="local", **kw)
     ingest_text(srcs, str(tmp_path / "spark"), engine="spark", chunk_bytes=CHUNK, **kw)
-    a, b = _snapshot(tmp_path / "local"), _snapshot(tmp_path / "spark")
+    a, b = snapshot(tmp_path / "local"), snapshot(tmp_path / "spark")
     assert len(a) > 3 and a == b
 
 

@@ -1,37 +1,18 @@
 """The Spark engine (local[2]) writes byte-identical shards and manifests to the local engine."""
 
-import os
-
 import pytest
 
 from rnn_spark.data import ingest_labelled, ingest_series, ingest_text
 from rnn_spark.errors import DataError
+from shard_snapshot import snapshot
 
 pytestmark = pytest.mark.spark
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from rnn_spark.data.spark_ingest import session
-    s, created = session("local[2]")
-    yield s
-    if created:
-        s.stop()
-
-
-def _snapshot(root):
-    out = {}
-    for dp, _, files in os.walk(root):
-        for name in files:
-            p = os.path.join(dp, name)
-            out[os.path.relpath(p, root)] = open(p, "rb").read()
-    return out
 
 
 def _same(tmp_path, fn, srcs, **kw):
     fn(srcs, str(tmp_path / "local"), engine="local", **kw)
     fn(srcs, str(tmp_path / "spark"), engine="spark", **kw)
-    a, b = _snapshot(tmp_path / "local"), _snapshot(tmp_path / "spark")
+    a, b = snapshot(tmp_path / "local"), snapshot(tmp_path / "spark")
     assert len(a) > 2 and a == b
 
 

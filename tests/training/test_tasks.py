@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import small_config
+from trainer_config import small_config
 
 from rnn_spark import data
 from rnn_spark.training.loop import train

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import small_config
+from trainer_config import small_config
 
 from rnn_spark import data, fs
 from rnn_spark.cli import main
