@@ -67,9 +67,10 @@ class DriverState:
         if sums.n == 0:
             return
         mean_delta = sums.delta.result() / sums.n
-        new_global, bcast = self.averager.apply(self.global_w, mean_delta)
-        self.global_w = np.array(new_global, dtype=np.float64, copy=True)
-        self.bcast = np.asarray(bcast).astype(self.dtype)
+        # apply() updates global_w in place; bcast may be the averager's own buffer, so the
+        # cast below (a copy) is what keeps it
+        self.global_w, bcast = self.averager.apply(self.global_w, mean_delta)
+        self.bcast = bcast.astype(self.dtype)
         if self.average_opt and sums.opt:
             self.opt_state = {k: (acc.result() / sums.n).astype(self.dtype)
                               for k, acc in sums.opt.items()}
