@@ -1,17 +1,26 @@
 """LSTM cell (PyTorch formulation), forward and backward over a window.
 
 Internal gate order is ``o, i, f, g`` (PyTorch stores ``i, f, g, o``): the three sigmoid gates are
-contiguous for the fused ``tanh`` and the three gates whose gradient is ``dc * something``
-(i, f, g) are contiguous for one broadcast multiply in the backward step.
+contiguous for one affine ``0.5 * tanh + 0.5`` and the three gates whose gradient is
+``dc * something`` (i, f, g) are contiguous for one broadcast multiply in the backward step.
+
+Gate activations are kept gate-major, ``[T, 4, B, H]``: each gate of a step is one contiguous
+``[B, H]`` block, so every elementwise operation runs over long contiguous runs (slices of a
+batch-major ``[B, 4H]`` row are ``B`` short runs, which NumPy iterates 2-3x slower per element).
+The per-step recurrent product writes its column blocks straight into that layout (see
+gemmplan). The gradient w.r.t. the pre-activations is returned batch-major ``[T, B, 4H]`` for
+the whole-window weight-gradient GEMMs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .cells import CHUNK_ELEMS, Cell, MaskInfo, aligned_empty
+from . import gemmplan
+from .cells import CHUNK_ELEMS, Cell, MaskInfo, aligned_empty, transpose_into
 
-# Hidden size from which the per-step recurrent GEMMs run feature-major (see LSTMCell.prepare).
+# Hidden size from which the per-step backward product runs feature-major when it cannot be cut
+# into small blocks (see LSTMCell.prepare).
 FM_MIN_HIDDEN = 256
 
 
@@ -19,114 +28,123 @@ class LSTMCell(Cell):
     gates = 4
     perm_blocks = (3, 0, 1, 2)
     n_sigmoid = 3
+    gate_major = True  # input pre-activations arrive as [4, T, B, H] (Projection)
 
-    def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray) -> dict:
-        """Recurrent weights for the per-step GEMMs in the orientation chosen for this size.
+    def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray, batch: int = 1) -> dict:
+        """Recurrent weights laid out for the per-step products of a batch of ``batch`` rows.
 
-        Feature-major (``H >= FM_MIN_HIDDEN``): the recurrent products are computed as
-        ``[4H, H] @ h^T -> [4H, B]`` and ``[H, 4H] @ d^T -> [H, B]`` (the product comes out as
-        ``[features, B]``), which OpenBLAS runs 10-25% faster than the batch-major products with a
-        small batch (measured, one thread, SkylakeX kernel, B=32: 332 vs 387 us forward,
-        350 vs 439 us backward at H=512; about even with the Haswell kernel). The caches keep
-        their ``[T, B, ...]`` layout; only the per-step products are read transposed, which costs
-        more than the GEMM saves below H=256 (the forward's transposed add: ~8 us at H=128).
+        forward: ``h [B, H] @ W_g^T`` per gate ``g``, cut into column blocks (gemmplan), each
+        block a contiguous, scaled ``[H, width]`` copy; the products land in gate-major order.
+
+        backward: ``d [B, 4H] @ W`` (``W`` internal, unscaled ``[4H, H]``), in column blocks
+        when they fit the small-matrix kernel; otherwise whole, feature-major from
+        ``FM_MIN_HIDDEN`` (``W^T [H, 4H] @ d^T -> [H, B]``, 10-25% faster in OpenBLAS's AVX-512
+        kernel at B=32: 350 vs 439 us at H=512), batch-major below.
         """
-        if self.hidden_size < FM_MIN_HIDDEN:
-            return dict(super().prepare(w_hh, b_hh), fm=False)
-        w_int = self.to_internal(w_hh)
-        whhT = aligned_empty(w_int.shape[::-1], w_int.dtype)
-        whhT[...] = w_int.T
-        return {"fm": True, "whh_s": self.scaled(w_int), "whhT": whhT}
+        H = self.hidden_size
+        dt = w_hh.dtype
+        wT = aligned_empty((H, 4 * H), dt)  # internal order, unscaled, transposed
+        for bi, bt, _ in self.blocks:
+            transpose_into(wT[:, bi], w_hh[bt])
+        fwd = []
+        spans = gemmplan.column_spans(H, batch, H)
+        for g, (bi, _, sc) in enumerate(self.blocks):
+            for a, b in spans:
+                blk = aligned_empty((H, b - a), dt)
+                np.multiply(wT[:, bi.start + a:bi.start + b], sc, out=blk)
+                fwd.append((g, a, b, blk))
+        bspans = gemmplan.column_spans(H, batch, 4 * H)
+        if len(bspans) == 1 and H >= FM_MIN_HIDDEN:
+            bwd = ("fm", wT)
+        else:
+            w_int = self.to_internal(w_hh)
+            blocks = []
+            for a, b in bspans:
+                blk = aligned_empty((4 * H, b - a), dt)
+                np.copyto(blk, w_int[:, a:b])
+                blocks.append((a, b, blk))
+            bwd = ("bm", blocks)
+        return {"fwd": fwd, "bwd": bwd}
 
     def forward(self, xp, state0, prep, mi: MaskInfo):
-        """xp [T,B,4H] (internal order, scaled) is overwritten with the gate activations."""
-        T, B, _ = xp.shape
+        """xp: [4, T, B, H] input pre-activations, gate-major (internal order, scaled)."""
+        _, T, B, _ = xp.shape
         H = self.hidden_size
         dt = xp.dtype
         h0, c0 = state0
         ws = prep["ws"]
+        A = ws.get("agm", (T, 4, B, H), dt)
         hb = ws.get("hb", (T + 1, B, H), dt)
         cb = ws.get("cb", (T + 1, B, H), dt)
         tc = ws.get("tc", (T, B, H), dt)
         hb[0] = h0
         cb[0] = c0
-        fm = prep["fm"]
-        if fm:
-            whh_s = prep["whh_s"]
-            tmp = ws.get("gT", (4 * H, B), dt)
-        else:
-            whhT_s = prep["whhT_s"]
-            tmp = np.empty((B, 4 * H), dtype=dt)
+        xg = xp.transpose(1, 0, 2, 3)  # [T, 4, B, H], each gate of a step contiguous
         ig = np.empty((B, H), dtype=dt)
-        H3 = 3 * H
+        fwd = prep["fwd"]
         for t in range(T):
-            a = xp[t]
-            if fm:
-                np.matmul(whh_s, hb[t].T, out=tmp)
-                np.add(a, tmp.T, out=a)
-            else:
-                np.matmul(hb[t], whhT_s, out=tmp)
-                np.add(a, tmp, out=a)
-            np.tanh(a, out=a)
-            s = a[:, :H3]
+            at = A[t]
+            h = hb[t]
+            for g, a, b, blk in fwd:
+                np.matmul(h, blk, out=at[g, :, a:b])
+            np.add(at, xg[t], out=at)
+            np.tanh(at, out=at)
+            s = at[:3]
             np.multiply(s, 0.5, out=s)
             np.add(s, 0.5, out=s)
             c = cb[t + 1]
-            np.multiply(a[:, 2 * H:H3], cb[t], out=c)
-            np.multiply(a[:, H:2 * H], a[:, H3:], out=ig)
+            np.multiply(at[2], cb[t], out=c)
+            np.multiply(at[1], at[3], out=ig)
             np.add(c, ig, out=c)
             np.tanh(c, out=tc[t])
-            np.multiply(a[:, :H], tc[t], out=hb[t + 1])
+            np.multiply(at[0], tc[t], out=hb[t + 1])
             if mi.masked(t):
                 np.copyto(hb[t + 1], hb[t], where=mi.drop[t])
                 np.copyto(cb[t + 1], cb[t], where=mi.drop[t])
         final = (hb[T].copy(), cb[T].copy())
-        return hb[1:], final, {"a": xp, "hb": hb, "cb": cb, "tc": tc}
+        return hb[1:], final, {"a": A, "hb": hb, "cb": cb, "tc": tc}
 
     def backward(self, dy, cache, prep, mi: MaskInfo, t0: int):
-        a, hb, cb, tc = cache["a"], cache["hb"], cache["cb"], cache["tc"]
+        A, hb, cb, tc = cache["a"], cache["hb"], cache["cb"], cache["tc"]
         T, B, H = dy.shape
         dt = dy.dtype
         # Per-step factors, computed in chunks of steps just before the reverse loop needs them
-        # (vectorised over the chunk, still cache-hot when used):
+        # (vectorised over the chunk, still cache-hot when used), gate-major like A:
         #   slot o: tanh(c) * o(1-o)    slot i: g * i(1-i)
         #   slot f: c_prev * f(1-f)     slot g: i * (1-g^2)
-        # d[t] = [dh, dc, dc, dc] * sp[t] then becomes the pre-activation gradient in place.
-        a4 = a.reshape(T, B, 4, H)
+        # The pre-activation gradient of step t is [dh, dc, dc, dc] * sp[t].
         ws = prep["ws"]
-        sp = ws.get("sp", (T, B, 4, H), dt)
+        sp = ws.get("sp", (T, 4, B, H), dt)
         o2 = ws.get("o2", (T, B, H), dt)  # o * (1 - tanh(c)^2)
+        D = ws.get("dbm", (T, B, 4 * H), dt)
         chunk = max(1, CHUNK_ELEMS // (B * 4 * H))
 
         def factors(lo, hi):
-            s, q, tcw = sp[lo:hi], a4[lo:hi], tc[lo:hi]
-            sig = q[:, :, :3]
-            np.subtract(1, sig, out=s[:, :, :3])
-            s[:, :, :3] *= sig
-            s[:, :, 0] *= tcw
-            s[:, :, 1] *= q[:, :, 3]
-            s[:, :, 2] *= cb[lo:hi]
-            g = q[:, :, 3]
-            np.multiply(g, g, out=s[:, :, 3])
-            np.subtract(1, s[:, :, 3], out=s[:, :, 3])
-            s[:, :, 3] *= q[:, :, 1]
+            s, q, tcw = sp[lo:hi], A[lo:hi], tc[lo:hi]
+            np.subtract(1, q[:, :3], out=s[:, :3])
+            s[:, :3] *= q[:, :3]
+            s[:, 0] *= tcw
+            s[:, 1] *= q[:, 3]
+            s[:, 2] *= cb[lo:hi]
+            g = q[:, 3]
+            np.multiply(g, g, out=s[:, 3])
+            np.subtract(1, s[:, 3], out=s[:, 3])
+            s[:, 3] *= q[:, 1]
             ow = o2[lo:hi]
             np.multiply(tcw, tcw, out=ow)
             np.subtract(1, ow, out=ow)
-            ow *= q[:, :, 0]
+            ow *= q[:, 0]
 
-        fm = prep["fm"]
+        kind, w = prep["bwd"]
         dh = np.empty((B, H), dtype=dt)
         dc = np.empty((B, H), dtype=dt)
         # dh_next: recurrent gradient w.r.t. h_{t-1} as a [B, H] array (feature-major: a
         # transposed view of the [H, B] GEMM product)
-        if fm:
-            whhT = prep["whhT"]
+        if kind == "fm":
             dhT = ws.get("dhT", (H, B), dt)
             dhT.fill(0)
             dh_next = dhT.T
         else:
-            whh = prep["whh"]
             dh_next = np.zeros((B, H), dtype=dt)
         dc_next = np.zeros((B, H), dtype=dt)
         lo = T
@@ -144,15 +162,17 @@ class LSTMCell(Cell):
             np.multiply(dh, o2[t], out=dc)
             np.add(dc, dc_next, out=dc)
             st = sp[t]
-            np.multiply(dh, st[:, 0], out=st[:, 0])
-            np.multiply(dc[:, None, :], st[:, 1:], out=st[:, 1:])
-            np.multiply(dc, a4[t, :, 2], out=dc_next)
-            if fm:
-                np.matmul(whhT, sp[t].reshape(B, 4 * H).T, out=dhT)
+            dt_ = D[t]
+            d4 = dt_.reshape(B, 4, H)
+            np.multiply(dh, st[0], out=d4[:, 0])
+            np.multiply(dc, st[1:], out=d4[:, 1:].transpose(1, 0, 2))
+            np.multiply(dc, A[t, 2], out=dc_next)
+            if kind == "fm":
+                np.matmul(w, dt_.T, out=dhT)
             else:
-                np.matmul(sp[t].reshape(B, 4 * H), whh, out=dh_next)
+                for a, b, blk in w:
+                    np.matmul(dt_, blk, out=dh_next[:, a:b])
             if m:
                 np.add(dh_next, carry_h, out=dh_next)
                 dc_next += carry_c
-        d = sp.reshape(T, B, 4 * H)
-        return d, d, hb[:T], (dh_next.copy(), dc_next)
+        return D, D, hb[:T], (dh_next.copy(), dc_next)

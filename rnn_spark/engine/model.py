@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .cells import MaskInfo, Workspace, aligned_empty, make_cell
+from .cells import MaskInfo, Workspace, aligned_empty, make_cell, transpose_into
 from .config import ModelConfig
 from .losses import mean_squared_error, softmax_cross_entropy
 from .projection import Projection
@@ -165,7 +165,7 @@ class Model:
             emb = self.params["embedding.weight"] if (k == 0 and self.cfg.token_input) else None
             proj = Projection(cell, self.params[f"rnn.weight_ih_l{k}"], self.params[f"rnn.bias_ih_l{k}"],
                               self.params[f"rnn.bias_hh_l{k}"], emb, self.use_table, wss[k])
-            prep = cell.prepare(self.params[f"rnn.weight_hh_l{k}"], self.params[f"rnn.bias_hh_l{k}"])
+            prep = cell.prepare(self.params[f"rnn.weight_hh_l{k}"], self.params[f"rnn.bias_hh_l{k}"], B)
             prep["ws"] = wss[k]
             xp = proj.forward(y)
             y, fs, cache = cell.forward(xp, state[k], prep, mi)
@@ -218,7 +218,7 @@ class Model:
         hin, idx, valid = self._head(y, mt, row_mask)
         wh, bh = self.params["head.weight"], self.params["head.bias"]
         whT = aligned_empty(wh.shape[::-1], wh.dtype)  # aligned copies: faster GEMMs
-        whT[...] = wh.T
+        transpose_into(whT, wh)
         hws = self._ws()[-1]
         logits = np.matmul(hin, whT, out=hws.get("logits", (hin.shape[0], whT.shape[1]), self.dtype))
         logits += bh

@@ -45,7 +45,10 @@ class Projection:
         self.ws = ws if ws is not None else Workspace()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """x: tokens [T, B] (int) or features [T, B, In]. Returns XP [T, B, GH] (internal, scaled)."""
+        """x: tokens [T, B] (int) or features [T, B, In]. Returns XP (internal order, scaled):
+        ``[T, B, GH]``, or gate-major ``[G, T, B, H]`` for a cell with ``gate_major`` set."""
+        gm = getattr(self.cell, "gate_major", False)
+        G = self.cell.gates
         if self.embedding is not None:
             T, B = x.shape
             self.tokens = x
@@ -55,16 +58,34 @@ class Projection:
             if self.use_table:
                 table = self.embedding @ self.wT_s
                 table += self.b_s
-                xp = self.ws.get("xp", (T * B, table.shape[1]), table.dtype)
-                np.take(table, x.reshape(-1), axis=0, out=xp, mode="clip")  # ids checked; "raise" buffers out
-                return xp.reshape(T, B, -1)
+                tok = x.reshape(-1)
+                # ids are checked; mode="raise" would make take() buffer its output
+                if not gm:
+                    xp = self.ws.get("xp", (T * B, table.shape[1]), table.dtype)
+                    np.take(table, tok, axis=0, out=xp, mode="clip")
+                    return xp.reshape(T, B, -1)
+                H = table.shape[1] // G
+                tg = np.ascontiguousarray(table.reshape(V, G, H).transpose(1, 0, 2))
+                xp = self.ws.get("xpg", (G, T * B, H), table.dtype)
+                for g in range(G):
+                    np.take(tg[g], tok, axis=0, out=xp[g], mode="clip")
+                return xp.reshape(G, T, B, H)
             x = np.take(self.embedding, x, axis=0)
         self.x = x
         T, B, In = x.shape
-        xp = self.ws.get("xp", (T * B, self.wT_s.shape[1]), self.wT_s.dtype)
-        np.matmul(x.reshape(T * B, In), self.wT_s, out=xp)
-        xp += self.b_s
-        return xp.reshape(T, B, -1)
+        x2 = x.reshape(T * B, In)
+        GH = self.wT_s.shape[1]
+        if not gm:
+            xp = self.ws.get("xp", (T * B, GH), self.wT_s.dtype)
+            np.matmul(x2, self.wT_s, out=xp)
+            xp += self.b_s
+            return xp.reshape(T, B, -1)
+        H = GH // G
+        xp = self.ws.get("xpg", (G, T * B, H), self.wT_s.dtype)
+        for g in range(G):
+            np.matmul(x2, self.wT_s[:, g * H:(g + 1) * H], out=xp[g])
+            xp[g] += self.b_s[g * H:(g + 1) * H]
+        return xp.reshape(G, T, B, H)
 
     def backward(self, dxp: np.ndarray, t0: int, g_w: np.ndarray, g_b: np.ndarray,
                  g_emb: np.ndarray | None, dx_out: np.ndarray | None) -> None:
