@@ -148,8 +148,6 @@ class Cell:
     def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray, batch: int = 1) -> dict:
         return {"whh": self.to_internal(w_hh), "whhT_s": self.internal_T_scaled(w_hh)}
 
-    def rec_bias_grad(self, dgh_sum: np.ndarray, dxp_sum: np.ndarray) -> np.ndarray:
-        return dgh_sum
 
 
 class RNNCell(Cell):

@@ -33,37 +33,36 @@ class LSTMCell(Cell):
     def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray, batch: int = 1) -> dict:
         """Recurrent weights laid out for the per-step products of a batch of ``batch`` rows.
 
-        forward: ``h [B, H] @ W_g^T`` per gate ``g``, cut into column blocks (gemmplan), each
-        block a contiguous, scaled ``[H, width]`` copy; the products land in gate-major order.
+        forward: ``h [B, H] @ W_g^T`` for every gate ``g``, cut into ``J`` column blocks of width
+        ``m`` (gemmplan), stored ``[4, J, H, m]`` contiguous and scaled, and run as one batched
+        matmul whose output lands in gate-major order.
 
-        backward: ``d [B, 4H] @ W`` (``W`` internal, unscaled ``[4H, H]``), in column blocks
-        when they fit the small-matrix kernel; otherwise whole, feature-major from
-        ``FM_MIN_HIDDEN`` (``W^T [H, 4H] @ d^T -> [H, B]``, 10-25% faster in OpenBLAS's AVX-512
-        kernel at B=32: 350 vs 439 us at H=512), batch-major below.
+        backward: ``d [B, 4H] @ W`` (``W`` internal, unscaled ``[4H, H]``) the same way when
+        blocks of at least ``gemmplan.ALIGN`` fit the small-matrix kernel; otherwise whole,
+        feature-major from ``FM_MIN_HIDDEN`` (``W^T [H, 4H] @ d^T -> [H, B]``, 10-25% faster in
+        OpenBLAS's AVX-512 kernel at B=32: 350 vs 439 us at H=512), batch-major below.
         """
         H = self.hidden_size
         dt = w_hh.dtype
-        wT = aligned_empty((H, 4 * H), dt)  # internal order, unscaled, transposed
-        for bi, bt, _ in self.blocks:
-            transpose_into(wT[:, bi], w_hh[bt])
-        fwd = []
-        spans = gemmplan.column_spans(H, batch, H)
-        for g, (bi, _, sc) in enumerate(self.blocks):
-            for a, b in spans:
-                blk = aligned_empty((H, b - a), dt)
-                np.multiply(wT[:, bi.start + a:bi.start + b], sc, out=blk)
-                fwd.append((g, a, b, blk))
-        bspans = gemmplan.column_spans(H, batch, 4 * H)
-        if len(bspans) == 1 and H >= FM_MIN_HIDDEN:
-            bwd = ("fm", wT)
-        else:
+        m = gemmplan.block_width(H, batch, H)
+        J = H // m
+        fwd = aligned_empty((4, J, H, m), dt)
+        for g, (_, bt, sc) in enumerate(self.blocks):
+            wg = w_hh[bt]
+            for j in range(J):
+                transpose_into(fwd[g, j], wg[j * m:(j + 1) * m], sc)
+        mb = gemmplan.block_width(H, batch, 4 * H)
+        if mb < H or H < FM_MIN_HIDDEN:
             w_int = self.to_internal(w_hh)
-            blocks = []
-            for a, b in bspans:
-                blk = aligned_empty((4 * H, b - a), dt)
-                np.copyto(blk, w_int[:, a:b])
-                blocks.append((a, b, blk))
+            Jb = H // mb
+            blocks = aligned_empty((Jb, 4 * H, mb), dt)
+            np.copyto(blocks, w_int.reshape(4 * H, Jb, mb).transpose(1, 0, 2))
             bwd = ("bm", blocks)
+        else:
+            wT = aligned_empty((H, 4 * H), dt)  # internal order, unscaled, transposed
+            for bi, bt, _ in self.blocks:
+                transpose_into(wT[:, bi], w_hh[bt])
+            bwd = ("fm", wT)
         return {"fwd": fwd, "bwd": bwd}
 
     def forward(self, xp, state0, prep, mi: MaskInfo):
@@ -82,11 +81,10 @@ class LSTMCell(Cell):
         xg = xp.transpose(1, 0, 2, 3)  # [T, 4, B, H], each gate of a step contiguous
         ig = np.empty((B, H), dtype=dt)
         fwd = prep["fwd"]
+        J, m = fwd.shape[1], fwd.shape[3]
         for t in range(T):
             at = A[t]
-            h = hb[t]
-            for g, a, b, blk in fwd:
-                np.matmul(h, blk, out=at[g, :, a:b])
+            np.matmul(hb[t], fwd, out=at.reshape(4, B, J, m).transpose(0, 2, 1, 3))
             np.add(at, xg[t], out=at)
             np.tanh(at, out=at)
             s = at[:3]
@@ -146,6 +144,8 @@ class LSTMCell(Cell):
             dh_next = dhT.T
         else:
             dh_next = np.zeros((B, H), dtype=dt)
+            Jb, mb = w.shape[0], w.shape[2]
+            dhb = dh_next.reshape(B, Jb, mb).transpose(1, 0, 2)  # block view for the matmul
         dc_next = np.zeros((B, H), dtype=dt)
         lo = T
         for t in range(T - 1, t0 - 1, -1):
@@ -170,8 +170,7 @@ class LSTMCell(Cell):
             if kind == "fm":
                 np.matmul(w, dt_.T, out=dhT)
             else:
-                for a, b, blk in w:
-                    np.matmul(dt_, blk, out=dh_next[:, a:b])
+                np.matmul(dt_, w, out=dhb)
             if m:
                 np.add(dh_next, carry_h, out=dh_next)
                 dc_next += carry_c

@@ -252,10 +252,12 @@ class Model:
             d2 = dgh[t0:].reshape(-1, GH)
             dw = np.matmul(d2.T, hprev[t0:].reshape(-1, H), out=hws.get(("dwhh", k), (GH, H), self.dtype))
             cell.to_torch_into(dw, g[f"rnn.weight_hh_l{k}"])
-            cell.to_torch_into(d2.sum(axis=0), g[f"rnn.bias_hh_l{k}"])
             dx = None if k == 0 else hws.get(("dx", k), (T, B, proj.w_int.shape[1]), self.dtype)
-            proj.backward(dxp, t0, g[f"rnn.weight_ih_l{k}"], g[f"rnn.bias_ih_l{k}"],
-                          g.get("embedding.weight"), dx)
+            xsum = proj.backward(dxp, t0, g[f"rnn.weight_ih_l{k}"], g[f"rnn.bias_ih_l{k}"],
+                                 g.get("embedding.weight"), dx)
+            # cells whose recurrent and input pre-activations share one gradient (RNN, LSTM)
+            # reuse the projection's row sum for b_hh
+            cell.to_torch_into(xsum if dgh is dxp else d2.sum(axis=0), g[f"rnn.bias_hh_l{k}"])
             dy = dx
         return loss_sum / count, count, grad, final
 

@@ -12,6 +12,8 @@ Token input (layer 0) has two paths, chosen by size:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .cells import Workspace
@@ -36,13 +38,33 @@ class Projection:
                  embedding: np.ndarray | None = None, use_table: bool | None = None,
                  ws: Workspace | None = None) -> None:
         self.cell = cell
-        self.w_int = cell.to_internal(w_ih)  # [GH, In], unscaled, for dx
-        self.wT_s = cell.internal_T_scaled(w_ih)  # [In, GH]
+        self.w_ih = w_ih  # [GH, In], PyTorch order
         self.b_s = cell.input_bias(b_ih, b_hh)
         self.embedding = embedding
         self.use_table = use_table
         self.forced = use_table  # True: table + one-hot, False: gather both ways, None: by cost
         self.ws = ws if ws is not None else Workspace()
+
+    @functools.cached_property
+    def w_int(self) -> np.ndarray:
+        """``W_ih`` in internal order, unscaled ``[GH, In]`` (for dx, dE)."""
+        return self.cell.to_internal(self.w_ih)
+
+    @functools.cached_property
+    def wT_s(self) -> np.ndarray:
+        """``W_ih^T`` in internal order, scaled ``[In, GH]`` (dense-input forward)."""
+        return self.cell.internal_T_scaled(self.w_ih)
+
+    def _table(self) -> np.ndarray:
+        """``E @ W_ih^T + b`` per token, internal order, scaled ``[V, GH]``. The product is taken
+        in PyTorch order against a transposed view (BLAS reads it as is, no transposed copy)
+        and permuted afterwards, which costs a [V, GH] copy instead of a [GH, In] transpose."""
+        t = self.embedding @ self.w_ih.T
+        table = np.empty_like(t)
+        for bi, bt, sc in self.cell.blocks:
+            np.multiply(t[:, bt], sc, out=table[:, bi])
+        table += self.b_s
+        return table
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: tokens [T, B] (int) or features [T, B, In]. Returns XP (internal order, scaled):
@@ -56,8 +78,7 @@ class Projection:
             if self.use_table is None:
                 self.use_table = V <= T * B
             if self.use_table:
-                table = self.embedding @ self.wT_s
-                table += self.b_s
+                table = self._table()
                 tok = x.reshape(-1)
                 # ids are checked; mode="raise" would make take() buffer its output
                 if not gm:
@@ -88,8 +109,9 @@ class Projection:
         return xp.reshape(G, T, B, H)
 
     def backward(self, dxp: np.ndarray, t0: int, g_w: np.ndarray, g_b: np.ndarray,
-                 g_emb: np.ndarray | None, dx_out: np.ndarray | None) -> None:
-        """Accumulate dW_ih, db_ih (and dE) into PyTorch-layout gradient views; write dx[t0:]."""
+                 g_emb: np.ndarray | None, dx_out: np.ndarray | None) -> np.ndarray:
+        """Accumulate dW_ih, db_ih (and dE) into PyTorch-layout gradient views; write dx[t0:].
+        Returns the sum of the ``dxp`` rows (internal order), i.e. db_ih before reordering."""
         T, B, GH = dxp.shape
         d2 = dxp[t0:].reshape(-1, GH)
         if self.embedding is not None:
@@ -102,14 +124,16 @@ class Projection:
                 onehot.fill(0)
                 onehot[tok, np.arange(N)] = 1
                 dtab = onehot @ d2
-                self.cell.to_torch_into(dtab.sum(axis=0), g_b)
+                bsum = dtab.sum(axis=0)
+                self.cell.to_torch_into(bsum, g_b)
                 self.cell.to_torch_into(dtab.T @ self.embedding, g_w)
                 if g_emb is not None:
                     g_emb += dtab @ self.w_int
-                return
+                return bsum
             if not hasattr(self, "x"):
                 self.x = np.take(self.embedding, self.tokens, axis=0)
-        self.cell.to_torch_into(d2.sum(axis=0), g_b)
+        bsum = d2.sum(axis=0)
+        self.cell.to_torch_into(bsum, g_b)
         x2 = self.x[t0:].reshape(-1, self.x.shape[2])
         self.cell.to_torch_into(d2.T @ x2, g_w)
         if self.embedding is not None:
@@ -118,3 +142,4 @@ class Projection:
                 g_emb += scatter_rows(dx, self.tokens[t0:].reshape(-1), self.embedding.shape[0])
         elif dx_out is not None:
             np.matmul(d2, self.w_int, out=dx_out[t0:].reshape(-1, self.w_int.shape[1]))
+        return bsum
