@@ -145,7 +145,7 @@ class Cell:
         """Internal, scaled bias added to the input projection."""
         return self.scaled(self.to_internal(b_ih + b_hh))
 
-    def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray, batch: int = 1) -> dict:
+    def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray, batch: int = 1, ws=None) -> dict:
         return {"whh": self.to_internal(w_hh), "whhT_s": self.internal_T_scaled(w_hh)}
 
 

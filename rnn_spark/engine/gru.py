@@ -26,7 +26,7 @@ class GRUCell(Cell):
         b[: 2 * H] += b_hh[: 2 * H]
         return self.scaled(b)
 
-    def prepare(self, w_hh, b_hh, batch=1):
+    def prepare(self, w_hh, b_hh, batch=1, ws=None):
         p = super().prepare(w_hh, b_hh)
         p["bhn"] = np.array(b_hh[2 * self.hidden_size:])
         return p

@@ -165,7 +165,8 @@ class Model:
             emb = self.params["embedding.weight"] if (k == 0 and self.cfg.token_input) else None
             proj = Projection(cell, self.params[f"rnn.weight_ih_l{k}"], self.params[f"rnn.bias_ih_l{k}"],
                               self.params[f"rnn.bias_hh_l{k}"], emb, self.use_table, wss[k])
-            prep = cell.prepare(self.params[f"rnn.weight_hh_l{k}"], self.params[f"rnn.bias_hh_l{k}"], B)
+            prep = cell.prepare(self.params[f"rnn.weight_hh_l{k}"], self.params[f"rnn.bias_hh_l{k}"], B,
+                                wss[k])
             prep["ws"] = wss[k]
             xp = proj.forward(y)
             y, fs, cache = cell.forward(xp, state[k], prep, mi)
@@ -248,15 +249,23 @@ class Model:
             cell = self.cells[k]
             proj, prep, cache = caches[k]
             dxp, dgh, hprev, _ = cell.backward(dy, cache, prep, mi, t0)
-            GH, H = dgh.shape[2], hprev.shape[2]
-            d2 = dgh[t0:].reshape(-1, GH)
-            dw = np.matmul(d2.T, hprev[t0:].reshape(-1, H), out=hws.get(("dwhh", k), (GH, H), self.dtype))
+            H = hprev.shape[2]
+            hp2 = hprev[t0:].reshape(-1, H)
+            if dgh.ndim == 4:  # gate-major [G, T, B, H]: per gate D_g^T @ h_prev
+                G = dgh.shape[0]
+                dw = np.matmul(dgh[:, t0:].reshape(G, -1, H).transpose(0, 2, 1), hp2,
+                               out=hws.get(("dwhh", k), (G, H, H), self.dtype)).reshape(G * H, H)
+            else:
+                d2 = dgh[t0:].reshape(-1, dgh.shape[2])
+                dw = np.matmul(d2.T, hp2, out=hws.get(("dwhh", k), (d2.shape[1], H), self.dtype))
             cell.to_torch_into(dw, g[f"rnn.weight_hh_l{k}"])
             dx = None if k == 0 else hws.get(("dx", k), (T, B, proj.w_int.shape[1]), self.dtype)
             xsum = proj.backward(dxp, t0, g[f"rnn.weight_ih_l{k}"], g[f"rnn.bias_ih_l{k}"],
                                  g.get("embedding.weight"), dx)
             # cells whose recurrent and input pre-activations share one gradient (RNN, LSTM)
             # reuse the projection's row sum for b_hh
+            if dgh is not dxp and dgh.ndim == 4:
+                raise NotImplementedError("gate-major cells share one pre-activation gradient")
             cell.to_torch_into(xsum if dgh is dxp else d2.sum(axis=0), g[f"rnn.bias_hh_l{k}"])
             dy = dx
         return loss_sum / count, count, grad, final
