@@ -15,6 +15,7 @@ import numpy as np
 
 from .cells import MaskInfo, Workspace, aligned_empty, make_cell, transpose_into
 from .config import ModelConfig
+from .gradrows import GradRows
 from .losses import mean_squared_error, softmax_cross_entropy
 from .projection import Projection
 
@@ -250,23 +251,15 @@ class Model:
             proj, prep, cache = caches[k]
             dxp, dgh, hprev, _ = cell.backward(dy, cache, prep, mi, t0)
             H = hprev.shape[2]
-            hp2 = hprev[t0:].reshape(-1, H)
-            if dgh.ndim == 4:  # gate-major [G, T, B, H]: per gate D_g^T @ h_prev
-                G = dgh.shape[0]
-                dw = np.matmul(dgh[:, t0:].reshape(G, -1, H).transpose(0, 2, 1), hp2,
-                               out=hws.get(("dwhh", k), (G, H, H), self.dtype)).reshape(G * H, H)
-            else:
-                d2 = dgh[t0:].reshape(-1, dgh.shape[2])
-                dw = np.matmul(d2.T, hp2, out=hws.get(("dwhh", k), (d2.shape[1], H), self.dtype))
+            gr = GradRows(dgh, t0)
+            dw = gr.t_at(hprev[t0:].reshape(-1, H), out=hws.get(("dwhh", k), (gr.GH * H,), self.dtype))
             cell.to_torch_into(dw, g[f"rnn.weight_hh_l{k}"])
             dx = None if k == 0 else hws.get(("dx", k), (T, B, proj.w_int.shape[1]), self.dtype)
             xsum = proj.backward(dxp, t0, g[f"rnn.weight_ih_l{k}"], g[f"rnn.bias_ih_l{k}"],
                                  g.get("embedding.weight"), dx)
             # cells whose recurrent and input pre-activations share one gradient (RNN, LSTM)
             # reuse the projection's row sum for b_hh
-            if dgh is not dxp and dgh.ndim == 4:
-                raise NotImplementedError("gate-major cells share one pre-activation gradient")
-            cell.to_torch_into(xsum if dgh is dxp else d2.sum(axis=0), g[f"rnn.bias_hh_l{k}"])
+            cell.to_torch_into(xsum if dgh is dxp else gr.rowsum(), g[f"rnn.bias_hh_l{k}"])
             dy = dx
         return loss_sum / count, count, grad, final
 

@@ -17,6 +17,7 @@ import functools
 import numpy as np
 
 from .cells import Workspace
+from .gradrows import GradRows
 
 
 def scatter_rows(values: np.ndarray, index: np.ndarray, nrows: int) -> np.ndarray:
@@ -112,23 +113,8 @@ class Projection:
                  g_emb: np.ndarray | None, dx_out: np.ndarray | None) -> np.ndarray:
         """Accumulate dW_ih, db_ih (and dE) into PyTorch-layout gradient views; write dx[t0:].
         Returns the sum of the ``dxp`` rows (internal order), i.e. db_ih before reordering."""
-        if dxp.ndim == 4:  # gate-major [G, T, B, H]
-            G, T, B, H = dxp.shape
-            GH = G * H
-            dg = dxp[:, t0:].reshape(G, -1, H)  # per gate [N, H], contiguous
-            left = lambda m: np.matmul(m, dg).transpose(1, 0, 2).reshape(m.shape[0], GH)  # m @ D
-            rowsum = lambda: dg.sum(axis=1).reshape(GH)
-            wgrad = lambda x2: np.matmul(dg.transpose(0, 2, 1), x2).reshape(GH, x2.shape[1])  # D^T @ x
-            w3 = lambda: self.w_int.reshape(G, H, -1)
-            dxin = lambda out=None: np.sum(np.matmul(dg, w3()), axis=0, out=out)  # D @ W_ih
-        else:
-            T, B, GH = dxp.shape
-            d2 = dxp[t0:].reshape(-1, GH)
-            left = lambda m: m @ d2
-            rowsum = lambda: d2.sum(axis=0)
-            wgrad = lambda x2: d2.T @ x2
-            dxin = lambda out=None: np.matmul(d2, self.w_int, out=out)
-        N = (T - t0) * B
+        gr = GradRows(dxp, t0)
+        N = gr.n
         if self.embedding is not None:
             V, E = self.embedding.shape
             tok = self.tokens[t0:].reshape(-1)
@@ -137,7 +123,7 @@ class Projection:
                 onehot = self.ws.get("onehot", (V, N), dxp.dtype)
                 onehot.fill(0)
                 onehot[tok, np.arange(N)] = 1
-                dtab = left(onehot)  # [V, GH]
+                dtab = gr.left(onehot)  # [V, GH]
                 bsum = dtab.sum(axis=0)
                 self.cell.to_torch_into(bsum, g_b)
                 self.cell.to_torch_into(dtab.T @ self.embedding, g_w)
@@ -146,13 +132,14 @@ class Projection:
                 return bsum
             if not hasattr(self, "x"):
                 self.x = np.take(self.embedding, self.tokens, axis=0)
-        bsum = rowsum()
+        bsum = gr.rowsum()
         self.cell.to_torch_into(bsum, g_b)
         x2 = self.x[t0:].reshape(-1, self.x.shape[2])
-        self.cell.to_torch_into(wgrad(x2), g_w)
+        self.cell.to_torch_into(gr.t_at(x2), g_w)
         if self.embedding is not None:
             if g_emb is not None:
-                g_emb += scatter_rows(dxin(), self.tokens[t0:].reshape(-1), self.embedding.shape[0])
+                dx = gr.at(self.w_int)
+                g_emb += scatter_rows(dx, self.tokens[t0:].reshape(-1), self.embedding.shape[0])
         elif dx_out is not None:
-            dxin(dx_out[t0:].reshape(-1, self.w_int.shape[1]))
+            gr.at(self.w_int, out=dx_out[t0:].reshape(-1, self.w_int.shape[1]))
         return bsum
