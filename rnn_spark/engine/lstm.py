@@ -51,12 +51,14 @@ class LSTMCell(Cell):
         return {"fwd": fwd, "bwd": bwd}
 
     def forward(self, xp, state0, prep, mi: MaskInfo):
-        """xp: [4, T, B, H] input pre-activations, gate-major (internal order, scaled)."""
+        """xp: [4, T, B, H] input pre-activations, gate-major (internal order, scaled); it is
+        overwritten with the gate activations (kept for the backward)."""
         _, T, B, H = xp.shape
         dt = xp.dtype
         h0, c0 = state0
         ws = prep["ws"]
-        A = ws.get("agm", (4, T, B, H), dt)
+        A = xp
+        P = ws.get("pg", (4, B, H), dt)  # recurrent part of a step's pre-activations
         hb = ws.get("hb", (T + 1, B, H), dt)
         cb = ws.get("cb", (T + 1, B, H), dt)
         tc = ws.get("tc", (T, B, H), dt)
@@ -65,10 +67,11 @@ class LSTMCell(Cell):
         ig = np.empty((B, H), dtype=dt)
         fwd = prep["fwd"]
         J, m = fwd.shape[1], fwd.shape[3]
+        pv = P.reshape(4, B, J, m).transpose(0, 2, 1, 3)  # block view for the matmul
         for t in range(T):
             at = A[:, t]  # [4, B, H], each gate contiguous
-            np.matmul(hb[t], fwd, out=at.reshape(4, B, J, m).transpose(0, 2, 1, 3))
-            np.add(at, xp[:, t], out=at)
+            np.matmul(hb[t], fwd, out=pv)
+            np.add(at, P, out=at)
             np.tanh(at, out=at)
             s = at[:3]
             np.multiply(s, 0.5, out=s)
