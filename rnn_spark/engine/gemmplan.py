@@ -7,8 +7,8 @@ matrix again. Cut into equal column blocks of at most ``SMALL_MNK`` multiply-add
 blocks stored contiguous, stacked ``[J, K, width]``) and run as ONE batched ``np.matmul``, the same
 product is 30-55% faster (measured, one thread, B=32, forward per gate and block: [32,256] x
 [256,1024] 152 -> 69 us, [32,128] x [128,512] 27 -> 17 us, [32,512] x [512,2048] 593 -> 278 us).
-With kernels that have no small-matrix path (``OPENBLAS_CORETYPE=Haswell``) the blocks are
-0-8% faster than the whole product too (64-wide blocks).
+With kernels that have no small-matrix path (``OPENBLAS_CORETYPE=Haswell``) the blocks cost
+about the same as the whole product (64 wide: 8% faster at H=128/256; 32 wide: 2% slower at 512).
 
 The plan depends on shapes only, so every process of a run computes the same products in the
 same order (bitwise repeatable).
