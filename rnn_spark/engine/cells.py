@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import gemmplan
+
 
 # Whole-window elementwise work is done in chunks of about this many elements (~1 MB of
 # float32), so it stays in cache between being computed and being used by the step loop.
@@ -49,6 +51,21 @@ def transpose_into(dst: np.ndarray, src: np.ndarray, scale: float = 1.0, block: 
             np.copyto(d, src[r:r + block].T)
         else:
             np.multiply(src[r:r + block].T, scale, out=d)
+
+
+def blocked(right: np.ndarray, batch: int, ws: "Workspace", key) -> np.ndarray:
+    """``right [K, N]`` as contiguous column blocks ``[J, K, m]`` (width from gemmplan)."""
+    K, N = right.shape
+    m = gemmplan.block_width(N, batch, K)
+    out = ws.get(key, (N // m, K, m), right.dtype)
+    np.copyto(out, right.reshape(K, N // m, m).transpose(1, 0, 2))
+    return out
+
+
+def block_out(out: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """View of a ``[B, N]`` product as ``[J, B, m]`` for ``np.matmul(a, blocks, out=...)``."""
+    J, _, m = blocks.shape
+    return out.reshape(out.shape[0], J, m).transpose(1, 0, 2)
 
 
 class Workspace:
@@ -146,7 +163,12 @@ class Cell:
         return self.scaled(self.to_internal(b_ih + b_hh))
 
     def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray, batch: int = 1, ws=None) -> dict:
-        return {"whh": self.to_internal(w_hh), "whhT_s": self.internal_T_scaled(w_hh)}
+        """Per-step products ``h [B, H] @ W^T`` (forward, scaled) and ``d [B, GH] @ W`` (backward)
+        as batched matmuls over contiguous column blocks (gemmplan): ``{"fwd", "bwd"}``, each
+        ``[J, K, m]``; ``block_out`` gives the matching view of a ``[B, N]`` product."""
+        ws = ws if ws is not None else Workspace()  # reused buffers: fresh ones page-fault
+        return {"fwd": blocked(self.internal_T_scaled(w_hh), batch, ws, "wfwd"),
+                "bwd": blocked(self.to_internal(w_hh), batch, ws, "wbwd")}
 
 
 
@@ -164,11 +186,12 @@ class RNNCell(Cell):
         ws = prep["ws"]
         hb = ws.get("hb", (T + 1, B, self.hidden_size), xp.dtype)
         hb[0] = h0
-        whhT = prep["whhT_s"]
+        fwd = prep["fwd"]
         tmp = np.empty((B, self.hidden_size), dtype=xp.dtype)
+        tv = block_out(tmp, fwd)
         for t in range(T):
             h = hb[t + 1]
-            np.matmul(hb[t], whhT, out=tmp)
+            np.matmul(hb[t], fwd, out=tv)
             np.add(xp[t], tmp, out=h)
             if self.relu:
                 np.maximum(h, 0, out=h)
@@ -189,9 +212,10 @@ class RNNCell(Cell):
         else:
             np.multiply(y, y, out=der)
             np.subtract(1, der, out=der)
-        whh = prep["whh"]
+        bwd = prep["bwd"]
         dh = np.empty((B, H), dtype=dy.dtype)
         dh_next = np.zeros((B, H), dtype=dy.dtype)
+        dv = block_out(dh_next, bwd)
         for t in range(T - 1, t0 - 1, -1):
             np.add(dy[t], dh_next, out=dh)
             m = mi.masked(t)
@@ -199,7 +223,7 @@ class RNNCell(Cell):
                 carry = dh * mi.drop_f[t]
                 dh *= mi.keep_f[t]
             np.multiply(dh, d[t], out=d[t])
-            np.matmul(d[t], whh, out=dh_next)
+            np.matmul(d[t], bwd, out=dv)
             if m:
                 dh_next += carry
         return d, d, hb[:T], dh_next

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import Cell, MaskInfo, aligned_empty
+from .cells import Cell, MaskInfo, block_out
 
 
 class GRUCell(Cell):
@@ -27,7 +27,7 @@ class GRUCell(Cell):
         return self.scaled(b)
 
     def prepare(self, w_hh, b_hh, batch=1, ws=None):
-        p = super().prepare(w_hh, b_hh)
+        p = super().prepare(w_hh, b_hh, batch, ws)
         p["bhn"] = np.array(b_hh[2 * self.hidden_size:])
         return p
 
@@ -39,13 +39,14 @@ class GRUCell(Cell):
         hb = ws.get("hb", (T + 1, B, H), dt)
         ghn = ws.get("ghn", (T, B, H), dt)
         hb[0] = h0
-        whhT, bhn = prep["whhT_s"], prep["bhn"]
+        fwd, bhn = prep["fwd"], prep["bhn"]
         gh = np.empty((B, 3 * H), dtype=dt)
+        ghv = block_out(gh, fwd)
         tmp = np.empty((B, H), dtype=dt)
         H2 = 2 * H
         for t in range(T):
             a = xp[t]
-            np.matmul(hb[t], whhT, out=gh)
+            np.matmul(hb[t], fwd, out=ghv)
             rz = a[:, :H2]
             np.add(rz, gh[:, :H2], out=rz)
             np.tanh(rz, out=rz)
@@ -86,10 +87,11 @@ class GRUCell(Cell):
         np.subtract(1, r, out=pr)
         pr *= r
         pr *= ghn[w]
-        whh = prep["whh"]
+        bwd = prep["bwd"]
         dh = np.empty((B, H), dtype=dt)
         tmp = np.empty((B, H), dtype=dt)
         dh_next = np.zeros((B, H), dtype=dt)
+        dv = block_out(dh_next, bwd)
         for t in range(T - 1, t0 - 1, -1):
             np.add(dy[t], dh_next, out=dh)
             m = mi.masked(t)
@@ -102,7 +104,7 @@ class GRUCell(Cell):
             np.multiply(dh, g[:, H:H2], out=g[:, H:H2])
             np.multiply(dpn, g[:, :H], out=g[:, :H])
             np.multiply(dpn, a[t, :, :H], out=g[:, H2:])
-            np.matmul(g, whh, out=dh_next)
+            np.matmul(g, bwd, out=dv)
             np.multiply(dh, a[t, :, H:H2], out=tmp)
             dh_next += tmp
             if m:

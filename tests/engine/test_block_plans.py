@@ -1,4 +1,4 @@
-"""The LSTM's per-step recurrent products run as batched matmuls over column blocks whose width
+"""Every cell's per-step recurrent products run as batched matmuls over column blocks whose width
 gemmplan picks from the shapes (a speed choice only). Every plan must give correct, matching and
 bitwise repeatable gradients; the engine tests use small hidden sizes, so here the plan's limits
 are changed to reach multi-block and single-block plans."""
@@ -34,20 +34,25 @@ def small_blocks(monkeypatch):
     monkeypatch.setattr(gemmplan, "MAX_WIDTH", 2)
 
 
+CELLS = ["rnn_tanh", "lstm", "gru"]
+
+
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("token,task,head_at", [(True, "lm", "every"), (False, "regress", "last")])
 @pytest.mark.parametrize("mask_kind", ["none", "holes"])
 @pytest.mark.parametrize("k2", [None, 3])
-def test_blocked_gradcheck(small_blocks, token, task, head_at, mask_kind, k2):
-    m = make("lstm", token, task, hidden=(5, 4), head_at=head_at)
+def test_blocked_gradcheck(small_blocks, cell, token, task, head_at, mask_kind, k2):
+    m = make(cell, token, task, hidden=(5, 4), head_at=head_at)
     x, y = batch(m)
     err, g, _ = check_model(m, x, y, mask_for(mask_kind), k2=k2)
     assert np.abs(g).max() > 0
     assert err < 1e-6, err
 
 
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("mask_kind", ["none", "trailing", "holes"])
-def test_plans_agree_and_repeat(monkeypatch, mask_kind):
-    m = make("lstm", True, "lm", hidden=(6, 4))
+def test_plans_agree_and_repeat(monkeypatch, cell, mask_kind):
+    m = make(cell, True, "lm", hidden=(6, 4))
     x, y = batch(m)
     mask = mask_for(mask_kind)
     monkeypatch.setattr(gemmplan, "SMALL_MNK", 0)  # one block per gate
