@@ -142,10 +142,11 @@ class Cell:
             a_int[: self.n_sigmoid * self.hidden_size] *= 0.5
         return a_int
 
-    def internal_T_scaled(self, w: np.ndarray) -> np.ndarray:
+    def internal_T_scaled(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``[In, GH]`` contiguous: PyTorch-order ``w [GH, In]`` permuted, scaled and transposed
         in one pass (a row-major right operand is the fastest GEMM layout here)."""
-        out = aligned_empty((w.shape[1], w.shape[0]), w.dtype)
+        if out is None:
+            out = aligned_empty((w.shape[1], w.shape[0]), w.dtype)
         for bi, bt, sc in self.blocks:
             transpose_into(out[:, bi], w[bt], sc)
         return out
@@ -167,8 +168,9 @@ class Cell:
         as batched matmuls over contiguous column blocks (gemmplan): ``{"fwd", "bwd"}``, each
         ``[J, K, m]``; ``block_out`` gives the matching view of a ``[B, N]`` product."""
         ws = ws if ws is not None else Workspace()  # reused buffers: fresh ones page-fault
-        return {"fwd": blocked(self.internal_T_scaled(w_hh), batch, ws, "wfwd"),
-                "bwd": blocked(self.to_internal(w_hh), batch, ws, "wbwd")}
+        wT = self.internal_T_scaled(w_hh, ws.get("wT", w_hh.shape[::-1], w_hh.dtype))
+        w_int = w_hh if self.perm_blocks is None else self.to_internal(w_hh)  # blocked() copies
+        return {"fwd": blocked(wT, batch, ws, "wfwd"), "bwd": blocked(w_int, batch, ws, "wbwd")}
 
 
 
