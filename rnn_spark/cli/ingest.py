@@ -1,6 +1,6 @@
 """`rnn-spark ingest text|series|labelled SRC... --out URI` and `rnn-spark ingest verify URI`.
 
-Parsing and calling only: the work is in :mod:`rnn_spark.data`. Option names match the Python
+Parsing and calling only: the work is in :mod:`rnn_spark.ingest`. Option names match the Python
 API's keyword arguments (``--seq-len`` is ``seq_len``).
 """
 
@@ -92,7 +92,7 @@ def ingest() -> None:
                    "size, one task each (a char-vocab task needs ~20x the chunk in memory).")
 def text_cmd(sources, out, **kw):
     """Text files or globs (UTF-8) -> language-model sequences."""
-    from rnn_spark.data import ingest_text
+    from rnn_spark.ingest import ingest_text
     run = _run_kwargs(kw)
     _report(ingest_text(list(sources), out, **kw, **run), run["quiet"])
 
@@ -115,7 +115,7 @@ def text_cmd(sources, out, **kw):
               default="auto", show_default=True)
 def series_cmd(sources, out, columns, target_columns, **kw):
     """CSV/Parquet time series -> sliding windows with a forecast horizon."""
-    from rnn_spark.data import ingest_series
+    from rnn_spark.ingest import ingest_series
     run = _run_kwargs(kw)
     m = ingest_series(list(sources), out, columns=_csv(columns),
                       target_columns=_csv(target_columns), **kw, **run)
@@ -138,7 +138,7 @@ def series_cmd(sources, out, columns, target_columns, **kw):
               default="auto", show_default=True)
 def labelled_cmd(sources, out, **kw):
     """Parquet/CSV/JSONL rows of (sequence, label or target)."""
-    from rnn_spark.data import ingest_labelled
+    from rnn_spark.ingest import ingest_labelled
     run = _run_kwargs(kw)
     _report(ingest_labelled(list(sources), out, **kw, **run), run["quiet"])
 

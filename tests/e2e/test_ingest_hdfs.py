@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rnn_spark import fs
-from rnn_spark.data import (ingest_labelled, ingest_text, iter_minibatches, read_manifest)
+from rnn_spark.data import iter_minibatches, read_manifest
+from rnn_spark.ingest import ingest_labelled, ingest_text
 from rnn_spark.errors import DataError
 from rnn_spark.fs import hdfs_config
 

@@ -12,8 +12,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from rnn_spark import fs
-from rnn_spark.data.pipeline import read_source
 from rnn_spark.errors import DataError
+from rnn_spark.ingest.sources import read_source
 
 FORMATS = ("auto", "csv", "parquet", "jsonl")
 
