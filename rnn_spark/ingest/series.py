@@ -68,7 +68,7 @@ class SeriesJob(Job):
     def _load(self, uri):
         """-> (features [n, D], targets [n, nt], series bounds [(a, b)], entity count)."""
         o = self.opts
-        fmt = detect_format(uri, o["format"])
+        fmt = detect_format(uri, o["format"], allowed=("csv", "parquet"))
         if fmt == "jsonl":
             raise DataError(f"{uri}: series inputs must be CSV or Parquet")
         table = read_table(uri, fmt)

@@ -66,6 +66,12 @@ class TextJob(Job):
             raise ConfigError(f"val_fraction: {val_fraction} must be in [0, 1)")
         if min_freq < 1:
             raise ConfigError("min_freq: must be >= 1")
+        if max_vocab is not None and vocab != "char":
+            raise ConfigError(f"max_vocab: {max_vocab} applies to the char vocabulary only "
+                              "(--vocab char); drop --max-vocab")
+        if max_vocab is not None and max_vocab < 2:
+            raise ConfigError(f"max_vocab: {max_vocab} leaves no room for any character besides "
+                              "<unk>; use at least 2, or leave --max-vocab unset")
         self.opts = dict(seq_len=seq_len, vocab=vocab, min_freq=min_freq, max_vocab=max_vocab,
                          overlap=overlap, val_fraction=val_fraction,
                          on_decode_error=on_decode_error)
