@@ -2,7 +2,10 @@
 
 The manifest is JSON (sorted keys, no timestamps, shard paths relative to the manifest's
 directory) so the same input + options + seed give byte-identical manifests wherever they were
-written. Readers refuse a format or schema version they do not know.
+written. Readers refuse a format or schema version they do not know, and shard paths that are
+not relative paths inside the dataset directory (absolute, a URI, or with ``..``). Each shard
+entry records its size in bytes (``bytes``), which :class:`~rnn_spark.data.reader.ShardReader`
+checks when it opens the shard, and its sha256.
 """
 
 from __future__ import annotations

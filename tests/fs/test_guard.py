@@ -97,3 +97,13 @@ def test_run_dir_markers(tmp_path):
     with pytest.raises(UserError, match=r": --run-dir lies inside the input"):
         check_output(str(tmp_path / "ds" / "run"), [str(tmp_path / "ds")], overwrite=True,
                      kind="run directory", what_flag="--run-dir", marker_files=RUN_DIR_MARKERS)
+
+
+def test_dot_is_not_called_a_root():
+    """#8.9: '.' used to be reported as 'not a root'."""
+    from rnn_spark.fs import FsError
+    from rnn_spark.fs.uri import temp_sibling
+    for uri in (".", "..", "/"):
+        with pytest.raises(FsError, match="names no file or directory") as err:
+            temp_sibling(uri)
+        assert "not a root" not in str(err.value)
