@@ -4,6 +4,9 @@ All parameters live in one flat vector ``model.flat``; ``model.params`` maps PyT
 (``embedding.weight``, ``rnn.weight_ih_l{k}``, ``rnn.weight_hh_l{k}``, ``rnn.bias_ih_l{k}``,
 ``rnn.bias_hh_l{k}``, ``head.weight``, ``head.bias``) to views of it with PyTorch shapes.
 Public arrays are batch-first (``[B, T, ...]``); the engine works time-major inside.
+Each layer is a cell (cells.py picks it by name) driven through the contract in cellbase.py:
+``prepare`` -> ``Projection.forward`` -> ``forward``, and on the way back ``backward`` -> one GEMM
+per weight gradient over the whole window (GradRows).
 """
 
 from __future__ import annotations
