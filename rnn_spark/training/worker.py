@@ -11,17 +11,15 @@ EvalTask + Shared -> EvalResult for `eval_task`.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from rnn_spark import fs
 from rnn_spark.data import WorkUnit
 from rnn_spark.data.batching import Minibatch, table_minibatches
+from rnn_spark.data.reader import ShardReader
 from rnn_spark.engine import Model
 from rnn_spark.engine.clipping import clip_by_global_norm
 from rnn_spark.engine.optim import Optimizer
@@ -29,35 +27,39 @@ from rnn_spark.engine.tbptt import train_minibatch
 from rnn_spark.training.plan import Slice, task_seed
 from rnn_spark.training.protocol import EvalResult, EvalTask, RunSpec, Shared, Task, TaskResult
 
-_MODEL: list = []  # [(ModelConfig, Model)]: one model per Python worker process, reused across rounds
-_ROW_GROUPS: OrderedDict = OrderedDict()  # a few recently read row groups (a unit spans rounds)
-_ROW_GROUP_CACHE = 4
+ROW_GROUP_CACHE = 4  # row groups a worker process keeps decoded (a unit spans rounds)
+
+
+class _Process:
+    """What one Python worker process keeps between tasks: one model (rebuilt when the model config
+    changes) and one shard reader with its bounded row-group cache."""
+
+    model_cfg = None
+    model: Model | None = None
+    reader: ShardReader | None = None
 
 
 def _model(spec: RunSpec) -> Model:
-    if not _MODEL or _MODEL[0][0] != spec.model:
-        _MODEL[:] = [(spec.model, Model(spec.model, seed=0))]
-    return _MODEL[0][1]
+    if _Process.model is None or _Process.model_cfg != spec.model:
+        _Process.model_cfg, _Process.model = spec.model, Model(spec.model, seed=0)
+    return _Process.model
 
 
-def _row_group(unit: WorkUnit) -> pa.Table:
-    key = (unit.shard, unit.row_group, unit.sha256)
-    table = _ROW_GROUPS.get(key)
-    if table is None:
-        with fs.open_read(unit.shard) as f:
-            table = pq.ParquetFile(f, pre_buffer=True).read_row_group(unit.row_group)
-        _ROW_GROUPS[key] = table
-        while len(_ROW_GROUPS) > _ROW_GROUP_CACHE:
-            _ROW_GROUPS.popitem(last=False)
-    else:
-        _ROW_GROUPS.move_to_end(key)
-    return table
+def shard_reader(spec: RunSpec) -> ShardReader:
+    """This process's reader; `spec.verify_data` also checks each shard's sha256 once."""
+    reader = _Process.reader
+    if reader is None or reader.verify_sha256 != spec.verify_data:
+        if reader is not None:
+            reader.close()
+        reader = _Process.reader = ShardReader(cache_row_groups=ROW_GROUP_CACHE,
+                                               verify_sha256=spec.verify_data)
+    return reader
 
 
-def read_slices(units: tuple[WorkUnit, ...], slices: tuple[Slice, ...],
+def read_slices(reader: ShardReader, units: tuple[WorkUnit, ...], slices: tuple[Slice, ...],
                 rng: np.random.Generator) -> pa.Table:
     """The task's rows, in a seeded random order."""
-    parts = [_row_group(units[s.unit]).slice(s.start, s.stop - s.start) for s in slices]
+    parts = [reader.read_row_group(units[s.unit]).slice(s.start, s.stop - s.start) for s in slices]
     table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     return table.take(pa.array(rng.permutation(table.num_rows)))
 
@@ -71,7 +73,7 @@ def task_minibatches(task: Task, spec: RunSpec, dtype, rng: np.random.Generator)
     """The task's rows as padded minibatches, in the order the task trains on them."""
     if not task.slices:
         return iter(())
-    table = read_slices(task.units, task.slices, rng)
+    table = read_slices(shard_reader(spec), task.units, task.slices, rng)
     return table_minibatches(table, spec.manifest(), spec.batch_size, dtype=dtype,
                              bucket=spec.bucket, rng=rng)
 
@@ -133,10 +135,10 @@ def eval_task(task: EvalTask, shared: Shared) -> EvalResult:
     spec = shared.spec
     model = _model(spec)
     model.set_flat(shared.weights)
-    manifest = spec.manifest()
+    manifest, reader = spec.manifest(), shard_reader(spec)
     loss_sum, count, correct = 0.0, 0, 0
     for unit in task.units:
-        table = _row_group(unit)
+        table = reader.read_row_group(unit)
         for mb in table_minibatches(table, manifest, spec.batch_size, dtype=model.flat.dtype,
                                     bucket=False):
             mb_loss, mb_count, _, metrics = model.evaluate(mb.inputs, mb.targets, mb.mask,
