@@ -10,43 +10,20 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict
 
 import numpy as np
 
 from rnn_spark import data, fs
 from rnn_spark.config import Config
-from rnn_spark.engine import Model, ModelConfig
-from rnn_spark.errors import ConfigError, UserError
+from rnn_spark.engine import Model
+from rnn_spark.errors import UserError
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training.metrics import MetricsLog
-from rnn_spark.training.plan import plan_epoch, rounds_in_epoch
+from rnn_spark.training.plan import Slice, plan_epoch, rounds_in_epoch
+from rnn_spark.training.protocol import EvalTask, RunSpec, Shared, Task, model_config
+from rnn_spark.training.rundir import RunDir
 from rnn_spark.training.state import DriverState, RoundSums
-from rnn_spark.training.worker import eval_task, make_lr_schedule, train_task
-
-
-def model_config(cfg: Config, manifest) -> ModelConfig:
-    fields = manifest.model_fields()
-    m = cfg.model
-    kw = dict(cell=m.cell, hidden_sizes=[int(h) for h in m.hidden_sizes], dtype=m.dtype,
-              forget_bias=m.forget_bias, **fields)
-    if fields.get("vocab_size"):
-        kw["embedding_size"] = m.embedding_size
-    try:
-        return ModelConfig(**kw)
-    except ValueError as exc:
-        raise ConfigError(f"model: {exc}") from None
-
-
-def make_runner(cfg: Config, result_bytes: int = 0):
-    if cfg.train.runner == "inline":
-        from rnn_spark.runners.inline import InlineRunner
-
-        return InlineRunner(cfg.train.workers, cfg.spark.task_cpus)
-    from rnn_spark.runners.spark import SparkRunner
-
-    s = cfg.spark
-    return SparkRunner(s.master, s.app_name, s.task_cpus, s.conf, result_bytes_hint=result_bytes)
+from rnn_spark.training.worker import eval_task, train_task
 
 
 class Trainer:
@@ -54,6 +31,7 @@ class Trainer:
         self.cfg = cfg.validate()
         self.quiet = quiet
         t = cfg.train
+        self.run_dir = RunDir(t.run_dir)
         self.manifest = data.read_manifest(cfg.data.path)
         if cfg.data.train_split not in self.manifest.splits:
             raise UserError(f"{cfg.data.path}: no split {cfg.data.train_split!r} "
@@ -70,21 +48,16 @@ class Trainer:
         self.rounds_per_epoch = rounds_in_epoch(sum(rows), t.workers, self.rows_per_round)
         total = t.epochs * self.rounds_per_epoch
         self.total_rounds = min(total, t.max_rounds) if t.max_rounds else total
-        self.state = DriverState(self.model.flat, self.model_cfg.dtype, t, t.workers)
-        self.ctx = {
-            "model": self.model_cfg.to_dict(), "optim": asdict(cfg.optim),
-            "k1": t.k1, "k2": t.k2 or t.k1, "batch_size": t.batch_size, "bucket": cfg.data.bucket,
-            "seed": t.seed, "manifest": (self.manifest.data, self.manifest.root),
-            "total_steps": cfg.optim.total_steps or self.total_rounds * t.steps_per_round,
-            "average_opt": t.average_optimizer_state,
-        }
-        self.lr_at = make_lr_schedule(self.ctx)  # for the metrics; workers build their own
+        self.spec = RunSpec.build(cfg, self.manifest, self.model_cfg, self.total_rounds)
+        self.state = DriverState(self.model.flat, self.model_cfg.dtype, self.spec.averager,
+                                 t.workers, t.average_optimizer_state)
+        self.lr_at = self.spec.schedule.build()  # for the metrics; workers build their own
         self.runner = runner
         self._plans: dict[int, list] = {}
         self.best_val = float("inf")
 
-    # -- planning ------------------------------------------------------------------------------
-    def tasks_for_round(self, g: int) -> list[dict]:
+    # -- one round -----------------------------------------------------------------------------
+    def tasks_for_round(self, g: int) -> list[Task]:
         t = self.cfg.train
         epoch, r = divmod(g, self.rounds_per_epoch)
         if epoch not in self._plans:
@@ -95,20 +68,39 @@ class Trainer:
         for w, slices in enumerate(plan):
             used = sorted({s.unit for s in slices})
             remap = {u: i for i, u in enumerate(used)}
-            out.append({"epoch": epoch, "round": g, "worker": w,
-                        "units": [self.units[u].to_dict() for u in used],
-                        "slices": [[remap[s.unit], s.start, s.stop] for s in slices],
-                        "step0": g * t.steps_per_round})
+            out.append(Task(epoch=epoch, round=g, worker=w,
+                            units=tuple(self.units[u] for u in used),
+                            slices=tuple(Slice(remap[s.unit], s.start, s.stop) for s in slices),
+                            step0=g * t.steps_per_round))
         return out
+
+    def run_round(self, g: int) -> RoundSums:
+        """Round g: the tasks run from the current broadcast weights; their results are folded
+        into the driver state. Returns the round's sums (loss, counts, each task's seconds)."""
+        self.open_runner()
+        shared = Shared(self.spec, self.state.bcast, self.state.opt_state, self.state.opt_steps)
+        sums = RoundSums(self.state.bcast.astype(np.float64), self.cfg.train.workers)
+        for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
+            sums.add(res)
+        self.state.fold(sums)
+        return sums
+
+    def open_runner(self):
+        if self.runner is None:
+            from rnn_spark.runners import make_runner
+
+            c = self.cfg
+            self.runner = make_runner(c.train.runner, c.train.workers, c.spark,
+                                      result_bytes=self.model.flat.nbytes * 4)
+        return self.runner
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> dict:
         cfg, t = self.cfg, self.cfg.train
         start = self._prepare_run_dir()
-        metrics = MetricsLog(t.run_dir, quiet=self.quiet, keep_existing=start > 0)
+        metrics = MetricsLog(self.run_dir.metrics, quiet=self.quiet, keep_existing=start > 0)
         metrics.truncate_after(start - 1)
-        if self.runner is None:
-            self.runner = make_runner(cfg, result_bytes=self.model.flat.nbytes * 4)
+        self.open_runner()
         self._say(f"training {self.model_cfg.cell} {self.model_cfg.hidden_sizes} "
                   f"({self.model.num_params:,} parameters) on {len(self.units)} work units, "
                   f"{t.workers} workers x {t.steps_per_round} minibatches x {t.batch_size} rows per round, "
@@ -117,12 +109,7 @@ class Trainer:
         last_loss = float("nan")
         for g in range(start, self.total_rounds):
             rt = time.time()
-            shared = {"ctx": self.ctx, "weights": self.state.bcast,
-                      "opt_state": self.state.opt_state, "opt_steps": self.state.opt_steps}
-            sums = RoundSums(self.state.bcast.astype(np.float64), t.workers)
-            for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
-                sums.add(res)
-            self.state.fold(sums)
+            sums = self.run_round(g)
             secs = time.time() - rt
             last_loss = sums.loss_sum / max(sums.n, 1)
             if not np.isfinite(last_loss) or not np.all(np.isfinite(self.state.bcast)):
@@ -141,7 +128,7 @@ class Trainer:
                 metrics.flush()
         metrics.flush()
         self.model.set_flat(self.state.global_w.astype(self.model.flat.dtype))
-        model_dir = ckpt.write_model(t.run_dir, self.model.state_dict(), self._model_json())
+        model_dir = ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
         summary = {"rounds": self.total_rounds, "train_loss": last_loss,
                    "val": metrics.last("val"), "seconds": time.time() - t0, "model": model_dir}
         self._say(f"done: {self.total_rounds - start} rounds in {summary['seconds']:.1f}s, "
@@ -155,11 +142,11 @@ class Trainer:
     # -- pieces --------------------------------------------------------------------------------
     def _prepare_run_dir(self) -> int:
         t = self.cfg.train
-        found = ckpt.list_checkpoints(t.run_dir)
+        found = ckpt.list_checkpoints(self.run_dir)
         if found and not t.resume:
             raise UserError(f"{t.run_dir}: holds checkpoints of an earlier run; pass --resume to "
                             f"continue it or --overwrite to start over")
-        fs.mkdirs(t.run_dir)
+        self.run_dir.create()
         start = 0
         if t.resume and found:
             weights, state, meta = ckpt.read_checkpoint(found[-1])
@@ -167,31 +154,31 @@ class Trainer:
             self.best_val = float(meta.get("best_val", float("inf")))
             start = int(meta["round"]) + 1
             self._say(f"resuming from {found[-1]} at round {start}")
-        fs.write_text(fs.join(t.run_dir, "config.toml"), self.cfg.to_toml(), overwrite=True)
+        fs.write_text(self.run_dir.config, self.cfg.to_toml(), overwrite=True)
         return start
 
     def _validate(self, g: int, metrics: MetricsLog) -> None:
         w = self.cfg.train.workers
-        tasks = [{"worker": i, "units": [u.to_dict() for u in self.val_units[i::w]]}
+        tasks = [EvalTask(worker=i, units=tuple(self.val_units[i::w]))
                  for i in range(min(w, len(self.val_units)))]
-        shared = {"ctx": self.ctx, "weights": self.state.bcast}
+        shared = Shared(self.spec, self.state.bcast)
         loss_sum, count, correct = 0.0, 0, 0
         for res in self.runner.map(eval_task, tasks, shared):
-            loss_sum += res["loss_sum"]
-            count += res["count"]
-            correct += res.get("correct", 0)
+            loss_sum += res.loss_sum
+            count += res.count
+            correct += res.correct
         rec = {"kind": "val", "round": g, "loss": loss_sum / max(count, 1), "count": count}
         if self.manifest.task in ("lm", "classify"):
             rec["accuracy"] = correct / max(count, 1)
         metrics.add(rec)
         if rec["loss"] < self.best_val:
             self.best_val = rec["loss"]
-            ckpt.write_checkpoint_dir(fs.join(self.cfg.train.run_dir, "best"),
+            ckpt.write_checkpoint_dir(self.run_dir.best,
                                       self.state.weights_arrays(), self.state.state_arrays(),
                                       self._meta(g))
 
     def _checkpoint(self, g: int) -> None:
-        ckpt.write_checkpoint(self.cfg.train.run_dir, g, self.state.weights_arrays(),
+        ckpt.write_checkpoint(self.run_dir, g, self.state.weights_arrays(),
                               self.state.state_arrays(), self._meta(g), self.cfg.train.keep_checkpoints)
 
     def _meta(self, g: int) -> dict:
