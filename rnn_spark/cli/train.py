@@ -11,13 +11,7 @@ from dataclasses import fields
 
 import click
 
-from rnn_spark.config import SECTIONS, defaults_toml
-
-_ALIASES = {"path": "data"}  # data.path reads better as --data
-
-
-def _flag(name: str) -> str:
-    return "--" + _ALIASES.get(name, name).replace("_", "-")
+from rnn_spark.config import SECTIONS, defaults_toml, flag_name
 
 
 def config_options(fn):
@@ -26,15 +20,21 @@ def config_options(fn):
         for f in reversed(fields(cls)):
             kind = type(f.default) if not callable(f.default_factory) else type(f.default_factory())
             help_ = f"[{section}.{f.name}] {f.metadata['help']}"
-            if kind is bool:
-                flag = _flag(f.name)
+            flag = flag_name(f"{section}.{f.name}")
+            if f.metadata.get("bool_words"):  # --resume [yes|auto] / --no-resume
+                choices = click.Choice(f.metadata["choices"])
+                fn = click.option(f"--no-{flag[2:]}", f"cfgno__{section}__{f.name}", is_flag=True,
+                                  default=None, help=f"[{section}.{f.name}] = no")(fn)
+                opt = click.option(flag, f"cfg__{section}__{f.name}", type=choices, is_flag=False,
+                                   flag_value="yes", default=None, help=help_)
+            elif kind is bool:
                 opt = click.option(f"{flag}/--no-{flag[2:]}", f"cfg__{section}__{f.name}",
                                    default=None, help=help_)
             elif kind is dict:
                 continue  # tables only through --config or --set spark.conf=...
             else:
                 metavar = "N,N" if kind is list else kind.__name__.upper()
-                opt = click.option(_flag(f.name), f"cfg__{section}__{f.name}", default=None,
+                opt = click.option(flag, f"cfg__{section}__{f.name}", default=None,
                                    metavar=metavar, help=help_)
             fn = opt(fn)
     return fn
@@ -54,6 +54,12 @@ def collect_overrides(sets: tuple[str, ...], kwargs: dict) -> dict:
         if name.startswith("cfg__") and value is not None:
             _, section, key = name.split("__", 2)
             out[f"{section}.{key}"] = value
+        elif name.startswith("cfgno__") and value:
+            _, section, key = name.split("__", 2)
+            if out.get(f"{section}.{key}") not in (None, "no"):
+                raise click.UsageError(f"--{key.replace('_', '-')} and --no-{key.replace('_', '-')} "
+                                       f"contradict each other; give one")
+            out[f"{section}.{key}"] = "no"
     return out
 
 
