@@ -8,19 +8,18 @@ RUN/model/                      weights.npz (PyTorch state_dict names) + model.j
 RUN/best/                       the checkpoint with the best validation loss so far.
 
 No pickles: arrays are .npz read with allow_pickle=False, everything else JSON.
+Where these directories are is training/rundir.py's: functions here take their paths from a RunDir.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
 
 import numpy as np
 
 from rnn_spark import fs
-
-_CKPT = re.compile(r"round-(\d{6,})$")
+from rnn_spark.training.rundir import RunDir
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -34,13 +33,12 @@ def _read_npz(uri: str) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def write_checkpoint(run_dir: str, rnd: int, weights: dict[str, np.ndarray],
+def write_checkpoint(run: RunDir, rnd: int, weights: dict[str, np.ndarray],
                      state: dict[str, np.ndarray], meta: dict, keep: int) -> str:
     """Write RUN/checkpoints/round-NNNNNN atomically, then drop all but the newest `keep`."""
-    root = fs.join(run_dir, "checkpoints")
-    fs.mkdirs(root)
-    final = write_checkpoint_dir(fs.join(root, f"round-{rnd:06d}"), weights, state, meta)
-    for old in list_checkpoints(run_dir)[:-keep]:
+    fs.mkdirs(run.checkpoints)
+    final = write_checkpoint_dir(run.checkpoint(rnd), weights, state, meta)
+    for old in list_checkpoints(run)[:-keep]:
         fs.rm(old, recursive=True, missing_ok=True)
     return final
 
@@ -55,16 +53,15 @@ def write_checkpoint_dir(final: str, weights: dict[str, np.ndarray], state: dict
     return final
 
 
-def list_checkpoints(run_dir: str) -> list[str]:
+def list_checkpoints(run: RunDir) -> list[str]:
     """Complete checkpoint directories of a run, oldest first."""
-    root = fs.join(run_dir, "checkpoints")
-    if not fs.exists(root):
+    if not fs.exists(run.checkpoints):
         return []
     found = []
-    for uri in fs.ls(root):
-        m = _CKPT.search(uri.rstrip("/"))
-        if m and fs.exists(fs.join(uri, "meta.json")):
-            found.append((int(m.group(1)), uri))
+    for uri in fs.ls(run.checkpoints):
+        rnd = RunDir.checkpoint_round(uri)
+        if rnd is not None and fs.exists(fs.join(uri, "meta.json")):
+            found.append((rnd, uri))
     return [uri for _, uri in sorted(found)]
 
 
@@ -74,9 +71,9 @@ def read_checkpoint(uri: str) -> tuple[dict, dict, dict]:
     return _read_npz(fs.join(uri, "weights.npz")), _read_npz(fs.join(uri, "state.npz")), meta
 
 
-def write_model(run_dir: str, state_dict: dict[str, np.ndarray], model_json: dict) -> str:
+def write_model(run: RunDir, state_dict: dict[str, np.ndarray], model_json: dict) -> str:
     """The final model: PyTorch-named weights and everything needed to rebuild and use it."""
-    final = fs.join(run_dir, "model")
+    final = run.model
     with fs.staging_dir(final, overwrite=True) as tmp:
         fs.write_bytes(fs.join(tmp, "weights.npz"), _npz_bytes(state_dict))
         fs.write_text(fs.join(tmp, "model.json"), json.dumps(model_json, indent=1, sort_keys=True))

@@ -21,6 +21,7 @@ from rnn_spark.errors import ConfigError, UserError
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training.metrics import MetricsLog
 from rnn_spark.training.plan import plan_epoch, rounds_in_epoch
+from rnn_spark.training.rundir import RunDir
 from rnn_spark.training.state import DriverState, RoundSums
 from rnn_spark.training.worker import eval_task, make_lr_schedule, train_task
 
@@ -54,6 +55,7 @@ class Trainer:
         self.cfg = cfg.validate()
         self.quiet = quiet
         t = cfg.train
+        self.run_dir = RunDir(t.run_dir)
         self.manifest = data.read_manifest(cfg.data.path)
         if cfg.data.train_split not in self.manifest.splits:
             raise UserError(f"{cfg.data.path}: no split {cfg.data.train_split!r} "
@@ -105,7 +107,7 @@ class Trainer:
     def run(self) -> dict:
         cfg, t = self.cfg, self.cfg.train
         start = self._prepare_run_dir()
-        metrics = MetricsLog(t.run_dir, quiet=self.quiet, keep_existing=start > 0)
+        metrics = MetricsLog(self.run_dir.metrics, quiet=self.quiet, keep_existing=start > 0)
         metrics.truncate_after(start - 1)
         if self.runner is None:
             self.runner = make_runner(cfg, result_bytes=self.model.flat.nbytes * 4)
@@ -141,7 +143,7 @@ class Trainer:
                 metrics.flush()
         metrics.flush()
         self.model.set_flat(self.state.global_w.astype(self.model.flat.dtype))
-        model_dir = ckpt.write_model(t.run_dir, self.model.state_dict(), self._model_json())
+        model_dir = ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
         summary = {"rounds": self.total_rounds, "train_loss": last_loss,
                    "val": metrics.last("val"), "seconds": time.time() - t0, "model": model_dir}
         self._say(f"done: {self.total_rounds - start} rounds in {summary['seconds']:.1f}s, "
@@ -155,11 +157,11 @@ class Trainer:
     # -- pieces --------------------------------------------------------------------------------
     def _prepare_run_dir(self) -> int:
         t = self.cfg.train
-        found = ckpt.list_checkpoints(t.run_dir)
+        found = ckpt.list_checkpoints(self.run_dir)
         if found and not t.resume:
             raise UserError(f"{t.run_dir}: holds checkpoints of an earlier run; pass --resume to "
                             f"continue it or --overwrite to start over")
-        fs.mkdirs(t.run_dir)
+        self.run_dir.create()
         start = 0
         if t.resume and found:
             weights, state, meta = ckpt.read_checkpoint(found[-1])
@@ -167,7 +169,7 @@ class Trainer:
             self.best_val = float(meta.get("best_val", float("inf")))
             start = int(meta["round"]) + 1
             self._say(f"resuming from {found[-1]} at round {start}")
-        fs.write_text(fs.join(t.run_dir, "config.toml"), self.cfg.to_toml(), overwrite=True)
+        fs.write_text(self.run_dir.config, self.cfg.to_toml(), overwrite=True)
         return start
 
     def _validate(self, g: int, metrics: MetricsLog) -> None:
@@ -186,12 +188,12 @@ class Trainer:
         metrics.add(rec)
         if rec["loss"] < self.best_val:
             self.best_val = rec["loss"]
-            ckpt.write_checkpoint_dir(fs.join(self.cfg.train.run_dir, "best"),
+            ckpt.write_checkpoint_dir(self.run_dir.best,
                                       self.state.weights_arrays(), self.state.state_arrays(),
                                       self._meta(g))
 
     def _checkpoint(self, g: int) -> None:
-        ckpt.write_checkpoint(self.cfg.train.run_dir, g, self.state.weights_arrays(),
+        ckpt.write_checkpoint(self.run_dir, g, self.state.weights_arrays(),
                               self.state.state_arrays(), self._meta(g), self.cfg.train.keep_checkpoints)
 
     def _meta(self, g: int) -> dict:
