@@ -130,8 +130,8 @@ class Trainer:
                       "opt_state": self.state.opt_state, "opt_steps": self.state.opt_steps}
             sums = RoundSums(self.state.bcast.astype(np.float64), t.workers)
             for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
-                if prepare.check_result(res, g, t.on_nonfinite, self.run_dir, self._warn):
-                    sums.add(res)
+                sums.add(prepare.check_result(res, g, t.on_nonfinite, self.run_dir, self._warn,
+                                              shared["weights"]))
             self.state.fold(sums)
             secs = time.time() - rt
             last_loss = sums.loss_sum / max(sums.n, 1)
@@ -195,7 +195,7 @@ class Trainer:
         if not fs.exists(model_dir):
             self.model.set_flat(self.resumed.weights["global"].astype(self.model.flat.dtype))
             ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
-            self._say(f"model written to {model_dir} from {self.resumed.uri}")
+            self._note(f"model written to {model_dir} from {self.resumed.uri}")
         last = metrics.last("round") or {}
         return {"rounds": start, "train_loss": last.get("loss"), "val": metrics.last("val"),
                 "seconds": 0.0, "model": model_dir}

@@ -117,16 +117,21 @@ def _nonfinite(res: dict) -> str | None:
     return ", ".join(bad) or None
 
 
-def check_result(res: dict, rnd: int, policy: str, run: RunDir,
-                 warn: Callable[[str], None]) -> bool:
-    """True when the result is to be used; False (after a warning) when it is dropped."""
+def check_result(res: dict, rnd: int, policy: str, run: RunDir, warn: Callable[[str], None],
+                 start_weights: np.ndarray) -> dict:
+    """The result to fold in: `res` itself, or (skip_worker) a neutral stand-in that trained on
+    nothing -- the round's sums still get one part per worker, in their fixed order."""
     what = _nonfinite(res)
     if what is None:
-        return True
+        return res
     who = f"round {rnd}, worker {res.get('worker')}"
     if policy == "skip_worker":
         warn(f"{who}: result dropped ({what}; train.on_nonfinite = skip_worker)")
-        return False
+        neutral = {**res, "n": 0, "loss_sum": 0.0, "updates": 0, "rows": 0,
+                   "weights": start_weights}
+        if res.get("opt"):
+            neutral["opt"] = {k: np.zeros_like(v) for k, v in res["opt"].items()}
+        return neutral
     raise UserError(f"{who}: training diverged ({what}); stopped, the checkpoints in "
                     f"{run.checkpoints} are intact; lower --lr, set --clip-norm, or pass "
                     f"--on-nonfinite skip_worker to drop such results")

@@ -133,9 +133,10 @@ def check_same_run(ck: ckpt.Checkpoint, cfg: Config, fingerprint: str,
     warnings = []
     old_steps = _saved_total_steps(meta)
     if cfg.optim.schedule == "cosine" and old_steps is not None and old_steps != total_steps:
+        why = " (optim.total_steps = 0 follows the planned run)" if not cfg.optim.total_steps else ""
         warnings.append(f"the cosine learning-rate schedule now spans {total_steps} local steps "
-                        f"instead of {old_steps} (optim.total_steps = 0 follows the planned run); "
-                        f"pass --total-steps {old_steps} to keep the old schedule")
+                        f"instead of {old_steps}{why}; pass --total-steps {old_steps} to keep "
+                        f"the old schedule")
     return tuple(warnings)
 
 
