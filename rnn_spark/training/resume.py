@@ -178,3 +178,21 @@ def app_attempt(environ=None) -> int:
     env = os.environ if environ is None else environ
     m = _CONTAINER.match(env.get("CONTAINER_ID", "").strip())
     return int(m.group(1)) if m else 1
+
+
+def reattempt_args(argv: list[str]) -> list[str]:
+    """`rnn-spark train` arguments for a re-attempt of the same application: the first attempt
+    made (or replaced) the run directory, so this one continues it -- without --overwrite, with
+    --resume auto (which starts fresh if the first attempt died before its first checkpoint)."""
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--resume" and i + 1 < len(argv) and argv[i + 1] in ("yes", "no", "auto"):
+            i += 2
+            continue
+        if arg in ("--overwrite", "--resume", "--no-resume") or arg.startswith("--resume="):
+            i += 1
+            continue
+        out.append(arg)
+        i += 1
+    return [*out, "--resume", "auto"]

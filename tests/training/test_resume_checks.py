@@ -135,3 +135,41 @@ def test_config_changes_reads_first_release_configs():
 ])
 def test_yarn_attempt_from_container_id(container, attempt):
     assert app_attempt({"CONTAINER_ID": container}) == attempt
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--data", "d", "--overwrite"], ["--data", "d", "--resume", "auto"]),
+    (["--resume", "--lr", "0.1"], ["--lr", "0.1", "--resume", "auto"]),
+    (["--resume", "no", "--no-resume", "--resume=yes"], ["--resume", "auto"]),
+])
+def test_reattempt_arguments(argv, expected):
+    from rnn_spark.training.resume import reattempt_args
+
+    assert reattempt_args(argv) == expected
+
+
+def test_jobs_train_resumes_on_a_yarn_reattempt(char_dataset, tmp_path):
+    """jobs/train.py as the driver of attempt 2 (CONTAINER_ID says so) continues the run that
+    attempt 1 left, even though the submitted command says --overwrite."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    run = tmp_path / "run"
+    args = tiny_args(char_dataset, run, "--quiet", "--overwrite")[1:]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("CONTAINER_ID", None)
+    first = subprocess.run([sys.executable, str(root / "jobs" / "train.py"), *args], env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    env["CONTAINER_ID"] = "container_e01_1700000000000_0001_02_000001"
+    second = subprocess.run([sys.executable, str(root / "jobs" / "train.py"), *args,
+                             "--max-rounds", "3"], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "attempt 2" in second.stderr and "resuming from" not in second.stderr  # --quiet
+    rounds = [json.loads(l)["round"] for l in (run / "metrics.jsonl").read_text().splitlines()
+              if json.loads(l)["kind"] == "round"]
+    assert rounds == [0, 1, 2]  # continued, not started over
