@@ -122,8 +122,8 @@ class Trainer:
             secs = time.time() - rt
             last_loss = sums.loss_sum / max(sums.n, 1)
             if not np.isfinite(last_loss) or not np.all(np.isfinite(self.state.bcast)):
-                raise UserError(f"round {g}: the loss diverged ({last_loss}); lower optim.lr "
-                                f"(now {cfg.optim.lr}) or set optim.clip_norm")
+                raise UserError(f"round {g}: the loss diverged ({last_loss}); lower --lr "
+                                f"(optim.lr, now {cfg.optim.lr}) or set --clip-norm")
             metrics.add({"kind": "round", "round": g, "epoch": g // self.rounds_per_epoch,
                          "loss": last_loss, "targets": sums.n, "rows": sums.rows,
                          "updates": sums.updates, "seconds": secs,
