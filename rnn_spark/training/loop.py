@@ -162,6 +162,7 @@ class Trainer:
         self.resumed = point.checkpoint
         if point.start >= self.total_rounds:
             return point.start
+        self.open_runner()  # a runner that cannot start (bad Spark master) leaves nothing behind
         prepare.create_run_dir(self.run_dir, replace)
         if point.checkpoint is not None:
             ck = point.checkpoint
