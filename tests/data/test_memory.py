@@ -13,7 +13,8 @@ import sys
 import numpy as np
 import pytest
 
-from rnn_spark.data import count_minibatches, ingest_text
+from rnn_spark.data import count_minibatches
+from rnn_spark.ingest import ingest_text
 
 BUDGET = 8 << 20
 
