@@ -35,10 +35,10 @@ def test_changed_configuration_is_refused_in_one_line(char_dataset, run, tmp_pat
 
 
 def test_another_dataset_is_refused(char_dataset, run, tmp_path, capsys):
-    from rnn_spark import data
+    from rnn_spark import ingest
 
     other = tmp_path / "other"
-    data.ingest_text([__file__], str(other), seq_len=33,
+    ingest.ingest_text([__file__], str(other), seq_len=33,
                      rows_per_group=64, val_fraction=0.1, seed=3, quiet=True)
     assert_user_error(capsys, tiny_args(other, run, "--resume", "--max-rounds", "4"),
                       [tmp_path], "cannot resume", "dataset")
