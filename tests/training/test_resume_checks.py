@@ -196,3 +196,13 @@ def test_first_release_run_dir_resumes_bit_for_bit(char_dataset, tmp_path, capsy
     assert rc == 0 and "resuming from" in err and "round-000001" in err
     a, b = ckpt.read_model(str(full / "model"))[0], ckpt.read_model(str(cut / "model"))[0]
     assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_moved_dataset_with_the_same_content_may_resume(char_dataset, run, tmp_path, capsys):
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(char_dataset, moved)
+    rc, out, err = run_cli(capsys, tiny_args(moved, run, "--resume", "--max-rounds", "3", "--quiet"))
+    assert rc == 0, err
+    assert strict_json(out.splitlines()[-1])["rounds"] == 3
