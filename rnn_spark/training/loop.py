@@ -18,6 +18,7 @@ from rnn_spark.config import Config
 from rnn_spark.engine import Model
 from rnn_spark.errors import UserError
 from rnn_spark.training import checkpoint as ckpt
+from rnn_spark.training import prepare, resume
 from rnn_spark.training.metrics import MetricsLog
 from rnn_spark.training.plan import Slice, plan_epoch, rounds_in_epoch
 from rnn_spark.training.protocol import EvalTask, RunSpec, Shared, Task, model_config
@@ -27,9 +28,11 @@ from rnn_spark.training.worker import eval_task, train_task
 
 
 class Trainer:
-    def __init__(self, cfg: Config, runner=None, quiet: bool = False):
+    def __init__(self, cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False):
+        # Everything is checked here, before run() creates or deletes anything.
         self.cfg = cfg.validate()
         self.quiet = quiet
+        self.overwrite = overwrite
         t = cfg.train
         self.run_dir = RunDir(t.run_dir)
         self.manifest = data.read_manifest(cfg.data.path)
@@ -37,13 +40,13 @@ class Trainer:
             raise UserError(f"{cfg.data.path}: no split {cfg.data.train_split!r} "
                             f"(has: {', '.join(self.manifest.splits)})")
         self.units = self.manifest.work_units(cfg.data.train_split)
-        self.val_units = (self.manifest.work_units(cfg.data.val_split)
-                          if cfg.data.val_split in self.manifest.splits else [])
+        self.val_units = prepare.val_units(cfg, self.manifest, self._note)
         self.model_cfg = model_config(cfg, self.manifest)
         self.model = Model(self.model_cfg, seed=t.seed)
         rows = [u.rows for u in self.units]
         if sum(rows) == 0:
             raise UserError(f"{cfg.data.path}: the {cfg.data.train_split!r} split has no rows")
+        prepare.check_rows(cfg, sum(rows), self._warn)
         self.rows_per_round = t.steps_per_round * t.batch_size
         self.rounds_per_epoch = rounds_in_epoch(sum(rows), t.workers, self.rows_per_round)
         total = t.epochs * self.rounds_per_epoch
@@ -52,6 +55,9 @@ class Trainer:
         self.state = DriverState(self.model.flat, self.model_cfg.dtype, self.spec.averager,
                                  t.workers, t.average_optimizer_state)
         self.lr_at = self.spec.schedule.build()  # for the metrics; workers build their own
+        self.spec.optimizer.build(1, self.model_cfg.dtype)  # its options, checked here
+        self.total_steps = cfg.optim.total_steps or self.total_rounds * t.steps_per_round
+        self.fingerprint = resume.dataset_fingerprint(self.manifest)
         self.runner = runner
         self._plans: dict[int, list] = {}
         self.best_val = float("inf")
@@ -80,8 +86,9 @@ class Trainer:
         self.open_runner()
         shared = Shared(self.spec, self.state.bcast, self.state.opt_state, self.state.opt_steps)
         sums = RoundSums(self.state.bcast.astype(np.float64), self.cfg.train.workers)
+        policy = self.cfg.train.on_nonfinite
         for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
-            sums.add(res)
+            sums.add(prepare.check_result(res, g, policy, self.run_dir, self._warn, shared.weights))
         self.state.fold(sums)
         return sums
 
@@ -98,6 +105,8 @@ class Trainer:
     def run(self) -> dict:
         cfg, t = self.cfg, self.cfg.train
         start = self._prepare_run_dir()
+        if start >= self.total_rounds:
+            return self._finished(start)
         metrics = MetricsLog(self.run_dir.metrics, quiet=self.quiet, keep_existing=start > 0)
         metrics.truncate_after(start - 1)
         self.open_runner()
@@ -113,8 +122,8 @@ class Trainer:
             secs = time.time() - rt
             last_loss = sums.loss_sum / max(sums.n, 1)
             if not np.isfinite(last_loss) or not np.all(np.isfinite(self.state.bcast)):
-                raise UserError(f"round {g}: the loss diverged ({last_loss}); lower optim.lr "
-                                f"(now {cfg.optim.lr}) or set optim.clip_norm")
+                raise UserError(f"round {g}: the loss diverged ({last_loss}); lower --lr "
+                                f"(optim.lr, now {cfg.optim.lr}) or set --clip-norm")
             metrics.add({"kind": "round", "round": g, "epoch": g // self.rounds_per_epoch,
                          "loss": last_loss, "targets": sums.n, "rows": sums.rows,
                          "updates": sums.updates, "seconds": secs,
@@ -141,27 +150,50 @@ class Trainer:
 
     # -- pieces --------------------------------------------------------------------------------
     def _prepare_run_dir(self) -> int:
-        t = self.cfg.train
-        found = ckpt.list_checkpoints(self.run_dir)
-        if found and not t.resume:
-            raise UserError(f"{t.run_dir}: holds checkpoints of an earlier run; pass --resume to "
-                            f"continue it or --overwrite to start over")
-        self.run_dir.create()
-        start = 0
-        if t.resume and found:
-            weights, state, meta = ckpt.read_checkpoint(found[-1])
-            self.state.restore(weights, state, int(meta.get("opt_steps", 0)))
-            self.best_val = float(meta.get("best_val", float("inf")))
-            start = int(meta["round"]) + 1
-            self._say(f"resuming from {found[-1]} at round {start}")
+        """The round to start at; the run directory exists (marked as ours) when it is below
+        total_rounds. A finished run's directory is left exactly as it was."""
+        replace = prepare.check_run_dir(self.run_dir, self.cfg, self.overwrite)
+        point = resume.ResumePoint(None) if replace else resume.resume_point(
+            self.run_dir, self.cfg, self.fingerprint, self.total_steps)
+        for line in point.notes:
+            self._note(line)
+        for line in point.warnings:
+            self._warn(line)
+        self.resumed = point.checkpoint
+        if point.start >= self.total_rounds:
+            return point.start
+        self.open_runner()  # a runner that cannot start (bad Spark master) leaves nothing behind
+        prepare.create_run_dir(self.run_dir, replace)
+        if point.checkpoint is not None:
+            ck = point.checkpoint
+            self.state.restore(ck.weights, ck.state, int(ck.meta.get("opt_steps", 0)))
+            best = ck.meta.get("best_val")  # null: no validation yet
+            self.best_val = float("inf") if best is None else float(best)
+            self._say(f"resuming from {ck.uri} at round {point.start}")
         fs.write_text(self.run_dir.config, self.cfg.to_toml(), overwrite=True)
-        return start
+        return point.start
+
+    def _finished(self, start: int) -> dict:
+        """A resumed run that has nothing left to do: say so, change nothing (the final model is
+        written only if the run stopped between its last checkpoint and the model)."""
+        metrics = MetricsLog(self.run_dir.metrics, quiet=True, keep_existing=True)
+        model_dir = self.run_dir.model
+        self._note(f"already finished at round {start - 1}; raise --epochs or --max-rounds to "
+                   f"train further")
+        if not fs.exists(model_dir):
+            self.model.set_flat(self.resumed.weights["global"].astype(self.model.flat.dtype))
+            ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
+            self._note(f"model written to {model_dir} from {self.resumed.uri}")
+        last = metrics.last("round") or {}
+        return {"rounds": start, "train_loss": last.get("loss"), "val": metrics.last("val"),
+                "seconds": 0.0, "model": model_dir}
 
     def _validate(self, g: int, metrics: MetricsLog) -> None:
         w = self.cfg.train.workers
         tasks = [EvalTask(worker=i, units=tuple(self.val_units[i::w]))
                  for i in range(min(w, len(self.val_units)))]
-        shared = Shared(self.spec, self.state.bcast)
+        # the stored weights, as exported -- not bmuf's look-ahead broadcast
+        shared = Shared(self.spec, self.state.global_w.astype(self.state.dtype))
         loss_sum, count, correct = 0.0, 0, 0
         for res in self.runner.map(eval_task, tasks, shared):
             loss_sum += res.loss_sum
@@ -175,16 +207,19 @@ class Trainer:
             self.best_val = rec["loss"]
             ckpt.write_checkpoint_dir(self.run_dir.best,
                                       self.state.weights_arrays(), self.state.state_arrays(),
-                                      self._meta(g))
+                                      self._meta(g), self._model_json())
 
     def _checkpoint(self, g: int) -> None:
         ckpt.write_checkpoint(self.run_dir, g, self.state.weights_arrays(),
-                              self.state.state_arrays(), self._meta(g), self.cfg.train.keep_checkpoints)
+                              self.state.state_arrays(), self._meta(g), self.cfg.train.keep_checkpoints,
+                              self._model_json())
 
     def _meta(self, g: int) -> dict:
-        return {"round": g, "opt_steps": self.state.opt_steps, "best_val": self.best_val,
+        best = self.best_val if np.isfinite(self.best_val) else None  # meta.json is strict JSON
+        return {"round": g, "opt_steps": self.state.opt_steps, "best_val": best,
                 "config": self.cfg.to_dict(), "model": self.model_cfg.to_dict(),
-                "rounds_per_epoch": self.rounds_per_epoch}
+                "rounds_per_epoch": self.rounds_per_epoch, "total_steps": self.total_steps,
+                "dataset_fingerprint": self.fingerprint}
 
     def _model_json(self) -> dict:
         out = {"model": self.model_cfg.to_dict(), "format": "pytorch-state-dict-npz",
@@ -199,9 +234,15 @@ class Trainer:
         if not self.quiet:
             print(f"rnn-spark: {msg}", file=sys.stderr, flush=True)
 
+    def _note(self, msg: str) -> None:  # a decision the user should know of, even with --quiet
+        print(f"rnn-spark: {msg}", file=sys.stderr, flush=True)
 
-def train(cfg: Config, runner=None, quiet: bool = False) -> dict:
-    trainer = Trainer(cfg, runner=runner, quiet=quiet)
+    def _warn(self, msg: str) -> None:
+        self._note(f"warning: {msg}")
+
+
+def train(cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False) -> dict:
+    trainer = Trainer(cfg, runner=runner, quiet=quiet, overwrite=overwrite)
     try:
         return trainer.run()
     finally:

@@ -150,7 +150,8 @@ class RunSpec:
             averager=AveragerSpec.from_config(t), k1=t.k1, k2=t.k2 or t.k1,
             batch_size=t.batch_size, bucket=cfg.data.bucket, seed=t.seed, workers=t.workers,
             steps_per_round=t.steps_per_round, manifest_data=manifest.data,
-            manifest_root=manifest.root, average_optimizer_state=t.average_optimizer_state)
+            manifest_root=manifest.root, average_optimizer_state=t.average_optimizer_state,
+            verify_data=t.verify_data)
 
     def manifest(self) -> Manifest:
         return Manifest(dict(self.manifest_data), self.manifest_root)

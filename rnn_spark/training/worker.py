@@ -24,6 +24,7 @@ from rnn_spark.engine import Model
 from rnn_spark.engine.clipping import clip_by_global_norm
 from rnn_spark.engine.optim import Optimizer
 from rnn_spark.engine.tbptt import train_minibatch
+from rnn_spark.training import faults
 from rnn_spark.training.plan import Slice, task_seed
 from rnn_spark.training.protocol import EvalResult, EvalTask, RunSpec, Shared, Task, TaskResult
 
@@ -124,10 +125,11 @@ def train_task(task: Task, shared: Shared) -> TaskResult:
     opt_state = None
     if spec.average_optimizer_state:
         opt_state = {k: np.array(v, copy=True) for k, v in opt.state_vectors().items()}
-    return TaskResult(worker=task.worker, weights=model.flat.copy(), n=stats.n,
-                      loss_sum=stats.loss_sum, updates=stats.updates, rows=stats.rows,
-                      opt_state=opt_state, opt_steps=opt.step_count if opt_state is not None else 0,
-                      seconds=time.perf_counter() - t0)
+    result = TaskResult(worker=task.worker, weights=model.flat.copy(), n=stats.n,
+                        loss_sum=stats.loss_sum, updates=stats.updates, rows=stats.rows,
+                        opt_state=opt_state, opt_steps=opt.step_count if opt_state is not None else 0,
+                        seconds=time.perf_counter() - t0)
+    return faults.inject(task, result)  # tests only: RNN_SPARK_INJECT_NAN
 
 
 def eval_task(task: EvalTask, shared: Shared) -> EvalResult:
