@@ -17,14 +17,9 @@ import rnn_spark
 
 ROOT = pathlib.Path(rnn_spark.__file__).parent
 
-# TODO(coordinator): empty this after merging; each entry is a cycle being removed on a branch.
-# A listed cycle that is gone fails the test too, so the list cannot go stale.
-KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset({"rnn_spark.data.pipeline", "rnn_spark.data.spark_ingest"}),  # data/ split (issue #9)
-    # hdfs_config imports webhdfs lazily (in a function) and webhdfs imports hdfs_config: no branch
-    # owns this one yet
-    frozenset({"rnn_spark.fs.hdfs_config", "rnn_spark.fs.webhdfs"}),
-}
+# A cycle being removed may be listed here while its fix lands; a listed cycle that is gone fails
+# the test too, so the list cannot go stale.
+KNOWN_CYCLES: set[frozenset[str]] = set()  # none left: keep it that way
 
 
 def module_name(path: pathlib.Path) -> str:
