@@ -117,7 +117,7 @@ def test_atomic_write_and_overwrite(root):
     fs.write_text(u, "old")
     with pytest.raises(fs.FsExists) as ei:
         fs.write_text(u, "new")
-    assert str(ei.value) == f"{u}: already exists (pass overwrite=True / --overwrite to replace it)"
+    assert str(ei.value) == f"{u}: already exists (pass --overwrite to replace it)"
     with pytest.raises(RuntimeError):
         with fs.atomic_write(u, overwrite=True) as f:
             f.write(os.urandom(9_000_000))  # more than one chunk is already streaming

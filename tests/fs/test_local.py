@@ -68,7 +68,7 @@ def test_open_write_streaming_and_overwrite(root):
     assert fs.info(u)["size"] == 10000
     with pytest.raises(fs.FsExists) as ei:
         fs.open_write(u)
-    assert str(ei.value) == f"{u}: already exists (pass overwrite=True / --overwrite to replace it)"
+    assert str(ei.value) == f"{u}: already exists (pass --overwrite to replace it)"
     with fs.open_write(u, overwrite=True) as f:
         f.write(b"new")
     assert fs.read_bytes(u) == b"new"
@@ -105,7 +105,7 @@ def test_write_exists_without_overwrite(root):
     fs.write_text(u, "1")
     with pytest.raises(fs.FsExists) as ei:
         fs.write_text(u, "2")
-    assert str(ei.value) == f"{u}: already exists (pass overwrite=True / --overwrite to replace it)"
+    assert str(ei.value) == f"{u}: already exists (pass --overwrite to replace it)"
     assert isinstance(ei.value, UserError)
     fs.write_text(u, "2", overwrite=True)
     assert fs.read_text(u) == "2"
