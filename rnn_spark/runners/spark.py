@@ -15,6 +15,7 @@ import sys
 from typing import Any, Callable, Iterator
 
 from rnn_spark.runners.base import BLAS_ENV, limit_blas_threads
+from rnn_spark.runners.faults import maybe_hold
 
 # BLAS settings that pick kernels (and so the rounding of every GEMM); YARN containers do not
 # inherit the submitter's environment, so these are passed on when set.
@@ -29,6 +30,7 @@ def _run_partition(fn, bc, blas_threads: int, items):
     limit_blas_threads(blas_threads)
     shared = bc.value
     for task in items:
+        maybe_hold(task)  # fault tests only (off unless RNN_SPARK_FAULT_DIR is set)
         result = fn(task, shared)
         _maybe_fail_first_attempt()
         yield result
