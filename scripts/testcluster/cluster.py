@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import ClusterError, health, maven, procs, siteconf
+from . import ClusterError, datanodes, health, maven, procs, siteconf
 from .layout import HOST, PORTS, Layout, ports
 
 MAIN = "org.apache.hadoop.mapreduce.MiniHadoopClusterManager"
@@ -140,9 +140,27 @@ def _locked(layout: Layout):
         yield
 
 
-def start(layout: Layout, timeout: float = 180, nodes: int = 1) -> dict:
+def start(layout: Layout, timeout: float = 180, nodes: int = 1, datanodes_: int | None = None) -> dict:
+    """`datanodes_`: that many DataNodes in all (those beyond `nodes` as their own JVMs, see
+    datanodes.py) and dfs.replication = min(datanodes_, 3): every block on several DataNodes."""
     with _locked(layout):
-        return _start(layout, timeout, nodes)
+        info = _start(layout, timeout, nodes, replication=min(datanodes_ or 1, 3))
+        for _ in range((datanodes_ or nodes) - nodes):
+            add_datanode(layout, locked=True)
+        return info
+
+
+def add_datanode(layout: Layout, name: str | None = None, locked: bool = False) -> dict:
+    """Start one more DataNode JVM (or restart `name` on its old storage); see datanodes.py."""
+    if not locked:
+        with _locked(layout):
+            return add_datanode(layout, name, locked=True)
+    pid = read_pid(layout)
+    if pid is None or not ours(pid, layout):
+        raise ClusterError(f"no cluster runs in {layout.root}; run scripts/hadoop-cluster start")
+    jhome = java_home()
+    return datanodes.start_one(layout, str(jhome / "bin/java"), ADD_OPENS,
+                               maven.resolve(layout, log, jhome), user(), name)
 
 
 def stop(layout: Layout, quiet: bool = False) -> bool:
@@ -151,7 +169,7 @@ def stop(layout: Layout, quiet: bool = False) -> bool:
         return _stop(layout, quiet)
 
 
-def _start(layout: Layout, timeout: float, nodes: int) -> dict:
+def _start(layout: Layout, timeout: float, nodes: int, replication: int = 1) -> dict:
     t0 = time.monotonic()
     p = ports()
     pid = read_pid(layout)
@@ -187,6 +205,8 @@ def _start(layout: Layout, timeout: float, nodes: int) -> dict:
            "-writeDetails", str(layout.work / "details.json")]
     for k, v in siteconf.server_settings(p, layout).items():
         cmd += ["-D", f"{k}={v}"]
+    if replication > 1:
+        cmd += ["-D", f"dfs.replication={replication}"]
     # Containers inherit JAVA_HOME, HADOOP_CONF_DIR and PATH from the NodeManager.
     env = dict(os.environ, JAVA_HOME=str(jhome), HADOOP_CONF_DIR=str(layout.conf),
                YARN_CONF_DIR=str(layout.conf))

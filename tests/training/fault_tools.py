@@ -169,8 +169,8 @@ def train_argv(*args: str) -> list[str]:
     return [sys.executable, str(TRAIN_JOB), *args]
 
 
-def job_env(**extra: str) -> dict:
-    env = dict(os.environ)
+def job_env(base: dict | None = None, **extra: str) -> dict:
+    env = dict(os.environ if base is None else base)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     env.update(extra)
     return env
