@@ -2,12 +2,21 @@
 
     spark-submit --master yarn --deploy-mode cluster jobs/train.py --config conf/my-run.toml
 
-spark-submit's --master wins over spark.master from the configuration.
+spark-submit's --master wins over spark.master from the configuration. When YARN re-runs the
+application (attempt 2 and later, spark.yarn.maxAppAttempts > 1: the driver's container died),
+the new driver continues the run from its newest checkpoint (--resume auto, no --overwrite).
 """
 
 import sys
 
 from rnn_spark.cli import main
+from rnn_spark.training.resume import app_attempt, reattempt_args
 
 if __name__ == "__main__":
-    sys.exit(main(["train", *sys.argv[1:]]))
+    args = sys.argv[1:]
+    attempt = app_attempt()
+    if attempt > 1:
+        print(f"rnn-spark: YARN application attempt {attempt}: continuing the run from its "
+              f"checkpoints (--resume auto)", file=sys.stderr, flush=True)
+        args = reattempt_args(args)
+    sys.exit(main(["train", *args]))

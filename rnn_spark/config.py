@@ -11,6 +11,7 @@ Python API, CLI flags and config keys share names: ``[optim] lr`` is ``--lr`` an
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -23,9 +24,12 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 
-def opt(default: Any, help: str, choices: tuple | None = None, **kw):
-    """A config field with its one-line help (and allowed values, checked on load)."""
-    meta = {"help": help, "choices": choices}
+def opt(default: Any, help: str, choices: tuple | None = None, bool_words: bool = False, **kw):
+    """A config field with its one-line help (and allowed values, checked on load).
+
+    ``bool_words``: a string choice that also accepts booleans (true = "yes", false = "no"), so
+    configurations written when the key was a boolean keep working."""
+    meta = {"help": help, "choices": choices, "bool_words": bool_words}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta, **kw)
     return field(default=default, metadata=meta, **kw)
@@ -35,7 +39,8 @@ def opt(default: Any, help: str, choices: tuple | None = None, **kw):
 class DataConfig:
     path: str = opt("", "dataset directory written by `rnn-spark ingest` (local path, file:// or hdfs://)")
     train_split: str = opt("train", "split to train on")
-    val_split: str = opt("val", "split to validate on (skipped if the dataset has none)")
+    val_split: str = opt("val", "split to validate on (\"\" = no validation; the default \"val\" is "
+                         "skipped with a note when the dataset has no such split)")
     bucket: bool = opt(False, "group rows of similar length into the same minibatch (less padding)")
 
 
@@ -88,8 +93,15 @@ class TrainConfig:
     checkpoint_every: int = opt(20, "rounds between checkpoints (0 = only at the end)")
     keep_checkpoints: int = opt(3, "newest checkpoints kept")
     validate_every: int = opt(20, "rounds between validations (0 = only at the end)")
-    resume: bool = opt(False, "continue from the newest checkpoint in run_dir")
+    resume: str = opt("no", "continue from the newest intact checkpoint in run_dir: no, yes (say so "
+                      "and start fresh when there is none), auto (quietly start fresh when there is none)",
+                      ("no", "yes", "auto"), bool_words=True)
     runner: str = opt("spark", "where a round's tasks run", ("spark", "inline"))
+    on_nonfinite: str = opt("stop", "a worker's loss or weights turn NaN/Inf: stop with an error (the "
+                            "last checkpoint stays intact) or skip_worker (drop its result, warn)",
+                            ("stop", "skip_worker"))
+    verify_data: bool = opt(False, "workers check each shard's sha256 against the manifest (reads "
+                                   "every shard whole once; the size is always checked)")
 
 
 @dataclass
@@ -143,34 +155,82 @@ class Config:
         if f is None:
             raise ConfigError(f"{source}: unknown key {section}.{key}; valid: "
                               + ", ".join(x.name for x in fields(obj)))
-        setattr(obj, key, _coerce(f, value, f"{source}: {section}.{key}"))
+        setattr(obj, key, _coerce(f, value, f"{source}: {key_name(section + '.' + key)}"))
 
     def validate(self) -> "Config":
+        """Check every value that can be checked without the data; errors name the key and flag."""
         t, m, o = self.train, self.model, self.optim
+        for section in SECTIONS:
+            for f in fields(SECTIONS[section]):
+                value = getattr(getattr(self, section), f.name)
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise ConfigError(f"{key_name(section + '.' + f.name)} must be a finite number, "
+                                      f"got {value}")
         checks = [
-            (t.epochs >= 1, "train.epochs must be >= 1"),
-            (t.batch_size >= 1, "train.batch_size must be >= 1"),
-            (t.k1 >= 1, "train.k1 must be >= 1"),
-            (0 <= t.k2 <= t.k1, f"train.k2 must be between 0 and k1={t.k1} (0 = k1), got {t.k2}"),
-            (t.workers >= 1, "train.workers must be >= 1"),
-            (t.steps_per_round >= 1, "train.steps_per_round must be >= 1"),
-            (t.max_rounds >= 0, "train.max_rounds must be >= 0"),
-            (t.keep_checkpoints >= 1, "train.keep_checkpoints must be >= 1"),
-            (len(m.hidden_sizes) >= 1 and all(int(h) >= 1 for h in m.hidden_sizes),
-             "model.hidden_sizes must be a non-empty list of positive sizes"),
-            (o.lr > 0, "optim.lr must be > 0"),
-            (o.clip_norm >= 0, "optim.clip_norm must be >= 0"),
-            (not (o.nesterov and o.optimizer == "sgd" and o.momentum <= 0),
-             "optim.nesterov needs optim.momentum > 0"),
-            (self.spark.task_cpus >= 1, "spark.task_cpus must be >= 1"),
+            ("train.epochs", t.epochs >= 1, ">= 1"),
+            ("train.batch_size", t.batch_size >= 1, ">= 1"),
+            ("train.k1", t.k1 >= 1, ">= 1"),
+            ("train.k2", 0 <= t.k2 <= t.k1, f"between 0 and k1={t.k1} (0 = k1)"),
+            ("train.workers", t.workers >= 1, ">= 1"),
+            ("train.steps_per_round", t.steps_per_round >= 1, ">= 1"),
+            ("train.max_rounds", t.max_rounds >= 0, ">= 0 (0 = no limit)"),
+            ("train.keep_checkpoints", t.keep_checkpoints >= 1, ">= 1"),
+            ("train.checkpoint_every", t.checkpoint_every >= 0, ">= 0 (0 = only at the end)"),
+            ("train.validate_every", t.validate_every >= 0, ">= 0 (0 = only at the end)"),
+            ("train.seed", t.seed >= 0, ">= 0"),
+            ("train.block_momentum", t.block_momentum == -1 or 0 <= t.block_momentum < 1,
+             "in [0, 1), or -1 for 1 - 1/workers"),
+            ("train.block_lr", t.block_lr > 0, "> 0"),
+            ("train.outer_lr", t.outer_lr > 0, "> 0"),
+            ("train.outer_momentum", 0 <= t.outer_momentum < 1, "in [0, 1)"),
+            ("model.hidden_sizes", len(m.hidden_sizes) >= 1 and all(int(h) >= 1 for h in m.hidden_sizes),
+             "a non-empty list of positive sizes, e.g. 128,128"),
+            ("model.embedding_size", m.embedding_size >= 1, ">= 1"),
+            ("optim.lr", o.lr > 0, "> 0"),
+            ("optim.momentum", 0 <= o.momentum < 1, "in [0, 1)"),
+            ("optim.beta1", 0 <= o.beta1 < 1, "in [0, 1)"),
+            ("optim.beta2", 0 <= o.beta2 < 1, "in [0, 1)"),
+            ("optim.eps", o.eps >= 0, ">= 0"),
+            ("optim.alpha", 0 <= o.alpha <= 1, "in [0, 1]"),
+            ("optim.weight_decay", o.weight_decay >= 0, ">= 0"),
+            ("optim.clip_norm", o.clip_norm >= 0, ">= 0 (0 = off)"),
+            ("optim.warmup_steps", o.warmup_steps >= 0, ">= 0"),
+            ("optim.step_size", o.step_size >= 1, ">= 1"),
+            ("optim.gamma", o.gamma > 0, "> 0"),
+            ("optim.min_lr", 0 <= o.min_lr <= o.lr, f"between 0 and optim.lr={o.lr}"),
+            ("optim.total_steps", o.total_steps >= 0, ">= 0 (0 = the planned run)"),
+            ("spark.task_cpus", self.spark.task_cpus >= 1, ">= 1"),
         ]
-        for ok, msg in checks:
+        for key, ok, what in checks:
             if not ok:
-                raise ConfigError(msg)
+                section, name = key.split(".")
+                value = getattr(getattr(self, section), name)
+                raise ConfigError(f"{key_name(key)} must be {what}, got {_show(value)}")
+        if o.nesterov and o.optimizer == "sgd" and o.momentum <= 0:
+            raise ConfigError(f"{key_name('optim.nesterov')} needs {key_name('optim.momentum')} > 0")
         return self
 
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
+
+
+FLAG_ALIASES = {"data.path": "data"}  # data.path reads better as --data
+
+
+def flag_name(dotted: str) -> str:
+    """The CLI flag of a config key: optim.lr -> --lr, data.path -> --data."""
+    return "--" + FLAG_ALIASES.get(dotted, dotted.split(".", 1)[-1]).replace("_", "-")
+
+
+def key_name(dotted: str) -> str:
+    """How messages name a key: both spellings a user may have typed, e.g. 'optim.lr (--lr)'."""
+    return f"{dotted} ({flag_name(dotted)})"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _split_key(dotted: str, source: str) -> tuple[str, str]:
@@ -188,6 +248,12 @@ def _split_key(dotted: str, source: str) -> tuple[str, str]:
 
 def _coerce(f: dataclasses.Field, value: Any, where: str) -> Any:
     kind = type(f.default) if f.default is not dataclasses.MISSING else type(f.default_factory())
+    given = value
+    if f.metadata.get("bool_words"):
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+            value = "yes" if value.strip().lower() in ("true", "1") else "no"
     try:
         if kind is bool:
             if isinstance(value, str):
@@ -207,8 +273,10 @@ def _coerce(f: dataclasses.Field, value: Any, where: str) -> Any:
             value = float(value)
         elif kind is list:
             if isinstance(value, str):
-                value = [int(v) for v in value.replace(" ", "").split(",") if v]
-            value = [int(v) for v in value]
+                value = value.replace(" ", "").split(",")
+            if isinstance(value, (str, bytes, dict)) or any(isinstance(v, (bool, float)) for v in value):
+                raise ValueError(value)
+            value = [int(v) for v in value]  # "16,,16" -> int("") fails: refused, not dropped
         elif kind is dict:
             if not isinstance(value, dict):
                 raise ValueError(value)
@@ -216,7 +284,8 @@ def _coerce(f: dataclasses.Field, value: Any, where: str) -> Any:
         else:
             value = str(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
+        what = "comma-separated integers like 128,128" if kind is list else kind.__name__
+        raise ConfigError(f"{where}: expected {what}, got {given!r}") from None
     choices = f.metadata.get("choices")
     if choices and value not in choices:
         raise ConfigError(f"{where}: {value!r} is not one of {', '.join(choices)}")

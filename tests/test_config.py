@@ -1,5 +1,6 @@
 """Configuration: precedence, validation messages, and conf/defaults.toml kept in sync."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,15 +37,55 @@ def test_precedence_defaults_file_flags(tmp_path):
 @pytest.mark.parametrize("overrides, message", [
     ({"train.bogus": 1}, "unknown key train.bogus"),
     ({"bogus": 1}, "unknown key 'bogus'"),
-    ({"train.workers": "many"}, "train.workers: expected int, got 'many'"),
+    ({"train.workers": "many"}, "train.workers (--workers): expected int, got 'many'"),
     ({"model.cell": "transformer"}, "'transformer' is not one of"),
-    ({"train.k1": 10, "train.k2": 20}, "train.k2 must be between 0 and k1=10"),
-    ({"optim.lr": -1}, "optim.lr must be > 0"),
-    ({"data.bucket": "maybe"}, "data.bucket: expected bool"),
+    ({"train.k1": 10, "train.k2": 20}, "train.k2 (--k2) must be between 0 and k1=10"),
+    ({"optim.lr": -1}, "optim.lr (--lr) must be > 0, got -1.0"),
+    ({"optim.lr": "inf"}, "optim.lr (--lr) must be a finite number"),
+    ({"data.bucket": "maybe"}, "data.bucket (--bucket): expected bool"),
+    ({"model.hidden_sizes": "16,,16"}, "model.hidden_sizes (--hidden-sizes): expected comma-separated"),
+    ({"model.hidden_sizes": "16,0"}, "model.hidden_sizes (--hidden-sizes) must be a non-empty list"),
+    ({"optim.beta1": 1.5}, "optim.beta1 (--beta1) must be in [0, 1), got 1.5"),
+    ({"optim.weight_decay": -1}, "optim.weight_decay (--weight-decay) must be >= 0"),
+    ({"optim.min_lr": 0.5, "optim.lr": 0.1}, "optim.min_lr (--min-lr) must be between 0 and optim.lr"),
+    ({"train.block_momentum": 1.0}, "train.block_momentum (--block-momentum) must be in [0, 1)"),
+    ({"train.outer_momentum": -0.1}, "train.outer_momentum (--outer-momentum) must be in [0, 1)"),
+    ({"train.seed": -1}, "train.seed (--seed) must be >= 0"),
+    ({"train.resume": "maybe"}, "train.resume (--resume): 'maybe' is not one of no, yes, auto"),
+    ({"train.on_nonfinite": "ignore"}, "'ignore' is not one of stop, skip_worker"),
 ])
 def test_bad_values_name_the_key(overrides, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         config.load([], overrides)
+
+
+@pytest.mark.parametrize("value, expected", [
+    (True, "yes"), (False, "no"), ("true", "yes"), ("false", "no"), ("auto", "auto"), ("yes", "yes")])
+def test_resume_accepts_the_old_booleans(value, expected):
+    """train.resume was a boolean in the first release: its saved config.toml files still load."""
+    assert config.load([], {"train.resume": value}).train.resume == expected
+
+
+def test_old_config_toml_with_boolean_resume_loads(tmp_path):
+    f = tmp_path / "config.toml"
+    f.write_text("[train]\nresume = true\n")
+    assert config.load([str(f)]).train.resume == "yes"
+
+
+@pytest.mark.parametrize("args, expected", [
+    ([], "no"), (["--resume"], "yes"), (["--resume", "auto"], "auto"), (["--no-resume"], "no"),
+    (["--resume", "--lr", "0.1"], "yes"), (["--set", "train.resume=true"], "yes")])
+def test_resume_flag_forms(args, expected, capsys):
+    assert main(["config", *args]) == 0
+    cfg = config.Config.from_dict(config.tomllib.loads(capsys.readouterr().out))
+    assert cfg.train.resume == expected
+
+
+@pytest.mark.parametrize("args", [["--resume", "maybe"], ["--resume", "--no-resume"]])
+def test_bad_resume_flags_are_one_line(args, capsys):
+    assert main(["config", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len([l for l in err if l.strip()]) <= 3 and "Traceback" not in "".join(err)
 
 
 def test_bad_toml_is_one_line(tmp_path, capsys):

@@ -20,11 +20,27 @@ from rnn_spark.errors import UserError
 @click.option("--hdfs-user", metavar="NAME", envvar="HADOOP_USER_NAME", help="HDFS user (simple auth)")
 @click.option("--hdfs-timeout", metavar="S[,S]", envvar="RNN_SPARK_HDFS_TIMEOUT",
               help="HDFS connect[,read] timeout in seconds (default 10,60)")
-def cli(webhdfs_url, hdfs_user, hdfs_timeout) -> None:
+@click.pass_context
+def cli(ctx, webhdfs_url, hdfs_user, hdfs_timeout) -> None:
     """Train recurrent networks (RNN, LSTM, GRU) on sequence data in HDFS with Apache Spark."""
+    from click.core import ParameterSource
+
     from rnn_spark import fs
 
-    opts = {"webhdfs_url": webhdfs_url, "user": hdfs_user, "timeout": hdfs_timeout}
+    # Only values typed as flags are passed on: values from the environment stay the fs layer's
+    # own defaults, so its messages name the variable the user set, not a flag they never typed.
+    given = {k: v for k, v in (("webhdfs_url", webhdfs_url), ("hdfs_user", hdfs_user),
+                               ("hdfs_timeout", hdfs_timeout))
+             if v and ctx.get_parameter_source(k) is ParameterSource.COMMANDLINE}
+    if "hdfs_timeout" in given:  # checked now, before any command creates anything
+        from rnn_spark.fs.hdfs_config import parse_timeout
+
+        try:
+            parse_timeout(given["hdfs_timeout"])
+        except fs.FsError as exc:
+            raise UserError(f"--hdfs-timeout {given['hdfs_timeout']}: {exc.cause}") from None
+    opts = {"webhdfs_url": given.get("webhdfs_url"), "user": given.get("hdfs_user"),
+            "timeout": given.get("hdfs_timeout")}
     opts = {k: v for k, v in opts.items() if v}
     if opts:
         fs.configure(**opts)
@@ -54,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.UsageError as exc:  # bad flags: one line too, naming the command's --help
+        cmd = exc.ctx.command_path if exc.ctx is not None else "rnn-spark"
+        click.echo(f"error: {exc.format_message()} (see {cmd} --help)", err=True)
+        return 2
     except click.ClickException as exc:
         exc.show()
         return 2

@@ -7,17 +7,13 @@ Every configuration key is also a flag of the same name (`optim.lr` is `--lr`, `
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import fields
 
 import click
 
-from rnn_spark.config import SECTIONS, defaults_toml
-
-_ALIASES = {"path": "data"}  # data.path reads better as --data
-
-
-def _flag(name: str) -> str:
-    return "--" + _ALIASES.get(name, name).replace("_", "-")
+from rnn_spark.config import SECTIONS, defaults_toml, flag_name
+from rnn_spark.errors import ConfigError
 
 
 def config_options(fn):
@@ -26,15 +22,21 @@ def config_options(fn):
         for f in reversed(fields(cls)):
             kind = type(f.default) if not callable(f.default_factory) else type(f.default_factory())
             help_ = f"[{section}.{f.name}] {f.metadata['help']}"
-            if kind is bool:
-                flag = _flag(f.name)
+            flag = flag_name(f"{section}.{f.name}")
+            if f.metadata.get("bool_words"):  # --resume [yes|auto] / --no-resume
+                choices = click.Choice(f.metadata["choices"])
+                fn = click.option(f"--no-{flag[2:]}", f"cfgno__{section}__{f.name}", is_flag=True,
+                                  default=None, help=f"[{section}.{f.name}] = no")(fn)
+                opt = click.option(flag, f"cfg__{section}__{f.name}", type=choices, is_flag=False,
+                                   flag_value="yes", default=None, help=help_)
+            elif kind is bool:
                 opt = click.option(f"{flag}/--no-{flag[2:]}", f"cfg__{section}__{f.name}",
                                    default=None, help=help_)
             elif kind is dict:
                 continue  # tables only through --config or --set spark.conf=...
             else:
                 metavar = "N,N" if kind is list else kind.__name__.upper()
-                opt = click.option(_flag(f.name), f"cfg__{section}__{f.name}", default=None,
+                opt = click.option(flag, f"cfg__{section}__{f.name}", default=None,
                                    metavar=metavar, help=help_)
             fn = opt(fn)
     return fn
@@ -54,6 +56,12 @@ def collect_overrides(sets: tuple[str, ...], kwargs: dict) -> dict:
         if name.startswith("cfg__") and value is not None:
             _, section, key = name.split("__", 2)
             out[f"{section}.{key}"] = value
+        elif name.startswith("cfgno__") and value:
+            _, section, key = name.split("__", 2)
+            if out.get(f"{section}.{key}") not in (None, "no"):
+                raise click.UsageError(f"--{key.replace('_', '-')} and --no-{key.replace('_', '-')} "
+                                       f"contradict each other; give one")
+            out[f"{section}.{key}"] = "no"
     return out
 
 
@@ -68,27 +76,41 @@ def _resolve(config_files, sets, kwargs):
               help="configuration file(s), applied in order (local path or hdfs://)")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="set any key, e.g. --set optim.lr=0.01 --set 'spark.conf={\"spark.executor.memory\": \"2g\"}' (values are JSON, else strings)")
-@click.option("--overwrite", is_flag=True, help="delete an existing run directory first")
+@click.option("--overwrite", is_flag=True,
+              help="replace an existing run directory rnn-spark made (or an empty directory); "
+                   "never a dataset or other files; not with --resume")
 @click.option("--quiet", "-q", is_flag=True, help="no progress output")
 @config_options
 def train(config_files, sets, overwrite, quiet, **kwargs):
     """Train a model on a dataset written by `rnn-spark ingest`.
 
     \b
-    Example (local Spark, 2 workers):
-      rnn-spark train --data runs/data --run-dir runs/lm --cell lstm --hidden-sizes 128 --epochs 2
+    Example (local Spark, 2 workers), then continued for a second epoch:
+      rnn-spark train --data runs/data --run-dir runs/lm --cell lstm --hidden-sizes 128 --epochs 1
+      rnn-spark train --data runs/data --run-dir runs/lm --cell lstm --hidden-sizes 128 --epochs 2 --resume
     """
-    from rnn_spark import fs
     from rnn_spark.training.loop import train as run_training
 
     cfg = _resolve(config_files, sets, kwargs)
     if not cfg.data.path:
-        raise click.UsageError("no dataset: pass --data URI (or data.path in a --config file)")
-    if overwrite and fs.exists(cfg.train.run_dir):
-        fs.rm(cfg.train.run_dir, recursive=True)
-    summary = run_training(cfg, quiet=quiet)
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "val"} |
-                          {"val_loss": (summary["val"] or {}).get("loss")}, default=str))
+        raise ConfigError("data.path (--data) is not set: pass --data URI (or data.path in a --config file)")
+    summary = run_training(cfg, quiet=quiet, overwrite=overwrite)
+    click.echo(summary_json(summary))
+
+
+def _finite_or_none(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite_or_none(x) for k, x in v.items()}
+    return v
+
+
+def summary_json(summary: dict) -> str:
+    """The last stdout line: strict JSON (a missing or non-finite number is null, never NaN)."""
+    out = {k: v for k, v in summary.items() if k != "val"}
+    out["val_loss"] = (summary.get("val") or {}).get("loss")
+    return json.dumps(_finite_or_none(out), default=str, allow_nan=False)
 
 
 @click.command("config")

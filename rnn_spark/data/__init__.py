@@ -10,8 +10,10 @@ Public API::
     count_minibatches(units, batch_size, drop_last) -> int
 """
 
-from rnn_spark.data.batching import Minibatch, count_minibatches, iter_minibatches
+from rnn_spark.data.batching import (Minibatch, count_minibatches, iter_minibatches,
+                                     table_minibatches)
 from rnn_spark.data.manifest import Manifest, WorkUnit, read_manifest
+from rnn_spark.data.reader import ShardReader
 from rnn_spark.data.vocab import Vocab
 
 
@@ -30,5 +32,5 @@ def ingest_labelled(*args, **kwargs):
     return _f(*args, **kwargs)
 
 
-__all__ = ["Minibatch", "Manifest", "WorkUnit", "Vocab", "count_minibatches", "iter_minibatches",
-           "read_manifest", "ingest_text", "ingest_series", "ingest_labelled"]
+__all__ = ["Minibatch", "Manifest", "WorkUnit", "Vocab", "ShardReader", "count_minibatches",
+           "iter_minibatches", "table_minibatches", "read_manifest", "ingest_text", "ingest_series", "ingest_labelled"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 
 from rnn_spark import fs
@@ -27,14 +28,18 @@ class WorkUnit:
     rows: int
     tokens: int
     sha256: str
+    size: int | None = None   # bytes of the shard file per the manifest (None: unchecked)
+    dataset: str = ""         # the dataset directory (the manifest's), for error messages
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "WorkUnit":
+        size = d.get("size")
         return cls(shard=str(d["shard"]), row_group=int(d["row_group"]), rows=int(d["rows"]),
-                   tokens=int(d["tokens"]), sha256=str(d["sha256"]))
+                   tokens=int(d["tokens"]), sha256=str(d["sha256"]),
+                   size=None if size is None else int(size), dataset=str(d.get("dataset", "")))
 
 
 def _absolute(uri: str) -> str:
@@ -83,8 +88,10 @@ class Manifest:
         units = []
         for sh in self._split(split)["shards"]:
             uri = fs.join(self.root, sh["path"])
+            size = sh.get("bytes")
             for i, g in enumerate(sh["row_groups"]):
-                units.append(WorkUnit(uri, i, g["rows"], g["tokens"], sh["sha256"]))
+                units.append(WorkUnit(uri, i, g["rows"], g["tokens"], sh["sha256"],
+                                      None if size is None else int(size), self.root))
         return units
 
     def model_fields(self) -> dict:
@@ -126,6 +133,21 @@ def _require(cond, where, msg):
         raise DataError(f"{where}: {msg}")
 
 
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def check_shard_path(path, where: str) -> None:
+    """A shard path must be relative and stay inside the dataset directory: no absolute path,
+    no URI scheme, no ``..`` component (a manifest must not make a reader open other files)."""
+    ok = (isinstance(path, str) and path and not path.startswith(("/", "\\"))
+          and not _SCHEME_RE.match(path) and "\\" not in path and "\0" not in path
+          and all(part not in ("..", ".", "") for part in path.split("/")))
+    if not ok:
+        shown = repr(path)[:120]
+        raise DataError(f"{where}: shard path {shown} is not a relative path inside the dataset "
+                        "directory; the manifest was edited or damaged, re-run the ingest")
+
+
 def validate(data, where: str) -> None:
     _require(isinstance(data, dict) and data.get("format") == FORMAT, where,
              f"not an rnn-spark manifest (no \"format\": \"{FORMAT}\")")
@@ -145,6 +167,7 @@ def validate(data, where: str) -> None:
         for sh in s["shards"]:
             for key in ("path", "sha256", "bytes", "sequences", "tokens", "row_groups"):
                 _require(key in sh, where, f"a shard of split {name!r} lacks field {key!r}")
+            check_shard_path(sh["path"], where)
         _require(sum(sh["sequences"] for sh in s["shards"]) == s["sequences"], where,
                  f"split {name!r}: shard sequence counts do not add up")
 

@@ -68,6 +68,11 @@ def _opt(key, env):
     return v if v is not None else (os.environ.get(env) or None)
 
 
+def _timeout_source():
+    """Where a timeout came from, in the user's words (the CLI passes its flag to configure())."""
+    return "--hdfs-timeout" if "timeout" in _explicit else "RNN_SPARK_HDFS_TIMEOUT"
+
+
 def parse_timeout(value):
     if value is None:
         return DEFAULT_TIMEOUT
@@ -78,12 +83,12 @@ def parse_timeout(value):
     try:
         vals = [float(x) for x in value]
     except (TypeError, ValueError):
-        raise FsError("RNN_SPARK_HDFS_TIMEOUT", f"bad timeout {value!r}; "
+        raise FsError(_timeout_source(), f"bad timeout {value!r}; "
                       "write seconds or 'connect,read' (e.g. 10,60)") from None
     if len(vals) == 1:
         vals = vals * 2
     if len(vals) != 2 or min(vals) <= 0:
-        raise FsError("RNN_SPARK_HDFS_TIMEOUT", f"bad timeout {value!r}; "
+        raise FsError(_timeout_source(), f"bad timeout {value!r}; "
                       "write seconds or 'connect,read' (e.g. 10,60)")
     return tuple(vals)
 
@@ -211,7 +216,8 @@ def resolve(uri):
         return Endpoint((f"{proto}://{authority}",), f"the {sch}:// URI", **common)
     url = _opt("webhdfs_url", "RNN_SPARK_WEBHDFS_URL")
     if url:
-        src = "configure(webhdfs_url=)" if "webhdfs_url" in _explicit else "RNN_SPARK_WEBHDFS_URL"
+        src = ("--webhdfs-url (or RNN_SPARK_WEBHDFS_URL)" if "webhdfs_url" in _explicit
+               else "RNN_SPARK_WEBHDFS_URL")
         return Endpoint(tuple(u.strip().rstrip("/") for u in url.split(";") if u.strip()),
                         src, **common)
     alias = _opt("alias", "RNN_SPARK_HDFS_ALIAS")

@@ -118,7 +118,7 @@ class WebHdfsFS:
             hint = "check that the DataNode host name resolves and its port is open from here"
         else:
             who = f"NameNode WebHDFS at {base}"
-            hint = f"address from {self.ep.source}; check HADOOP_CONF_DIR or --webhdfs-url"
+            hint = f"address from {self.ep.source}; check it, or HADOOP_CONF_DIR"
         return FsUnreachable(uri, f"{who} unreachable after {elapsed:.1f} s "
                                   f"({_cause(err, self.ep.timeout)}); {hint}")
 

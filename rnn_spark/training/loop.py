@@ -19,10 +19,12 @@ from rnn_spark.config import Config
 from rnn_spark.engine import Model, ModelConfig
 from rnn_spark.errors import ConfigError, UserError
 from rnn_spark.training import checkpoint as ckpt
+from rnn_spark.training import prepare, resume
 from rnn_spark.training.metrics import MetricsLog
 from rnn_spark.training.plan import plan_epoch, rounds_in_epoch
+from rnn_spark.training.rundir import RunDir
 from rnn_spark.training.state import DriverState, RoundSums
-from rnn_spark.training.worker import eval_task, make_lr_schedule, train_task
+from rnn_spark.training.worker import eval_task, make_lr_schedule, make_optimizer_for, train_task
 
 
 def model_config(cfg: Config, manifest) -> ModelConfig:
@@ -50,22 +52,25 @@ def make_runner(cfg: Config, result_bytes: int = 0):
 
 
 class Trainer:
-    def __init__(self, cfg: Config, runner=None, quiet: bool = False):
+    def __init__(self, cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False):
+        # Everything is checked here, before run() creates or deletes anything.
         self.cfg = cfg.validate()
         self.quiet = quiet
+        self.overwrite = overwrite
         t = cfg.train
+        self.run_dir = RunDir(t.run_dir)
         self.manifest = data.read_manifest(cfg.data.path)
         if cfg.data.train_split not in self.manifest.splits:
             raise UserError(f"{cfg.data.path}: no split {cfg.data.train_split!r} "
                             f"(has: {', '.join(self.manifest.splits)})")
         self.units = self.manifest.work_units(cfg.data.train_split)
-        self.val_units = (self.manifest.work_units(cfg.data.val_split)
-                          if cfg.data.val_split in self.manifest.splits else [])
+        self.val_units = prepare.val_units(cfg, self.manifest, self._note)
         self.model_cfg = model_config(cfg, self.manifest)
         self.model = Model(self.model_cfg, seed=t.seed)
         rows = [u.rows for u in self.units]
         if sum(rows) == 0:
             raise UserError(f"{cfg.data.path}: the {cfg.data.train_split!r} split has no rows")
+        prepare.check_rows(cfg, sum(rows), self._warn)
         self.rows_per_round = t.steps_per_round * t.batch_size
         self.rounds_per_epoch = rounds_in_epoch(sum(rows), t.workers, self.rows_per_round)
         total = t.epochs * self.rounds_per_epoch
@@ -79,6 +84,8 @@ class Trainer:
             "average_opt": t.average_optimizer_state,
         }
         self.lr_at = make_lr_schedule(self.ctx)  # for the metrics; workers build their own
+        make_optimizer_for(self.ctx, 1, self.model_cfg.dtype)  # its options, checked here
+        self.fingerprint = resume.dataset_fingerprint(self.manifest)
         self.runner = runner
         self._plans: dict[int, list] = {}
         self.best_val = float("inf")
@@ -105,7 +112,9 @@ class Trainer:
     def run(self) -> dict:
         cfg, t = self.cfg, self.cfg.train
         start = self._prepare_run_dir()
-        metrics = MetricsLog(t.run_dir, quiet=self.quiet, keep_existing=start > 0)
+        if start >= self.total_rounds:
+            return self._finished(start)
+        metrics = MetricsLog(self.run_dir.metrics, quiet=self.quiet, keep_existing=start > 0)
         metrics.truncate_after(start - 1)
         if self.runner is None:
             self.runner = make_runner(cfg, result_bytes=self.model.flat.nbytes * 4)
@@ -121,7 +130,8 @@ class Trainer:
                       "opt_state": self.state.opt_state, "opt_steps": self.state.opt_steps}
             sums = RoundSums(self.state.bcast.astype(np.float64), t.workers)
             for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
-                sums.add(res)
+                sums.add(prepare.check_result(res, g, t.on_nonfinite, self.run_dir, self._warn,
+                                              shared["weights"]))
             self.state.fold(sums)
             secs = time.time() - rt
             last_loss = sums.loss_sum / max(sums.n, 1)
@@ -141,7 +151,7 @@ class Trainer:
                 metrics.flush()
         metrics.flush()
         self.model.set_flat(self.state.global_w.astype(self.model.flat.dtype))
-        model_dir = ckpt.write_model(t.run_dir, self.model.state_dict(), self._model_json())
+        model_dir = ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
         summary = {"rounds": self.total_rounds, "train_loss": last_loss,
                    "val": metrics.last("val"), "seconds": time.time() - t0, "model": model_dir}
         self._say(f"done: {self.total_rounds - start} rounds in {summary['seconds']:.1f}s, "
@@ -154,27 +164,48 @@ class Trainer:
 
     # -- pieces --------------------------------------------------------------------------------
     def _prepare_run_dir(self) -> int:
-        t = self.cfg.train
-        found = ckpt.list_checkpoints(t.run_dir)
-        if found and not t.resume:
-            raise UserError(f"{t.run_dir}: holds checkpoints of an earlier run; pass --resume to "
-                            f"continue it or --overwrite to start over")
-        fs.mkdirs(t.run_dir)
-        start = 0
-        if t.resume and found:
-            weights, state, meta = ckpt.read_checkpoint(found[-1])
-            self.state.restore(weights, state, int(meta.get("opt_steps", 0)))
-            self.best_val = float(meta.get("best_val", float("inf")))
-            start = int(meta["round"]) + 1
-            self._say(f"resuming from {found[-1]} at round {start}")
-        fs.write_text(fs.join(t.run_dir, "config.toml"), self.cfg.to_toml(), overwrite=True)
-        return start
+        """The round to start at; the run directory exists (marked as ours) when it is below
+        total_rounds. A finished run's directory is left exactly as it was."""
+        replace = prepare.check_run_dir(self.run_dir, self.cfg, self.overwrite)
+        point = resume.ResumePoint(None) if replace else resume.resume_point(
+            self.run_dir, self.cfg, self.fingerprint, self.ctx["total_steps"])
+        for line in point.notes:
+            self._note(line)
+        for line in point.warnings:
+            self._warn(line)
+        self.resumed = point.checkpoint
+        if point.start >= self.total_rounds:
+            return point.start
+        prepare.create_run_dir(self.run_dir, replace)
+        if point.checkpoint is not None:
+            ck = point.checkpoint
+            self.state.restore(ck.weights, ck.state, int(ck.meta.get("opt_steps", 0)))
+            self.best_val = float(ck.meta.get("best_val", float("inf")))
+            self._say(f"resuming from {ck.uri} at round {point.start}")
+        fs.write_text(self.run_dir.config, self.cfg.to_toml(), overwrite=True)
+        return point.start
+
+    def _finished(self, start: int) -> dict:
+        """A resumed run that has nothing left to do: say so, change nothing (the final model is
+        written only if the run stopped between its last checkpoint and the model)."""
+        metrics = MetricsLog(self.run_dir.metrics, quiet=True, keep_existing=True)
+        model_dir = self.run_dir.model
+        self._note(f"already finished at round {start - 1}; raise --epochs or --max-rounds to "
+                  f"train further")
+        if not fs.exists(model_dir):
+            self.model.set_flat(self.resumed.weights["global"].astype(self.model.flat.dtype))
+            ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
+            self._note(f"model written to {model_dir} from {self.resumed.uri}")
+        last = metrics.last("round") or {}
+        return {"rounds": start, "train_loss": last.get("loss"), "val": metrics.last("val"),
+                "seconds": 0.0, "model": model_dir}
 
     def _validate(self, g: int, metrics: MetricsLog) -> None:
         w = self.cfg.train.workers
         tasks = [{"worker": i, "units": [u.to_dict() for u in self.val_units[i::w]]}
                  for i in range(min(w, len(self.val_units)))]
-        shared = {"ctx": self.ctx, "weights": self.state.bcast}
+        # the stored weights, as exported -- not bmuf's look-ahead broadcast
+        shared = {"ctx": self.ctx, "weights": self.state.global_w.astype(self.state.dtype)}
         loss_sum, count, correct = 0.0, 0, 0
         for res in self.runner.map(eval_task, tasks, shared):
             loss_sum += res["loss_sum"]
@@ -186,18 +217,20 @@ class Trainer:
         metrics.add(rec)
         if rec["loss"] < self.best_val:
             self.best_val = rec["loss"]
-            ckpt.write_checkpoint_dir(fs.join(self.cfg.train.run_dir, "best"),
+            ckpt.write_checkpoint_dir(self.run_dir.best,
                                       self.state.weights_arrays(), self.state.state_arrays(),
-                                      self._meta(g))
+                                      self._meta(g), self._model_json())
 
     def _checkpoint(self, g: int) -> None:
-        ckpt.write_checkpoint(self.cfg.train.run_dir, g, self.state.weights_arrays(),
-                              self.state.state_arrays(), self._meta(g), self.cfg.train.keep_checkpoints)
+        ckpt.write_checkpoint(self.run_dir, g, self.state.weights_arrays(),
+                              self.state.state_arrays(), self._meta(g), self.cfg.train.keep_checkpoints,
+                              self._model_json())
 
     def _meta(self, g: int) -> dict:
         return {"round": g, "opt_steps": self.state.opt_steps, "best_val": self.best_val,
                 "config": self.cfg.to_dict(), "model": self.model_cfg.to_dict(),
-                "rounds_per_epoch": self.rounds_per_epoch}
+                "rounds_per_epoch": self.rounds_per_epoch, "total_steps": self.ctx["total_steps"],
+                "dataset_fingerprint": self.fingerprint}
 
     def _model_json(self) -> dict:
         out = {"model": self.model_cfg.to_dict(), "format": "pytorch-state-dict-npz",
@@ -212,9 +245,15 @@ class Trainer:
         if not self.quiet:
             print(f"rnn-spark: {msg}", file=sys.stderr, flush=True)
 
+    def _note(self, msg: str) -> None:  # a decision the user should know of, even with --quiet
+        print(f"rnn-spark: {msg}", file=sys.stderr, flush=True)
 
-def train(cfg: Config, runner=None, quiet: bool = False) -> dict:
-    trainer = Trainer(cfg, runner=runner, quiet=quiet)
+    def _warn(self, msg: str) -> None:
+        self._note(f"warning: {msg}")
+
+
+def train(cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False) -> dict:
+    trainer = Trainer(cfg, runner=runner, quiet=quiet, overwrite=overwrite)
     try:
         return trainer.run()
     finally:

@@ -15,13 +15,14 @@ from rnn_spark import fs
 
 
 class MetricsLog:
-    def __init__(self, run_dir: str, quiet: bool = False, keep_existing: bool = False):
-        self.uri = fs.join(run_dir, "metrics.jsonl")
+    def __init__(self, uri: str, quiet: bool = False, keep_existing: bool = False):
+        """`uri`: the metrics file (RunDir.metrics)."""
+        self.uri = uri
         self.quiet = quiet
         self.records: list[dict] = []
         if keep_existing and fs.exists(self.uri):
             self.records = [json.loads(line) for line in fs.read_text(self.uri).splitlines() if line]
-        self.remote = fs.is_remote(run_dir)
+        self.remote = fs.is_remote(uri)
 
     def truncate_after(self, rnd: int) -> None:
         """Drop records past round `rnd` (a resumed run re-does those rounds)."""

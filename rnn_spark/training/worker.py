@@ -28,6 +28,7 @@ from rnn_spark.engine.clipping import clip_by_global_norm
 from rnn_spark.engine.optim import make_optimizer
 from rnn_spark.engine.schedules import make_schedule
 from rnn_spark.engine.tbptt import train_minibatch
+from rnn_spark.training import faults
 from rnn_spark.training.plan import task_seed
 
 _MODELS: dict[str, Model] = {}  # one model per Python worker process, reused across rounds
@@ -129,6 +130,7 @@ def train_task(task: dict, shared: dict) -> dict:
         out["opt"] = {k: np.array(v, copy=True) for k, v in opt.state_vectors().items()}
         out["opt_steps"] = opt.step_count
     out["seconds"] = time.perf_counter() - t0
+    faults.inject(task, out)  # tests only: RNN_SPARK_INJECT_NAN
     return out
 
 

@@ -1,0 +1,137 @@
+"""Checks a run makes before it creates anything, and the run directory's own marker.
+
+* `check_run_dir`: the run directory must not be, contain or lie inside the dataset; an existing
+  one is used (or, with --overwrite, replaced) only if rnn-spark made it -- it holds the marker
+  RUN/.rnn-spark-run, or is a first-release run directory (a config.toml that reads as an rnn-spark
+  configuration, next to nothing but run files) -- or if it is empty. Uses fs/guard.py's rule.
+* `val_units`: which validation split a run uses (an unknown --val-split is refused; the default
+  "val" missing just means no validation, said in one line).
+* `check_rows`: enough training rows for the workers.
+* `check_result`: a worker's loss or weights turned NaN/Inf -> stop (error naming round and worker)
+  or skip_worker (drop the result, warn), per train.on_nonfinite.
+
+Nothing here writes, except `create_run_dir` (which runs after every check has passed).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+import numpy as np
+
+from rnn_spark import __version__, fs
+from rnn_spark.config import Config, tomllib
+from rnn_spark.errors import ConfigError, UserError
+from rnn_spark.fs.guard import check_output
+from rnn_spark.training.rundir import RunDir
+
+RUN_MARKER = ".rnn-spark-run"
+# what a first-release run directory holds (besides hidden temp files of interrupted writes)
+_RUN_ENTRIES = {"config.toml", "metrics.jsonl", "checkpoints", "best", "model", "report.html",
+                RUN_MARKER}
+
+
+def _legacy_run_dir(uri: str) -> bool:
+    """A run directory of the first release: no marker, but a config.toml that parses as an
+    rnn-spark configuration, and nothing but run files next to it."""
+    try:
+        names = [fs.basename(u.rstrip("/")) for u in fs.ls(uri)]
+        if "config.toml" not in names or any(n not in _RUN_ENTRIES and not n.startswith(".")
+                                             for n in names):
+            return False
+        saved = tomllib.loads(fs.read_text(fs.join(uri, "config.toml")))
+    except (fs.FsError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(saved.get("train"), dict) and "run_dir" in saved["train"]
+
+
+def check_run_dir(run: RunDir, cfg: Config, overwrite: bool) -> bool:
+    """Whether the run directory is to be replaced (True) or used as it is (False); one-line
+    UserError when it may be neither. Touches nothing."""
+    if overwrite and cfg.train.resume != "no":
+        raise UserError(f"--overwrite and --resume contradict each other: --overwrite deletes "
+                        f"{run}'s checkpoints, --resume continues from them; give one")
+    uri = run.uri
+    ours = fs.exists(fs.join(uri, RUN_MARKER)) if fs.isdir(uri) else False
+    markers = (RUN_MARKER,) if ours or not fs.isdir(uri) or not _legacy_run_dir(uri) \
+        else (RUN_MARKER, "config.toml")
+    try:
+        return check_output(uri, [cfg.data.path], overwrite=True, kind="run directory",
+                            what_flag="--run-dir", marker_files=markers) and overwrite
+    except UserError as exc:
+        if overwrite:
+            raise
+        # without --overwrite an existing run directory is continued, never replaced: say that
+        msg = str(exc).replace("--overwrite replaces only", "training writes only into")
+        raise UserError(msg) from None
+
+
+def create_run_dir(run: RunDir, replace: bool) -> None:
+    """Make the run directory (after every check has passed); with `replace`, delete the old one."""
+    if replace:
+        fs.rm(run.uri, recursive=True, missing_ok=True)
+    run.create()
+    marker = fs.join(run.uri, RUN_MARKER)
+    if not fs.exists(marker):
+        fs.write_text(marker, json.dumps({"rnn_spark_run": 1, "version": __version__}) + "\n")
+
+
+def val_units(cfg: Config, manifest, say: Callable[[str], None]) -> list:
+    """The validation work units: [] when validation is off."""
+    split = cfg.data.val_split
+    if not split:
+        return []
+    if split not in manifest.splits:
+        if split == "val":  # the default: a dataset without a validation split trains without it
+            say(f"no validation: {cfg.data.path} has no 'val' split")
+            return []
+        raise ConfigError(f"data.val_split (--val-split) {split!r}: {cfg.data.path} has no such "
+                          f"split (has: {', '.join(manifest.splits)}; \"\" = no validation)")
+    return manifest.work_units(split)
+
+
+def check_rows(cfg: Config, rows: int, warn: Callable[[str], None]) -> None:
+    """Refuse more workers than there are minibatches of rows; say so when a round is not full."""
+    t = cfg.train
+    split = cfg.data.train_split
+    if rows < t.workers * t.batch_size:
+        raise ConfigError(f"train.workers (--workers) = {t.workers}: the {split!r} split has "
+                          f"{rows} rows, fewer than one minibatch ({t.batch_size} rows) per worker; "
+                          f"use at most --workers {max(1, rows // t.batch_size)} or a smaller "
+                          f"--batch-size")
+    full = t.workers * t.steps_per_round * t.batch_size
+    if rows < full:
+        warn(f"the {split!r} split has {rows} rows, fewer than one full round ({t.workers} workers "
+             f"x {t.steps_per_round} minibatches x {t.batch_size} rows = {full}): every round "
+             f"trains on all rows, about {rows // t.workers} per worker")
+
+
+def _nonfinite(res: dict) -> str | None:
+    bad = []
+    if not np.isfinite(float(res.get("loss_sum", 0.0))):
+        bad.append(f"loss {float(res['loss_sum'])}")
+    w = res.get("weights")
+    if w is not None and not np.all(np.isfinite(w)):
+        bad.append("weights hold NaN/Inf")
+    return ", ".join(bad) or None
+
+
+def check_result(res: dict, rnd: int, policy: str, run: RunDir, warn: Callable[[str], None],
+                 start_weights: np.ndarray) -> dict:
+    """The result to fold in: `res` itself, or (skip_worker) a neutral stand-in that trained on
+    nothing -- the round's sums still get one part per worker, in their fixed order."""
+    what = _nonfinite(res)
+    if what is None:
+        return res
+    who = f"round {rnd}, worker {res.get('worker')}"
+    if policy == "skip_worker":
+        warn(f"{who}: result dropped ({what}; train.on_nonfinite = skip_worker)")
+        neutral = {**res, "n": 0, "loss_sum": 0.0, "updates": 0, "rows": 0,
+                   "weights": start_weights}
+        if res.get("opt"):
+            neutral["opt"] = {k: np.zeros_like(v) for k, v in res["opt"].items()}
+        return neutral
+    raise UserError(f"{who}: training diverged ({what}); stopped, the checkpoints in "
+                    f"{run.checkpoints} are intact; lower --lr, set --clip-norm, or pass "
+                    f"--on-nonfinite skip_worker to drop such results")
