@@ -189,6 +189,12 @@ def assert_same_weights(got: dict, want: dict) -> None:
     assert not differ, f"weights differ from the undisturbed run's: {differ}"
 
 
+def checkpoint_names(run_dir) -> list[str]:
+    from rnn_spark.training import checkpoint as ckpt
+    from rnn_spark.training.rundir import RunDir
+    return [c.rstrip("/").rsplit("/", 1)[-1] for c in ckpt.list_checkpoints(RunDir(str(run_dir)))]
+
+
 def half_written(run_dir: str) -> list[str]:
     """Names under a run directory left by an interrupted write (fs temp/old siblings)."""
     found = []

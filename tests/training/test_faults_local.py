@@ -8,13 +8,13 @@ before it kills. Every case must end with final weights bit-identical to an undi
 import json
 
 import pytest
-from fault_tools import (alive, ancestors, assert_same_weights, cmdline, descendants, fault_env,
+from fault_tools import (alive, ancestors, assert_same_weights, checkpoint_names, cmdline,
+                         descendants, fault_env,
                          finish, half_written, job_env, kill_group, release, sigkill, start_job,
                          train_argv, wait_gone, wait_held, weights)
 from trainer_config import small_config
 
 from rnn_spark import fs
-from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training.loop import train
 
 # The same run as trainer_config.small_config: 6 rounds, checkpoints after rounds 1, 3, 5.
@@ -80,7 +80,7 @@ def test_driver_sigkilled_between_checkpoints_resumes_to_the_same_weights(
         release(faults)
         kill_group(proc)
     # the kill left the newest complete checkpoint and nothing half-written
-    assert [c.rsplit("/", 1)[-1] for c in ckpt.list_checkpoints(str(run))] == ["round-000001"]
+    assert checkpoint_names(run) == ["round-000001"]
     assert half_written(str(run)) == []
     assert not (run / "model").exists()
 
@@ -96,3 +96,34 @@ def test_driver_sigkilled_between_checkpoints_resumes_to_the_same_weights(
               if json.loads(line)["kind"] == "round"]
     assert rounds == list(range(6))  # each round once: the redone rounds replaced, not appended
     assert not any(alive(p) for p in below)
+
+
+@pytest.mark.spark
+def test_nan_from_a_spark_worker_names_round_and_worker_and_skip_worker_continues(
+        char_dataset, tmp_path):
+    """A worker's result turns NaN (RNN_SPARK_INJECT_NAN, tests only) inside a Spark task."""
+    run = tmp_path / "run"
+    spark = ["--runner", "spark", "--master", "local[2]"]
+    proc = start_job(_argv(char_dataset, run, *spark), job_env(RNN_SPARK_INJECT_NAN="2:1"),
+                     tmp_path / "stop.log")
+    try:
+        assert proc.wait(timeout=600) == 2
+    finally:
+        kill_group(proc)
+    err = [ln for ln in (tmp_path / "stop.log").read_text().splitlines() if ln.startswith("error:")]
+    assert len(err) == 1 and err[0].startswith("error: round 2, worker 1:"), err
+    assert "Traceback" not in (tmp_path / "stop.log").read_text()
+    assert checkpoint_names(run) == ["round-000001"]
+    assert half_written(str(run)) == [] and not (run / "model").exists()
+
+    # skip_worker: the run goes on without that result, the same on Spark as inline
+    skip = ["--on-nonfinite", "skip_worker"]
+    for name, extra in (("inline", ["--runner", "inline"]), ("spark", spark)):
+        job = start_job(_argv(char_dataset, tmp_path / name, *extra, *skip),
+                        job_env(RNN_SPARK_INJECT_NAN="2:1"), tmp_path / f"{name}.log")
+        try:
+            finish(job)
+        finally:
+            kill_group(job)
+    assert_same_weights(weights(str(tmp_path / "spark" / "model")),
+                        weights(str(tmp_path / "inline" / "model")))
