@@ -152,12 +152,14 @@ def start(layout: Layout, timeout: float = 180, nodes: int = 1, datanodes_: int 
 
 def add_datanode(layout: Layout, name: str | None = None, locked: bool = False) -> dict:
     """Start one more DataNode JVM (or restart `name` on its old storage); see datanodes.py."""
+    datanodes.check_name(name)
     if not locked:
         with _locked(layout):
             return add_datanode(layout, name, locked=True)
     pid = read_pid(layout)
     if pid is None or not ours(pid, layout):
-        raise ClusterError(f"no cluster runs in {layout.root}; run scripts/hadoop-cluster start")
+        raise ClusterError(f"no cluster runs in {layout.root}; start one first: "
+                           "scripts/hadoop-cluster start")
     jhome = java_home()
     return datanodes.start_one(layout, str(jhome / "bin/java"), ADD_OPENS,
                                maven.resolve(layout, log, jhome), user(), name)
@@ -277,4 +279,5 @@ def status(layout: Layout) -> tuple[int, dict]:
     rep["containers_rss_mib"] = sum(procs.rss_kib(q) for q in kids) // 1024
     rep["health"] = health.probe(ports(), user())
     rep["healthy"] = health.ready(rep["health"], rep.get("nodes", 1), rep.get("nodes", 1))
+    rep["extra_datanodes"] = datanodes.describe(layout)
     return (0 if rep["healthy"] else 3), rep

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -21,6 +22,12 @@ MAIN = "org.apache.hadoop.hdfs.server.datanode.DataNode"
 
 def _pid_file(layout: Layout, name: str):
     return layout.root / f"{name}.pid"
+
+
+def check_name(name: str | None) -> None:
+    if name is not None and not re.fullmatch(r"dn([2-9]|[1-9][0-9]+)", name):
+        raise ClusterError(f"--name {name!r} is not a DataNode name; give dn2, dn3, ... "
+                           "(`scripts/hadoop-cluster status --json` lists them)")
 
 
 def _next_name(layout: Layout) -> str:
@@ -39,6 +46,7 @@ def start_one(layout: Layout, java: str, add_opens: list[str], jars: list[str], 
               name: str | None = None, timeout: float = 120) -> dict:
     """Start DataNode `name` (default: a new one) and wait until the NameNode counts it live."""
     from .procs import alive
+    check_name(name)
     p = ports()
     name = name or _next_name(layout)
     pid_file = _pid_file(layout, name)
