@@ -149,8 +149,10 @@ def test_cluster_mode_am_sigkilled_then_attempt_2_resumes(hadoop_cluster, hdfs_t
     try:
         wait_held(faults, proc, timeout=600)
         app = _app(hadoop_cluster, name)
-        am = [p for p in find_processes(AM) if app["id"] in cmdline(p) + _cwd(p)]
-        assert len(am) == 1, am
+        # the AM's JVM (not the container's `bash -c` launcher above it)
+        am = [p for p in find_processes(AM) if app["id"] in cmdline(p) + _cwd(p)
+              and cmdline(p).split()[0].endswith("java")]
+        assert len(am) == 1, [cmdline(p)[:200] for p in am]
         _kill_tree(am[0])
         finish(proc, timeout=900)
     finally:
