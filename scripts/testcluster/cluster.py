@@ -161,8 +161,13 @@ def add_datanode(layout: Layout, name: str | None = None, locked: bool = False) 
         raise ClusterError(f"no cluster runs in {layout.root}; start one first: "
                            "scripts/hadoop-cluster start")
     jhome = java_home()
+    try:
+        replication = int(json.loads(layout.info_file.read_text()).get("replication", 1))
+    except (OSError, ValueError):
+        replication = 1
     return datanodes.start_one(layout, str(jhome / "bin/java"), ADD_OPENS,
-                               maven.resolve(layout, log, jhome), user(), name)
+                               maven.resolve(layout, log, jhome), user(), name,
+                               replication=replication)
 
 
 def stop(layout: Layout, quiet: bool = False) -> bool:
@@ -190,7 +195,7 @@ def _start(layout: Layout, timeout: float, nodes: int, replication: int = 1) -> 
     _check_ports(p)
     jhome = java_home()
     jars = maven.resolve(layout, log, jhome)
-    siteconf.write_all(p, layout)
+    siteconf.write_all(p, layout, replication)
     shutil.rmtree(layout.work, ignore_errors=True)
     layout.work.mkdir(parents=True)
     layout.logs.mkdir(parents=True, exist_ok=True)
@@ -205,10 +210,8 @@ def _start(layout: Layout, timeout: float, nodes: int, replication: int = 1) -> 
            "-nnport", str(p["namenode_rpc"]), "-nnhttpport", str(p["namenode_http"]),
            "-rmport", str(p["rm"]), "-jhsport", str(p["jhs"]),
            "-writeDetails", str(layout.work / "details.json")]
-    for k, v in siteconf.server_settings(p, layout).items():
+    for k, v in siteconf.server_settings(p, layout, replication).items():
         cmd += ["-D", f"{k}={v}"]
-    if replication > 1:
-        cmd += ["-D", f"dfs.replication={replication}"]
     # Containers inherit JAVA_HOME, HADOOP_CONF_DIR and PATH from the NodeManager.
     env = dict(os.environ, JAVA_HOME=str(jhome), HADOOP_CONF_DIR=str(layout.conf),
                YARN_CONF_DIR=str(layout.conf))
@@ -230,7 +233,7 @@ def _start(layout: Layout, timeout: float, nodes: int, replication: int = 1) -> 
         "namenode_uri": f"hdfs://{HOST}:{p['namenode_rpc']}",
         "webhdfs_url": f"http://{HOST}:{p['namenode_http']}",
         "rm_url": f"http://{HOST}:{p['rm_web']}", "ports": p, "user": user(),
-        "hadoop_version": maven.hadoop_version(), "nodes": nodes,
+        "hadoop_version": maven.hadoop_version(), "nodes": nodes, "replication": replication,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "startup_seconds": round(time.monotonic() - t0, 1),
         "rss_mib_at_start": procs.rss_kib(proc.pid) // 1024, "health": snap,

@@ -43,7 +43,7 @@ def live_datanodes(p: dict[str, int], user: str) -> int:
 
 
 def start_one(layout: Layout, java: str, add_opens: list[str], jars: list[str], user: str,
-              name: str | None = None, timeout: float = 120) -> dict:
+              name: str | None = None, timeout: float = 120, replication: int = 1) -> dict:
     """Start DataNode `name` (default: a new one) and wait until the NameNode counts it live."""
     from .procs import alive
     check_name(name)
@@ -68,6 +68,7 @@ def start_one(layout: Layout, java: str, add_opens: list[str], jars: list[str], 
         "dfs.datanode.http.address": f"{HOST}:0",
         "dfs.datanode.ipc.address": f"{HOST}:0",
         "dfs.webhdfs.enabled": "true",
+        "dfs.replication": str(replication),  # files created through this DataNode (WebHDFS)
     }
     cmd = [java, "-Xmx256m", "-XX:+UseSerialGC", *add_opens, f"-Dhadoop.log.dir={layout.logs}",
            "-Djava.net.preferIPv4Stack=true", "-cp", os.pathsep.join([str(layout.server_conf), *jars]), MAIN]

@@ -8,6 +8,7 @@ bit-identical to an undisturbed inline run of the same configuration.
 
 import json
 import os
+import secrets
 import sys
 import time
 import urllib.request
@@ -108,7 +109,7 @@ def test_executor_container_sigkilled_mid_round(hadoop_cluster, hdfs_tmp, datase
 def test_client_mode_driver_sigkilled_between_checkpoints_then_resumed(
         hadoop_cluster, hdfs_tmp, dataset, undisturbed, tmp_path):
     run, faults = hadoop_cluster.uri(f"{hdfs_tmp}/run"), tmp_path / "faults"
-    name = f"faults-driver-{tmp_path.name}"
+    name = f"faults-driver-{secrets.token_hex(4)}"
     args = ["--data", dataset, "--run-dir", run, *ARGS]
     proc = start_train(hadoop_cluster, args, log=tmp_path / "first.log",
                        conf={"spark.app.name": name}, task_env=fault_env(faults, 3))
@@ -141,7 +142,7 @@ def test_cluster_mode_am_sigkilled_then_attempt_2_resumes(hadoop_cluster, hdfs_t
     """The driver's container (the YARN AM) dies; YARN starts attempt 2, which continues from the
     checkpoints (jobs/train.py: --resume auto on a re-attempt)."""
     run, faults = hadoop_cluster.uri(f"{hdfs_tmp}/run"), tmp_path / "faults"
-    name = f"faults-am-{tmp_path.name}"
+    name = f"faults-am-{secrets.token_hex(4)}"
     proc = start_train(hadoop_cluster, ["--data", dataset, "--run-dir", run, *ARGS],
                        deploy_mode="cluster", log=tmp_path / "job.log",
                        conf={"spark.app.name": name, "spark.yarn.maxAppAttempts": "2"},
