@@ -140,14 +140,9 @@ def _locked(layout: Layout):
         yield
 
 
-def start(layout: Layout, timeout: float = 180, nodes: int = 1, datanodes_: int | None = None) -> dict:
-    """`datanodes_`: that many DataNodes in all (those beyond `nodes` as their own JVMs, see
-    datanodes.py) and dfs.replication = min(datanodes_, 3): every block on several DataNodes."""
+def start(layout: Layout, timeout: float = 180, nodes: int = 1) -> dict:
     with _locked(layout):
-        info = _start(layout, timeout, nodes, replication=min(datanodes_ or 1, 3))
-        for _ in range((datanodes_ or nodes) - nodes):
-            add_datanode(layout, locked=True)
-        return info
+        return _start(layout, timeout, nodes)
 
 
 def add_datanode(layout: Layout, name: str | None = None, locked: bool = False) -> dict:
@@ -161,13 +156,8 @@ def add_datanode(layout: Layout, name: str | None = None, locked: bool = False) 
         raise ClusterError(f"no cluster runs in {layout.root}; start one first: "
                            "scripts/hadoop-cluster start")
     jhome = java_home()
-    try:
-        replication = int(json.loads(layout.info_file.read_text()).get("replication", 1))
-    except (OSError, ValueError):
-        replication = 1
     return datanodes.start_one(layout, str(jhome / "bin/java"), ADD_OPENS,
-                               maven.resolve(layout, log, jhome), user(), name,
-                               replication=replication)
+                               maven.resolve(layout, log, jhome), user(), name)
 
 
 def stop(layout: Layout, quiet: bool = False) -> bool:
@@ -176,7 +166,7 @@ def stop(layout: Layout, quiet: bool = False) -> bool:
         return _stop(layout, quiet)
 
 
-def _start(layout: Layout, timeout: float, nodes: int, replication: int = 1) -> dict:
+def _start(layout: Layout, timeout: float, nodes: int) -> dict:
     t0 = time.monotonic()
     p = ports()
     pid = read_pid(layout)
@@ -195,7 +185,7 @@ def _start(layout: Layout, timeout: float, nodes: int, replication: int = 1) -> 
     _check_ports(p)
     jhome = java_home()
     jars = maven.resolve(layout, log, jhome)
-    siteconf.write_all(p, layout, replication)
+    siteconf.write_all(p, layout)
     shutil.rmtree(layout.work, ignore_errors=True)
     layout.work.mkdir(parents=True)
     layout.logs.mkdir(parents=True, exist_ok=True)
@@ -210,7 +200,7 @@ def _start(layout: Layout, timeout: float, nodes: int, replication: int = 1) -> 
            "-nnport", str(p["namenode_rpc"]), "-nnhttpport", str(p["namenode_http"]),
            "-rmport", str(p["rm"]), "-jhsport", str(p["jhs"]),
            "-writeDetails", str(layout.work / "details.json")]
-    for k, v in siteconf.server_settings(p, layout, replication).items():
+    for k, v in siteconf.server_settings(p, layout).items():
         cmd += ["-D", f"{k}={v}"]
     # Containers inherit JAVA_HOME, HADOOP_CONF_DIR and PATH from the NodeManager.
     env = dict(os.environ, JAVA_HOME=str(jhome), HADOOP_CONF_DIR=str(layout.conf),
@@ -233,7 +223,7 @@ def _start(layout: Layout, timeout: float, nodes: int, replication: int = 1) -> 
         "namenode_uri": f"hdfs://{HOST}:{p['namenode_rpc']}",
         "webhdfs_url": f"http://{HOST}:{p['namenode_http']}",
         "rm_url": f"http://{HOST}:{p['rm_web']}", "ports": p, "user": user(),
-        "hadoop_version": maven.hadoop_version(), "nodes": nodes, "replication": replication,
+        "hadoop_version": maven.hadoop_version(), "nodes": nodes,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "startup_seconds": round(time.monotonic() - t0, 1),
         "rss_mib_at_start": procs.rss_kib(proc.pid) // 1024, "health": snap,

@@ -1,7 +1,9 @@
 """Extra DataNodes, each its own JVM next to the MiniCluster's (which holds one DataNode in-process).
 
 A fault test kills one with SIGKILL -- a real DataNode process dying -- while the MiniCluster's
-DataNode keeps the other replica. Each extra DataNode is named (dn2, dn3, ...), keeps its storage in
+DataNode keeps the other replica. New files still get replication 1 (MiniDFSCluster caps
+dfs.replication at its own DataNode count, and WebHDFS creates files with the DataNode's setting):
+raise it per file or directory tree (WebHDFS SETREPLICATION, `hdfs dfs -setrep -w 2 PATH`). Each extra DataNode is named (dn2, dn3, ...), keeps its storage in
 work/<name>/ (so starting a name again restarts that DataNode with its blocks) and binds ephemeral
 ports on 127.0.0.1 (the NameNode learns them when it registers). `stop` ends them with the rest:
 their working directory is inside the cluster directory.
@@ -43,7 +45,7 @@ def live_datanodes(p: dict[str, int], user: str) -> int:
 
 
 def start_one(layout: Layout, java: str, add_opens: list[str], jars: list[str], user: str,
-              name: str | None = None, timeout: float = 120, replication: int = 1) -> dict:
+              name: str | None = None, timeout: float = 120) -> dict:
     """Start DataNode `name` (default: a new one) and wait until the NameNode counts it live."""
     from .procs import alive
     check_name(name)
@@ -68,7 +70,6 @@ def start_one(layout: Layout, java: str, add_opens: list[str], jars: list[str], 
         "dfs.datanode.http.address": f"{HOST}:0",
         "dfs.datanode.ipc.address": f"{HOST}:0",
         "dfs.webhdfs.enabled": "true",
-        "dfs.replication": str(replication),  # files created through this DataNode (WebHDFS)
     }
     cmd = [java, "-Xmx256m", "-XX:+UseSerialGC", *add_opens, f"-Dhadoop.log.dir={layout.logs}",
            "-Djava.net.preferIPv4Stack=true", "-cp", os.pathsep.join([str(layout.server_conf), *jars]), MAIN]

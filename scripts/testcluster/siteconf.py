@@ -16,7 +16,7 @@ def _addr(p: dict[str, int], name: str) -> str:
     return f"{HOST}:{p[name]}"
 
 
-def client_sites(p: dict[str, int], replication: int = 1) -> dict[str, dict[str, str]]:
+def client_sites(p: dict[str, int]) -> dict[str, dict[str, str]]:
     """What Spark, the hdfs package and hadoop clients need to find the cluster."""
     return {
         "core-site.xml": {
@@ -26,7 +26,7 @@ def client_sites(p: dict[str, int], replication: int = 1) -> dict[str, dict[str,
             "dfs.namenode.rpc-address": _addr(p, "namenode_rpc"),
             "dfs.namenode.http-address": _addr(p, "namenode_http"),
             "dfs.webhdfs.enabled": "true",
-            "dfs.replication": str(replication),
+            "dfs.replication": "1",
             "dfs.client.use.datanode.hostname": "false",
         },
         "yarn-site.xml": {
@@ -47,10 +47,10 @@ def client_sites(p: dict[str, int], replication: int = 1) -> dict[str, dict[str,
     }
 
 
-def server_settings(p: dict[str, int], layout: Layout, replication: int = 1) -> dict[str, str]:
+def server_settings(p: dict[str, int], layout: Layout) -> dict[str, str]:
     """-D settings for MiniHadoopClusterManager (on top of the client ones)."""
     s: dict[str, str] = {}
-    for props in client_sites(p, replication).values():
+    for props in client_sites(p).values():
         s.update(props)
     work = layout.work
     s.update({
@@ -110,8 +110,8 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_all(p: dict[str, int], layout: Layout, replication: int = 1) -> None:
-    for name, props in client_sites(p, replication).items():
+def write_all(p: dict[str, int], layout: Layout) -> None:
+    for name, props in client_sites(p).items():
         write_atomic(layout.conf / name, render(props))
     write_atomic(layout.conf / "capacity-scheduler.xml", render(CAPACITY_SCHEDULER))
     write_atomic(layout.server_conf / "capacity-scheduler.xml", render(CAPACITY_SCHEDULER))

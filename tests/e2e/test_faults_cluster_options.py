@@ -1,5 +1,5 @@
-"""Bad inputs of the test cluster's DataNode options (scripts/hadoop-cluster start --datanodes,
-add-datanode): one line, exit code 2, nothing started. No running cluster needed."""
+"""Bad inputs of `scripts/hadoop-cluster add-datanode`: one line, exit code 2, nothing started.
+No running cluster needed."""
 import os
 import subprocess
 import sys
@@ -18,9 +18,6 @@ def _run(args, state):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["start", "--datanodes", "0"], "--datanodes 0 is less than --nodes 1"),
-    (["start", "--nodes", "2", "--datanodes", "1"], "--datanodes 1 is less than --nodes 2"),
-    (["start", "--nodes", "0"], "--nodes 0"),
     (["add-datanode"], "no cluster runs in"),
     (["add-datanode", "--name", "../x"], "is not a DataNode name"),
     (["add-datanode", "--name", "dn1"], "is not a DataNode name"),
