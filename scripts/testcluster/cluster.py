@@ -145,12 +145,14 @@ def start(layout: Layout, timeout: float = 180, nodes: int = 1) -> dict:
         return _start(layout, timeout, nodes)
 
 
-def add_datanode(layout: Layout, name: str | None = None, locked: bool = False) -> dict:
+def add_datanode(layout: Layout, name: str | None = None) -> dict:
     """Start one more DataNode JVM (or restart `name` on its old storage); see datanodes.py."""
     datanodes.check_name(name)
-    if not locked:
-        with _locked(layout):
-            return add_datanode(layout, name, locked=True)
+    with _locked(layout):
+        return _add_datanode(layout, name)
+
+
+def _add_datanode(layout: Layout, name: str | None) -> dict:
     pid = read_pid(layout)
     if pid is None or not ours(pid, layout):
         raise ClusterError(f"no cluster runs in {layout.root}; start one first: "
