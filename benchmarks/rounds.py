@@ -19,31 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-from rnn_spark import config, data
-from rnn_spark.training.loop import Trainer, make_runner
-from rnn_spark.training.state import RoundSums
-from rnn_spark.training.worker import train_task
+from rnn_spark import config, ingest
+from rnn_spark.training.loop import Trainer
 
 
-class TimedTrainer(Trainer):
-    """Trainer that records, per round, the wall time and the slowest task's own seconds."""
-
-    def run_rounds(self, n: int) -> list[dict]:
-        out = []
-        for g in range(n):
-            t0 = time.perf_counter()
-            shared = {"ctx": self.ctx, "weights": self.state.bcast,
-                      "opt_state": self.state.opt_state, "opt_steps": self.state.opt_steps}
-            sums = RoundSums(self.state.bcast.astype(np.float64), self.cfg.train.workers)
-            secs = []
-            for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
-                sums.add(res)
-                secs.append(res["seconds"])
-            self.state.fold(sums)
-            # inline runs tasks one after another, Spark side by side: compute is the sum or the max
-            compute = sum(secs) if self.cfg.train.runner == "inline" else max(secs)
-            out.append({"wall": time.perf_counter() - t0, "task": compute, "targets": sums.n})
-        return out
+def run_rounds(trainer: Trainer, n: int) -> list[dict]:
+    """Per round: the wall time and the workers' compute (inline runs the tasks one after another,
+    Spark side by side: compute is the sum or the slowest)."""
+    out = []
+    for g in range(n):
+        t0 = time.perf_counter()
+        sums = trainer.run_round(g)
+        wall = time.perf_counter() - t0
+        secs = sums.task_seconds
+        compute = sum(secs) if trainer.cfg.train.runner == "inline" else max(secs)
+        out.append({"wall": wall, "task": compute, "targets": sums.n})
+    return out
 
 
 def measure(ds: str, runner: str, args, run_dir: str) -> dict:
@@ -52,11 +43,11 @@ def measure(ds: str, runner: str, args, run_dir: str) -> dict:
         "spark.master": args.master, "train.workers": args.workers,
         "train.steps_per_round": args.steps, "train.batch_size": 32, "train.k1": 64,
         "model.hidden_sizes": [args.hidden], "model.embedding_size": 32, "train.epochs": 100})
-    trainer = TimedTrainer(cfg, quiet=True)
-    trainer.runner = make_runner(cfg, result_bytes=trainer.model.flat.nbytes * 4)
+    trainer = Trainer(cfg, quiet=True)
     try:
-        trainer.run_rounds(2)  # warm-up: Spark session, Python workers, caches
-        rounds = trainer.run_rounds(args.rounds)
+        trainer.open_runner()
+        run_rounds(trainer, 2)  # warm-up: Spark session, Python workers, caches
+        rounds = run_rounds(trainer, args.rounds)
     finally:
         trainer.close()
     wall = float(np.median([r["wall"] for r in rounds]))
@@ -78,7 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ds = str(Path(tmp) / "ds")
         stdlib = Path(sysconfig.get_paths()["stdlib"])
-        data.ingest_text([str(stdlib / "email" / "*.py")], ds, seq_len=128, quiet=True)
+        ingest.ingest_text([str(stdlib / "email" / "*.py")], ds, seq_len=128, quiet=True)
         results = [measure(ds, r, args, str(Path(tmp) / f"run-{r}")) for r in ("inline", "spark")]
     print(json.dumps({"benchmark": "rounds", "hidden": args.hidden, "workers": args.workers,
                       "steps_per_round": args.steps, "batch": 32, "k1": 64, "master": args.master,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -206,6 +207,10 @@ class Config:
                 section, name = key.split(".")
                 value = getattr(getattr(self, section), name)
                 raise ConfigError(f"{key_name(key)} must be {what}, got {_show(value)}")
+        if not _SPARK_MASTER.match(self.spark.master):
+            raise ConfigError(f"{key_name('spark.master')} {self.spark.master!r} is not a Spark "
+                              f"master; use local[N], local[N,F], local[*], yarn, spark://HOST:PORT "
+                              f"or k8s://URL")
         if o.nesterov and o.optimizer == "sgd" and o.momentum <= 0:
             raise ConfigError(f"{key_name('optim.nesterov')} needs {key_name('optim.momentum')} > 0")
         return self
@@ -214,6 +219,7 @@ class Config:
         return dumps_toml(self.to_dict())
 
 
+_SPARK_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|yarn|(spark|k8s|mesos)://\S+)$")
 FLAG_ALIASES = {"data.path": "data"}  # data.path reads better as --data
 
 

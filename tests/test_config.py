@@ -52,6 +52,7 @@ def test_precedence_defaults_file_flags(tmp_path):
     ({"train.outer_momentum": -0.1}, "train.outer_momentum (--outer-momentum) must be in [0, 1)"),
     ({"train.seed": -1}, "train.seed (--seed) must be >= 0"),
     ({"train.resume": "maybe"}, "train.resume (--resume): 'maybe' is not one of no, yes, auto"),
+    ({"spark.master": "bogus://x"}, "spark.master (--master) 'bogus://x' is not a Spark master"),
     ({"train.on_nonfinite": "ignore"}, "'ignore' is not one of stop, skip_worker"),
 ])
 def test_bad_values_name_the_key(overrides, message):
@@ -86,6 +87,12 @@ def test_bad_resume_flags_are_one_line(args, capsys):
     assert main(["config", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len([l for l in err if l.strip()]) <= 3 and "Traceback" not in "".join(err)
+
+
+@pytest.mark.parametrize("master", ["local", "local[2]", "local[*]", "local[2,4]", "yarn",
+                                    "spark://h:7077", "k8s://https://h:6443"])
+def test_spark_masters_accepted(master):
+    assert config.load([], {"spark.master": master}).spark.master == master
 
 
 def test_bad_toml_is_one_line(tmp_path, capsys):

@@ -2,7 +2,10 @@
 
 The manifest is JSON (sorted keys, no timestamps, shard paths relative to the manifest's
 directory) so the same input + options + seed give byte-identical manifests wherever they were
-written. Readers refuse a format or schema version they do not know.
+written. Readers refuse a format or schema version they do not know, and shard paths that are
+not relative paths inside the dataset directory (absolute, a URI, or with ``..``). Each shard
+entry records its size in bytes (``bytes``), which :class:`~rnn_spark.data.reader.ShardReader`
+checks when it opens the shard, and its sha256.
 """
 
 from __future__ import annotations
@@ -106,7 +109,8 @@ class Manifest:
                             f"(has: {', '.join(self.splits) or 'none'})") from None
 
     def verify(self, check: str = "hash") -> None:
-        """Check every shard exists with the recorded size (``"size"``) and hash (``"hash"``)."""
+        """Check every shard exists with the recorded size (``"size"``) and hash (``"hash"``),
+        and that its Parquet footer lists the manifest's row groups."""
         import hashlib
         for split in self.splits:
             for sh in self.shards(split):
@@ -126,6 +130,28 @@ class Manifest:
                     if h.hexdigest() != sh["sha256"]:
                         raise DataError(f"{uri}: content hash differs from the manifest; "
                                         "the shard was changed, re-run the ingest")
+                _check_footer(uri, sh["row_groups"])
+
+
+def _check_footer(uri: str, groups: list[dict]) -> None:
+    """The shard's Parquet footer lists the row groups the manifest lists (same row counts)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    try:
+        with fs.open_read(uri) as f:
+            md = pq.ParquetFile(f).metadata
+    except (pa.ArrowException, OSError, ValueError) as err:
+        cause = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise DataError(f"{uri}: not a readable Parquet file ({cause}); the shard is damaged, "
+                        "re-run the ingest") from None
+    if md.num_row_groups != len(groups):
+        raise DataError(f"{uri}: {md.num_row_groups} row groups, the manifest says "
+                        f"{len(groups)}; the shard was replaced, re-run the ingest")
+    for i, g in enumerate(groups):
+        if md.row_group(i).num_rows != g["rows"]:
+            raise DataError(f"{uri}: row group {i} holds {md.row_group(i).num_rows} rows, the "
+                            f"manifest says {g['rows']}; the shard was replaced, re-run the "
+                            "ingest")
 
 
 def _require(cond, where, msg):

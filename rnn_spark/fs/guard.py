@@ -67,13 +67,15 @@ def _entries(uri: str) -> list[str] | None:
 
 def check_output(out: str, inputs: Sequence[str] = (), *, overwrite: bool, kind: str = "dataset",
                  what_flag: str = "--out",
-                 marker_files: Sequence[str] = DATASET_MARKERS) -> bool:
+                 marker_files: Sequence[str] = DATASET_MARKERS,
+                 error: type[UserError] = UserError) -> bool:
     """Apply the ``--overwrite`` rule (see the module doc) to ``out``; touch nothing.
 
     ``inputs``: every input path (files and directories: expand globs first). ``kind``: what
     the output is, for messages ("dataset", "run directory"). ``what_flag``: the option naming
     ``out`` ("--out", "--run-dir"). ``marker_files``: names whose presence directly inside an
-    existing ``out`` proves rnn-spark made it.
+    existing ``out`` proves rnn-spark made it. ``error``: the UserError subclass to raise
+    (ingest raises DataError, as it always has for an existing output).
 
     Returns True when ``out`` exists and is to be replaced (pass it as ``overwrite`` to
     :func:`rnn_spark.fs.staging_dir`), False when ``out`` does not exist yet.
@@ -81,22 +83,21 @@ def check_output(out: str, inputs: Sequence[str] = (), *, overwrite: bool, kind:
     """
     from rnn_spark import fs
 
-    where = f"{what_flag} {out}"
     target = _loc(out)
     if target.path in ("/", "") or (not target.remote and target.path == os.path.realpath(".")):
-        raise UserError(f"{where}: is a filesystem root or the working directory; "
+        raise error(f"{out}: {what_flag} is a filesystem root or the working directory; "
                         f"name a new directory for the {kind}")
     for inp in inputs:
         src = _loc(inp)
         if _inside(target, src) and target.path == src.path:
-            raise UserError(f"{where}: is the input {inp}; choose a {what_flag} that is not an "
-                            "input (nothing was changed)")
+            raise error(f"{out}: {what_flag} is the input {inp}; choose a {what_flag} that "
+                            "is not an input (nothing was changed)")
         if _inside(target, src):
-            raise UserError(f"{where}: lies inside the input {inp}; choose a {what_flag} "
-                            "outside the inputs (nothing was changed)")
+            raise error(f"{out}: {what_flag} lies inside the input {inp}; choose a "
+                            f"{what_flag} outside the inputs (nothing was changed)")
         if _inside(src, target):
-            raise UserError(f"{where}: contains the input {inp}; choose a {what_flag} "
-                            "outside the inputs (nothing was changed)")
+            raise error(f"{out}: {what_flag} contains the input {inp}; choose a "
+                            f"{what_flag} outside the inputs (nothing was changed)")
     try:
         names = _entries(out)
         exists = names is not None or fs.exists(out)
@@ -106,17 +107,14 @@ def check_output(out: str, inputs: Sequence[str] = (), *, overwrite: bool, kind:
         return False
     if names == []:
         return True  # an empty directory: nothing of the user's is lost
-    rule = (f"--overwrite replaces only a {kind} rnn-spark made (marked by "
-            f"{' or '.join(marker_files)}) or an empty directory")
     if not overwrite:
-        raise UserError(f"{where}: already exists; pass --overwrite to replace it ({rule})")
+        raise error(f"{out}: output already exists; pass --overwrite to replace it")
+    rule = (f"--overwrite replaces only a {kind} rnn-spark made (one holding "
+            f"{' or '.join(marker_files)}) or an empty directory")
     if names is None:
-        raise UserError(f"{where}: is a file, not a {kind}; {rule}; choose another {what_flag} "
+        raise error(f"{out}: is a file, not a {kind}; {rule}; choose another {what_flag} "
                         "(nothing was changed)")
     if not any(m in names for m in marker_files):
-        raise UserError(f"{where}: holds files that are not a {kind} rnn-spark made; {rule}; "
+        raise error(f"{out}: holds files that are not a {kind} rnn-spark made; {rule}; "
                         f"choose another {what_flag} or empty it yourself (nothing was changed)")
     return True
-
-
-__all__ = ["check_output", "DATASET_MARKERS", "RUN_DIR_MARKERS"]

@@ -42,6 +42,7 @@ DEFAULT_TIMEOUT = (10.0, 60.0)
 DEFAULT_WEBHDFS_PORT = 9870
 _KEYS = ("webhdfs_url", "user", "timeout", "token", "alias", "auth", "hadoop_conf_dir", "retries")
 _explicit = {}
+_generation = 0
 
 
 def configure(reset=False, **options):
@@ -58,9 +59,14 @@ def configure(reset=False, **options):
             _explicit.pop(k, None)
         else:
             _explicit[k] = v
-    from . import webhdfs
-    webhdfs.clear_cache()
+    global _generation
+    _generation += 1  # clients made under the old options are dropped (rnn_spark.fs.webhdfs)
     return dict(_explicit)
+
+
+def generation() -> int:
+    """How many times :func:`configure` ran in this process (a cache key for HDFS clients)."""
+    return _generation
 
 
 def _opt(key, env):

@@ -23,8 +23,8 @@ class Runner(Protocol):
 
 
 def limit_blas_threads(n: int) -> None:
-    """One BLAS thread per task core (DESIGN: rules of the house). Env vars cover BLAS libraries
-    loaded later; threadpoolctl (if installed) also resizes ones already loaded."""
+    """One BLAS thread per task core (docs/ARCHITECTURE.md: rules of the house). Env vars cover
+    BLAS libraries loaded later; threadpoolctl (if installed) also resizes ones already loaded."""
     for var in BLAS_ENV:
         os.environ[var] = str(n)
     try:

@@ -5,17 +5,27 @@ optimizer state) goes out as a broadcast that is destroyed after the round. Resu
 task order: either collected at once (small models) or, to keep the driver at O(P) memory, cached on
 the executors and streamed partition by partition in index order with toLocalIterator -- a fixed
 order, unlike treeAggregate's arrival order, so sums over tasks are bitwise reproducible.
+
+A UserError raised in a task (a damaged shard, say) reaches the driver as that same error, one line,
+not as Spark's Java/Python stack, and is not retried (runners/task_errors.py); the Spark error
+text goes to this module's logger at DEBUG.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 import sys
 from typing import Any, Callable, Iterator
 
+from rnn_spark.errors import UserError
 from rnn_spark.runners.base import BLAS_ENV, limit_blas_threads
 from rnn_spark.runners.faults import maybe_hold
+from rnn_spark.runners.task_errors import TaskError, capture, find_in_text
+
+log = logging.getLogger(__name__)
 
 # BLAS settings that pick kernels (and so the rounding of every GEMM); YARN containers do not
 # inherit the submitter's environment, so these are passed on when set.
@@ -31,7 +41,10 @@ def _run_partition(fn, bc, blas_threads: int, items):
     shared = bc.value
     for task in items:
         maybe_hold(task)  # fault tests only (off unless RNN_SPARK_FAULT_DIR is set)
-        result = fn(task, shared)
+        try:
+            result = fn(task, shared)
+        except UserError as exc:
+            result = capture(exc)  # returned, or raised again marked if a retry may help
         _maybe_fail_first_attempt()
         yield result
 
@@ -115,6 +128,22 @@ class SparkRunner:
         self.workers_hint = self.sc.defaultParallelism
 
     def map(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any) -> Iterator[Any]:
+        try:
+            with contextlib.closing(self._run(fn, tasks, shared)) as results:
+                for result in results:
+                    if isinstance(result, TaskError):
+                        raise result.rebuild()
+                    yield result
+        except UserError:
+            raise
+        except Exception as exc:  # Py4JJavaError & co: is a task's user error inside?
+            err = find_in_text(str(exc))
+            if err is None:
+                raise
+            log.debug("Spark job failed with a user error in a task", exc_info=True)
+            raise err from None
+
+    def _run(self, fn, tasks: list, shared: Any) -> Iterator[Any]:
         bc = self.sc.broadcast(shared)
         try:
             rdd = self.sc.parallelize(tasks, len(tasks)).mapPartitions(
@@ -135,3 +164,11 @@ class SparkRunner:
 
     def close(self) -> None:
         self.spark.stop()
+
+
+def get_spark_session(master: str = "local[*]", app_name: str = "rnn-spark",
+                      conf: dict | None = None):
+    """The SparkSession set up exactly as training's (the active one under spark-submit), for
+    other Spark jobs such as ingest: HDFS settings passed to executors, BLAS pinned, this
+    rnn_spark shipped to cluster executors. ``conf`` entries override the defaults."""
+    return SparkRunner(master, app_name, conf=conf).spark

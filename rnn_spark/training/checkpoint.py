@@ -97,10 +97,13 @@ def checkpoint_model_json(model_json: dict) -> dict:
 def write_checkpoint(run: RunDir, rnd: int, weights: dict[str, np.ndarray],
                      state: dict[str, np.ndarray], meta: dict, keep: int,
                      model_json: dict | None = None) -> str:
-    """Write RUN/checkpoints/round-NNNNNN atomically, then drop all but the newest `keep`."""
+    """Write RUN/checkpoints/round-NNNNNN atomically, then drop all but the newest `keep` up to
+    this round. Newer ones (damaged ones a resume skipped) do not count: they are replaced when the
+    run reaches their round, so the intact checkpoints kept are never fewer than `keep`."""
     fs.mkdirs(run.checkpoints)
     final = write_checkpoint_dir(run.checkpoint(rnd), weights, state, meta, model_json)
-    for old in list_checkpoints(run)[:-keep]:
+    upto = [uri for uri in list_checkpoints(run) if RunDir.checkpoint_round(uri) <= rnd]
+    for old in upto[:-keep]:
         fs.rm(old, recursive=True, missing_ok=True)
     return final
 

@@ -9,6 +9,7 @@ RNN_SPARK_INJECT_NAN="ROUND:WORKER[,ROUND:WORKER...]"
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -25,14 +26,12 @@ def _targets(value: str) -> set[tuple[int, int]]:
     return out
 
 
-def inject(task: dict, out: dict) -> None:
-    """Poison a task's result in place if RNN_SPARK_INJECT_NAN names its (round, worker)."""
+def inject(task, result):
+    """The task's result, poisoned if RNN_SPARK_INJECT_NAN names its (round, worker)."""
     value = os.environ.get(INJECT_NAN_ENV)
-    if not value or (int(task["round"]), int(task["worker"])) not in _targets(value):
-        return
-    out["loss_sum"] = float("nan")
-    weights = out.get("weights")
-    if weights is not None and weights.size:
-        weights = weights.copy()
+    if not value or (int(task.round), int(task.worker)) not in _targets(value):
+        return result
+    weights = result.weights.copy()
+    if weights.size:
         weights[0] = np.nan
-        out["weights"] = weights
+    return dataclasses.replace(result, loss_sum=float("nan"), weights=weights)

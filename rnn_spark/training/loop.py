@@ -10,45 +10,21 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict
 
 import numpy as np
 
 from rnn_spark import data, fs
 from rnn_spark.config import Config
-from rnn_spark.engine import Model, ModelConfig
-from rnn_spark.errors import ConfigError, UserError
+from rnn_spark.engine import Model
+from rnn_spark.errors import UserError
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training import prepare, resume
 from rnn_spark.training.metrics import MetricsLog
-from rnn_spark.training.plan import plan_epoch, rounds_in_epoch
+from rnn_spark.training.plan import Slice, plan_epoch, rounds_in_epoch
+from rnn_spark.training.protocol import EvalTask, RunSpec, Shared, Task, model_config
 from rnn_spark.training.rundir import RunDir
 from rnn_spark.training.state import DriverState, RoundSums
-from rnn_spark.training.worker import eval_task, make_lr_schedule, make_optimizer_for, train_task
-
-
-def model_config(cfg: Config, manifest) -> ModelConfig:
-    fields = manifest.model_fields()
-    m = cfg.model
-    kw = dict(cell=m.cell, hidden_sizes=[int(h) for h in m.hidden_sizes], dtype=m.dtype,
-              forget_bias=m.forget_bias, **fields)
-    if fields.get("vocab_size"):
-        kw["embedding_size"] = m.embedding_size
-    try:
-        return ModelConfig(**kw)
-    except ValueError as exc:
-        raise ConfigError(f"model: {exc}") from None
-
-
-def make_runner(cfg: Config, result_bytes: int = 0):
-    if cfg.train.runner == "inline":
-        from rnn_spark.runners.inline import InlineRunner
-
-        return InlineRunner(cfg.train.workers, cfg.spark.task_cpus)
-    from rnn_spark.runners.spark import SparkRunner
-
-    s = cfg.spark
-    return SparkRunner(s.master, s.app_name, s.task_cpus, s.conf, result_bytes_hint=result_bytes)
+from rnn_spark.training.worker import eval_task, train_task
 
 
 class Trainer:
@@ -75,23 +51,19 @@ class Trainer:
         self.rounds_per_epoch = rounds_in_epoch(sum(rows), t.workers, self.rows_per_round)
         total = t.epochs * self.rounds_per_epoch
         self.total_rounds = min(total, t.max_rounds) if t.max_rounds else total
-        self.state = DriverState(self.model.flat, self.model_cfg.dtype, t, t.workers)
-        self.ctx = {
-            "model": self.model_cfg.to_dict(), "optim": asdict(cfg.optim),
-            "k1": t.k1, "k2": t.k2 or t.k1, "batch_size": t.batch_size, "bucket": cfg.data.bucket,
-            "seed": t.seed, "manifest": (self.manifest.data, self.manifest.root),
-            "total_steps": cfg.optim.total_steps or self.total_rounds * t.steps_per_round,
-            "average_opt": t.average_optimizer_state,
-        }
-        self.lr_at = make_lr_schedule(self.ctx)  # for the metrics; workers build their own
-        make_optimizer_for(self.ctx, 1, self.model_cfg.dtype)  # its options, checked here
+        self.spec = RunSpec.build(cfg, self.manifest, self.model_cfg, self.total_rounds)
+        self.state = DriverState(self.model.flat, self.model_cfg.dtype, self.spec.averager,
+                                 t.workers, t.average_optimizer_state)
+        self.lr_at = self.spec.schedule.build()  # for the metrics; workers build their own
+        self.spec.optimizer.build(1, self.model_cfg.dtype)  # its options, checked here
+        self.total_steps = cfg.optim.total_steps or self.total_rounds * t.steps_per_round
         self.fingerprint = resume.dataset_fingerprint(self.manifest)
         self.runner = runner
         self._plans: dict[int, list] = {}
         self.best_val = float("inf")
 
-    # -- planning ------------------------------------------------------------------------------
-    def tasks_for_round(self, g: int) -> list[dict]:
+    # -- one round -----------------------------------------------------------------------------
+    def tasks_for_round(self, g: int) -> list[Task]:
         t = self.cfg.train
         epoch, r = divmod(g, self.rounds_per_epoch)
         if epoch not in self._plans:
@@ -102,11 +74,32 @@ class Trainer:
         for w, slices in enumerate(plan):
             used = sorted({s.unit for s in slices})
             remap = {u: i for i, u in enumerate(used)}
-            out.append({"epoch": epoch, "round": g, "worker": w,
-                        "units": [self.units[u].to_dict() for u in used],
-                        "slices": [[remap[s.unit], s.start, s.stop] for s in slices],
-                        "step0": g * t.steps_per_round})
+            out.append(Task(epoch=epoch, round=g, worker=w,
+                            units=tuple(self.units[u] for u in used),
+                            slices=tuple(Slice(remap[s.unit], s.start, s.stop) for s in slices),
+                            step0=g * t.steps_per_round))
         return out
+
+    def run_round(self, g: int) -> RoundSums:
+        """Round g: the tasks run from the current broadcast weights; their results are folded
+        into the driver state. Returns the round's sums (loss, counts, each task's seconds)."""
+        self.open_runner()
+        shared = Shared(self.spec, self.state.bcast, self.state.opt_state, self.state.opt_steps)
+        sums = RoundSums(self.state.bcast.astype(np.float64), self.cfg.train.workers)
+        policy = self.cfg.train.on_nonfinite
+        for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
+            sums.add(prepare.check_result(res, g, policy, self.run_dir, self._warn, shared.weights))
+        self.state.fold(sums)
+        return sums
+
+    def open_runner(self):
+        if self.runner is None:
+            from rnn_spark.runners import make_runner
+
+            c = self.cfg
+            self.runner = make_runner(c.train.runner, c.train.workers, c.spark,
+                                      result_bytes=self.model.flat.nbytes * 4)
+        return self.runner
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -116,8 +109,7 @@ class Trainer:
             return self._finished(start)
         metrics = MetricsLog(self.run_dir.metrics, quiet=self.quiet, keep_existing=start > 0)
         metrics.truncate_after(start - 1)
-        if self.runner is None:
-            self.runner = make_runner(cfg, result_bytes=self.model.flat.nbytes * 4)
+        self.open_runner()
         self._say(f"training {self.model_cfg.cell} {self.model_cfg.hidden_sizes} "
                   f"({self.model.num_params:,} parameters) on {len(self.units)} work units, "
                   f"{t.workers} workers x {t.steps_per_round} minibatches x {t.batch_size} rows per round, "
@@ -126,18 +118,12 @@ class Trainer:
         last_loss = float("nan")
         for g in range(start, self.total_rounds):
             rt = time.time()
-            shared = {"ctx": self.ctx, "weights": self.state.bcast,
-                      "opt_state": self.state.opt_state, "opt_steps": self.state.opt_steps}
-            sums = RoundSums(self.state.bcast.astype(np.float64), t.workers)
-            for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
-                sums.add(prepare.check_result(res, g, t.on_nonfinite, self.run_dir, self._warn,
-                                              shared["weights"]))
-            self.state.fold(sums)
+            sums = self.run_round(g)
             secs = time.time() - rt
             last_loss = sums.loss_sum / max(sums.n, 1)
             if not np.isfinite(last_loss) or not np.all(np.isfinite(self.state.bcast)):
-                raise UserError(f"round {g}: the loss diverged ({last_loss}); lower optim.lr "
-                                f"(now {cfg.optim.lr}) or set optim.clip_norm")
+                raise UserError(f"round {g}: the loss diverged ({last_loss}); lower --lr "
+                                f"(optim.lr, now {cfg.optim.lr}) or set --clip-norm")
             metrics.add({"kind": "round", "round": g, "epoch": g // self.rounds_per_epoch,
                          "loss": last_loss, "targets": sums.n, "rows": sums.rows,
                          "updates": sums.updates, "seconds": secs,
@@ -168,7 +154,7 @@ class Trainer:
         total_rounds. A finished run's directory is left exactly as it was."""
         replace = prepare.check_run_dir(self.run_dir, self.cfg, self.overwrite)
         point = resume.ResumePoint(None) if replace else resume.resume_point(
-            self.run_dir, self.cfg, self.fingerprint, self.ctx["total_steps"])
+            self.run_dir, self.cfg, self.fingerprint, self.total_steps)
         for line in point.notes:
             self._note(line)
         for line in point.warnings:
@@ -176,11 +162,13 @@ class Trainer:
         self.resumed = point.checkpoint
         if point.start >= self.total_rounds:
             return point.start
+        self.open_runner()  # a runner that cannot start (bad Spark master) leaves nothing behind
         prepare.create_run_dir(self.run_dir, replace)
         if point.checkpoint is not None:
             ck = point.checkpoint
             self.state.restore(ck.weights, ck.state, int(ck.meta.get("opt_steps", 0)))
-            self.best_val = float(ck.meta.get("best_val", float("inf")))
+            best = ck.meta.get("best_val")  # null: no validation yet
+            self.best_val = float("inf") if best is None else float(best)
             self._say(f"resuming from {ck.uri} at round {point.start}")
         fs.write_text(self.run_dir.config, self.cfg.to_toml(), overwrite=True)
         return point.start
@@ -191,7 +179,7 @@ class Trainer:
         metrics = MetricsLog(self.run_dir.metrics, quiet=True, keep_existing=True)
         model_dir = self.run_dir.model
         self._note(f"already finished at round {start - 1}; raise --epochs or --max-rounds to "
-                  f"train further")
+                   f"train further")
         if not fs.exists(model_dir):
             self.model.set_flat(self.resumed.weights["global"].astype(self.model.flat.dtype))
             ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
@@ -202,15 +190,15 @@ class Trainer:
 
     def _validate(self, g: int, metrics: MetricsLog) -> None:
         w = self.cfg.train.workers
-        tasks = [{"worker": i, "units": [u.to_dict() for u in self.val_units[i::w]]}
+        tasks = [EvalTask(worker=i, units=tuple(self.val_units[i::w]))
                  for i in range(min(w, len(self.val_units)))]
         # the stored weights, as exported -- not bmuf's look-ahead broadcast
-        shared = {"ctx": self.ctx, "weights": self.state.global_w.astype(self.state.dtype)}
+        shared = Shared(self.spec, self.state.global_w.astype(self.state.dtype))
         loss_sum, count, correct = 0.0, 0, 0
         for res in self.runner.map(eval_task, tasks, shared):
-            loss_sum += res["loss_sum"]
-            count += res["count"]
-            correct += res.get("correct", 0)
+            loss_sum += res.loss_sum
+            count += res.count
+            correct += res.correct
         rec = {"kind": "val", "round": g, "loss": loss_sum / max(count, 1), "count": count}
         if self.manifest.task in ("lm", "classify"):
             rec["accuracy"] = correct / max(count, 1)
@@ -227,9 +215,10 @@ class Trainer:
                               self._model_json())
 
     def _meta(self, g: int) -> dict:
-        return {"round": g, "opt_steps": self.state.opt_steps, "best_val": self.best_val,
+        best = self.best_val if np.isfinite(self.best_val) else None  # meta.json is strict JSON
+        return {"round": g, "opt_steps": self.state.opt_steps, "best_val": best,
                 "config": self.cfg.to_dict(), "model": self.model_cfg.to_dict(),
-                "rounds_per_epoch": self.rounds_per_epoch, "total_steps": self.ctx["total_steps"],
+                "rounds_per_epoch": self.rounds_per_epoch, "total_steps": self.total_steps,
                 "dataset_fingerprint": self.fingerprint}
 
     def _model_json(self) -> dict:

@@ -15,6 +15,7 @@ Nothing here writes, except `create_run_dir` (which runs after every check has p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Callable
 
@@ -24,6 +25,7 @@ from rnn_spark import __version__, fs
 from rnn_spark.config import Config, tomllib
 from rnn_spark.errors import ConfigError, UserError
 from rnn_spark.fs.guard import check_output
+from rnn_spark.training.protocol import TaskResult
 from rnn_spark.training.rundir import RunDir
 
 RUN_MARKER = ".rnn-spark-run"
@@ -107,31 +109,29 @@ def check_rows(cfg: Config, rows: int, warn: Callable[[str], None]) -> None:
              f"trains on all rows, about {rows // t.workers} per worker")
 
 
-def _nonfinite(res: dict) -> str | None:
+def _nonfinite(res) -> str | None:
     bad = []
-    if not np.isfinite(float(res.get("loss_sum", 0.0))):
-        bad.append(f"loss {float(res['loss_sum'])}")
-    w = res.get("weights")
+    if not np.isfinite(float(res.loss_sum)):
+        bad.append(f"loss {float(res.loss_sum)}")
+    w = res.weights
     if w is not None and not np.all(np.isfinite(w)):
         bad.append("weights hold NaN/Inf")
     return ", ".join(bad) or None
 
 
-def check_result(res: dict, rnd: int, policy: str, run: RunDir, warn: Callable[[str], None],
-                 start_weights: np.ndarray) -> dict:
+def check_result(res: TaskResult, rnd: int, policy: str, run: RunDir,
+                 warn: Callable[[str], None], start_weights: np.ndarray) -> TaskResult:
     """The result to fold in: `res` itself, or (skip_worker) a neutral stand-in that trained on
     nothing -- the round's sums still get one part per worker, in their fixed order."""
     what = _nonfinite(res)
     if what is None:
         return res
-    who = f"round {rnd}, worker {res.get('worker')}"
+    who = f"round {rnd}, worker {res.worker}"
     if policy == "skip_worker":
         warn(f"{who}: result dropped ({what}; train.on_nonfinite = skip_worker)")
-        neutral = {**res, "n": 0, "loss_sum": 0.0, "updates": 0, "rows": 0,
-                   "weights": start_weights}
-        if res.get("opt"):
-            neutral["opt"] = {k: np.zeros_like(v) for k, v in res["opt"].items()}
-        return neutral
+        opt = {k: np.zeros_like(v) for k, v in res.opt_state.items()} if res.opt_state else None
+        return dataclasses.replace(res, n=0, loss_sum=0.0, updates=0, rows=0,
+                                   weights=start_weights, opt_state=opt)
     raise UserError(f"{who}: training diverged ({what}); stopped, the checkpoints in "
                     f"{run.checkpoints} are intact; lower --lr, set --clip-norm, or pass "
                     f"--on-nonfinite skip_worker to drop such results")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_spark.training.averager import make_averager
+from rnn_spark.training.protocol import AveragerSpec, TaskResult
 from rnn_spark.training.reduce import TreeAccumulator
 
 
@@ -35,33 +35,33 @@ class RoundSums:
         self.loss_sum = 0.0
         self.updates = 0
         self.rows = 0
-        self.task_seconds = 0.0
+        self.task_seconds: list[float] = []  # each task's own compute time, in arrival order
 
-    def add(self, res: dict) -> None:
-        n, w = int(res["n"]), int(res["worker"])
+    def add(self, res: TaskResult) -> None:
+        n, w = int(res.n), int(res.worker)
         self.n += n
-        self.loss_sum += float(res["loss_sum"])
-        self.updates += int(res["updates"])
-        self.rows += int(res["rows"])
-        self.task_seconds = max(self.task_seconds, float(res["seconds"]))
-        self.delta.add(w, n * (res["weights"].astype(np.float64) - self.base))
-        for k, v in (res.get("opt") or {}).items():
+        self.loss_sum += float(res.loss_sum)
+        self.updates += int(res.updates)
+        self.rows += int(res.rows)
+        self.task_seconds.append(float(res.seconds))
+        self.delta.add(w, n * (res.weights.astype(np.float64) - self.base))
+        for k, v in (res.opt_state or {}).items():
             acc = self.opt.setdefault(k, TreeAccumulator(self.workers))
             acc.add(w, n * v.astype(np.float64))
         if n:
-            self.opt_steps = max(self.opt_steps, int(res.get("opt_steps", 0)))
+            self.opt_steps = max(self.opt_steps, int(res.opt_steps))
 
 
 class DriverState:
-    def __init__(self, init_flat: np.ndarray, dtype, train_cfg, workers: int):
+    def __init__(self, init_flat: np.ndarray, dtype, averager: AveragerSpec, workers: int,
+                 average_opt: bool):
         self.dtype = np.dtype(dtype)
         self.global_w = init_flat.astype(np.float64)
         self.bcast = init_flat.astype(self.dtype)
         self.opt_state: dict | None = None
         self.opt_steps = 0
-        self.averager = make_averager(train_cfg.averager, self.global_w.size, np.float64, workers,
-                                      **averager_options(train_cfg))
-        self.average_opt = train_cfg.average_optimizer_state
+        self.averager = averager.build(self.global_w.size, workers)
+        self.average_opt = average_opt
 
     def fold(self, sums: RoundSums) -> None:
         if sums.n == 0:
@@ -96,13 +96,3 @@ class DriverState:
         self.opt_state = opt or None
         self.opt_steps = opt_steps
 
-
-def averager_options(t) -> dict:
-    if t.averager == "bmuf":
-        opts = {"block_lr": t.block_lr}
-        if t.block_momentum >= 0:
-            opts["block_momentum"] = t.block_momentum
-        return opts
-    if t.averager == "nesterov":
-        return {"lr": t.outer_lr, "momentum": t.outer_momentum}
-    return {}

@@ -3,150 +3,149 @@
 `train_task(task, shared)` is a pure function of its arguments: it builds (or reuses) the model,
 loads the broadcast weights and optimizer state, trains on its rows with a generator seeded by
 (seed, epoch, round, worker), and returns its end weights, optimizer state and counts. A retry on
-another executor returns bitwise the same result. It knows nothing of Spark or the CLI.
-
-Task (JSON-like):   {"epoch", "round", "worker", "units": [WorkUnit dicts], "slices":
-                     [[unit index, start row, stop row], ...], "step0": first schedule step}
-Shared (broadcast): {"ctx": run constants, "weights": flat start weights, "opt_state", "opt_steps"}
+another executor returns bitwise the same result. It knows nothing of Spark or the CLI. Its inputs
+and output are the protocol's types (training/protocol.py): Task + Shared -> TaskResult, and
+EvalTask + Shared -> EvalResult for `eval_task`.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from rnn_spark import fs
-from rnn_spark.data import Manifest, WorkUnit
-from rnn_spark.data.batching import table_minibatches
-from rnn_spark.engine import Model, ModelConfig
+from rnn_spark.data import WorkUnit
+from rnn_spark.data.batching import Minibatch, table_minibatches
+from rnn_spark.data.reader import ShardReader
+from rnn_spark.engine import Model
 from rnn_spark.engine.clipping import clip_by_global_norm
-from rnn_spark.engine.optim import make_optimizer
-from rnn_spark.engine.schedules import make_schedule
+from rnn_spark.engine.optim import Optimizer
 from rnn_spark.engine.tbptt import train_minibatch
 from rnn_spark.training import faults
-from rnn_spark.training.plan import task_seed
+from rnn_spark.training.plan import Slice, task_seed
+from rnn_spark.training.protocol import EvalResult, EvalTask, RunSpec, Shared, Task, TaskResult
 
-_MODELS: dict[str, Model] = {}  # one model per Python worker process, reused across rounds
-_ROW_GROUPS: OrderedDict = OrderedDict()  # a few recently read row groups (a unit spans rounds)
-_ROW_GROUP_CACHE = 4
-
-
-def _model(ctx: dict) -> Model:
-    key = json.dumps(ctx["model"], sort_keys=True)
-    model = _MODELS.get(key)
-    if model is None:
-        _MODELS.clear()
-        model = _MODELS[key] = Model(ModelConfig.from_dict(ctx["model"]), seed=0)
-    return model
+ROW_GROUP_CACHE = 4  # row groups a worker process keeps decoded (a unit spans rounds)
 
 
-def _manifest(ctx: dict) -> Manifest:
-    data, root = ctx["manifest"]
-    return Manifest(data, root)
+class _Process:
+    """What one Python worker process keeps between tasks: one model (rebuilt when the model config
+    changes) and one shard reader with its bounded row-group cache."""
+
+    model_cfg = None
+    model: Model | None = None
+    reader: ShardReader | None = None
 
 
-def make_optimizer_for(ctx: dict, num_params: int, dtype):
-    o = ctx["optim"]
-    name = o["optimizer"]
-    if name == "sgd":
-        opts = {"momentum": o["momentum"], "nesterov": o["nesterov"], "weight_decay": o["weight_decay"]}
-    elif name in ("adam", "adamw"):
-        opts = {"betas": (o["beta1"], o["beta2"]), "eps": o["eps"], "weight_decay": o["weight_decay"]}
-    else:
-        opts = {"alpha": o["alpha"], "eps": o["eps"], "momentum": o["momentum"],
-                "weight_decay": o["weight_decay"]}
-    return make_optimizer(name, num_params=num_params, dtype=dtype, **opts)
+def _model(spec: RunSpec) -> Model:
+    if _Process.model is None or _Process.model_cfg != spec.model:
+        _Process.model_cfg, _Process.model = spec.model, Model(spec.model, seed=0)
+    return _Process.model
 
 
-def make_lr_schedule(ctx: dict):
-    o = ctx["optim"]
-    opts = {"warmup_steps": o["warmup_steps"]}
-    if o["schedule"] == "step":
-        opts.update(step_size=o["step_size"], gamma=o["gamma"])
-    elif o["schedule"] == "cosine":
-        opts.update(total_steps=ctx["total_steps"], min_lr=o["min_lr"])
-    return make_schedule(o["schedule"], o["lr"], **opts)
+def shard_reader(spec: RunSpec) -> ShardReader:
+    """This process's reader; `spec.verify_data` also checks each shard's sha256 once."""
+    reader = _Process.reader
+    if reader is None or reader.verify_sha256 != spec.verify_data:
+        if reader is not None:
+            reader.close()
+        reader = _Process.reader = ShardReader(cache_row_groups=ROW_GROUP_CACHE,
+                                               verify_sha256=spec.verify_data)
+    return reader
 
 
-def _row_group(unit: WorkUnit) -> pa.Table:
-    key = (unit.shard, unit.row_group, unit.sha256)
-    table = _ROW_GROUPS.get(key)
-    if table is None:
-        with fs.open_read(unit.shard) as f:
-            table = pq.ParquetFile(f, pre_buffer=True).read_row_group(unit.row_group)
-        _ROW_GROUPS[key] = table
-        while len(_ROW_GROUPS) > _ROW_GROUP_CACHE:
-            _ROW_GROUPS.popitem(last=False)
-    else:
-        _ROW_GROUPS.move_to_end(key)
-    return table
-
-
-def read_slices(units: list[WorkUnit], slices: list, rng: np.random.Generator) -> pa.Table:
+def read_slices(reader: ShardReader, units: tuple[WorkUnit, ...], slices: tuple[Slice, ...],
+                rng: np.random.Generator) -> pa.Table:
     """The task's rows, in a seeded random order."""
-    parts = [_row_group(units[u]).slice(start, stop - start) for u, start, stop in slices]
+    parts = [reader.read_row_group(units[s.unit]).slice(s.start, s.stop - s.start) for s in slices]
     table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     return table.take(pa.array(rng.permutation(table.num_rows)))
 
 
-def train_task(task: dict, shared: dict) -> dict:
-    t0 = time.perf_counter()
-    ctx = shared["ctx"]
-    model = _model(ctx)
-    model.set_flat(shared["weights"])
-    opt = make_optimizer_for(ctx, model.num_params, model.flat.dtype)
-    if shared.get("opt_state") is not None and ctx["average_opt"]:
-        opt.load_state(shared["opt_state"], int(shared["opt_steps"]))
-    lr_at = make_lr_schedule(ctx)
-    clip = ctx["optim"]["clip_norm"]
-    rng = np.random.default_rng(task_seed(ctx["seed"], task["epoch"], task["round"], task["worker"]))
-    out = {"worker": task["worker"], "n": 0, "loss_sum": 0.0, "updates": 0, "rows": 0}
-    if task["slices"]:
-        units = [WorkUnit.from_dict(d) for d in task["units"]]
-        table = read_slices(units, task["slices"], rng)
-        step = task["step0"]
-        for mb in table_minibatches(table, _manifest(ctx), ctx["batch_size"],
-                                    dtype=model.flat.dtype, bucket=ctx["bucket"], rng=rng):
-            lr = float(lr_at(step))
+def task_rng(spec: RunSpec, task: Task) -> np.random.Generator:
+    """The task's one random stream (row order, bucket order): the same on a retry, anywhere."""
+    return np.random.default_rng(task_seed(spec.seed, task.epoch, task.round, task.worker))
 
-            def apply(grad, lr=lr):
-                if clip:
-                    clip_by_global_norm(grad, clip)
-                opt.step(model.flat, grad, lr)
 
-            stats = train_minibatch(model, mb.inputs, mb.targets, mb.mask, ctx["k1"], ctx["k2"], apply)
-            out["loss_sum"] += float(stats["loss_sum"])
-            out["n"] += int(stats["count"])
-            out["updates"] += int(stats["updates"])
-            out["rows"] += mb.rows
-            step += 1
-    out["weights"] = model.flat.copy()
-    if ctx["average_opt"]:
-        out["opt"] = {k: np.array(v, copy=True) for k, v in opt.state_vectors().items()}
-        out["opt_steps"] = opt.step_count
-    out["seconds"] = time.perf_counter() - t0
-    faults.inject(task, out)  # tests only: RNN_SPARK_INJECT_NAN
+def task_minibatches(task: Task, spec: RunSpec, dtype, rng: np.random.Generator) -> Iterator[Minibatch]:
+    """The task's rows as padded minibatches, in the order the task trains on them."""
+    if not task.slices:
+        return iter(())
+    table = read_slices(shard_reader(spec), task.units, task.slices, rng)
+    return table_minibatches(table, spec.manifest(), spec.batch_size, dtype=dtype,
+                             bucket=spec.bucket, rng=rng)
+
+
+@dataclass
+class LocalStats:
+    n: int = 0          # targets trained on
+    loss_sum: float = 0.0
+    updates: int = 0    # optimizer updates (TBPTT windows)
+    rows: int = 0
+
+
+def local_steps(model: Model, opt: Optimizer, lr_at: Callable[[int], float], clip_norm: float,
+                minibatches: Iterable[Minibatch], step0: int, k1: int, k2: int) -> LocalStats:
+    """Local training: TBPTT(k1, k2) over each minibatch, one schedule step per minibatch (the
+    first at `step0`), gradients clipped to `clip_norm` (0 = off) before every update."""
+    out = LocalStats()
+    step = step0
+    for mb in minibatches:
+        lr = float(lr_at(step))
+
+        def apply(grad, lr=lr):
+            if clip_norm:
+                clip_by_global_norm(grad, clip_norm)
+            opt.step(model.flat, grad, lr)
+
+        stats = train_minibatch(model, mb.inputs, mb.targets, mb.mask, k1, k2, apply)
+        out.loss_sum += float(stats["loss_sum"])
+        out.n += int(stats["count"])
+        out.updates += int(stats["updates"])
+        out.rows += mb.rows
+        step += 1
     return out
 
 
-def eval_task(task: dict, shared: dict) -> dict:
+def train_task(task: Task, shared: Shared) -> TaskResult:
+    t0 = time.perf_counter()
+    spec = shared.spec
+    model = _model(spec)
+    model.set_flat(shared.weights)
+    opt = spec.optimizer.build(model.num_params, model.flat.dtype)
+    if shared.opt_state is not None and spec.average_optimizer_state:
+        opt.load_state(shared.opt_state, int(shared.opt_steps))
+    rng = task_rng(spec, task)
+    stats = local_steps(model, opt, spec.schedule.build(), spec.optimizer.clip_norm,
+                        task_minibatches(task, spec, model.flat.dtype, rng), task.step0,
+                        spec.k1, spec.k2)
+    opt_state = None
+    if spec.average_optimizer_state:
+        opt_state = {k: np.array(v, copy=True) for k, v in opt.state_vectors().items()}
+    result = TaskResult(worker=task.worker, weights=model.flat.copy(), n=stats.n,
+                        loss_sum=stats.loss_sum, updates=stats.updates, rows=stats.rows,
+                        opt_state=opt_state, opt_steps=opt.step_count if opt_state is not None else 0,
+                        seconds=time.perf_counter() - t0)
+    return faults.inject(task, result)  # tests only: RNN_SPARK_INJECT_NAN
+
+
+def eval_task(task: EvalTask, shared: Shared) -> EvalResult:
     """Loss (and accuracy for lm/classify) of the broadcast weights on some validation units."""
-    ctx = shared["ctx"]
-    model = _model(ctx)
-    model.set_flat(shared["weights"])
-    res = {"worker": task["worker"], "loss_sum": 0.0, "count": 0, "correct": 0}
-    for d in task["units"]:
-        table = _row_group(WorkUnit.from_dict(d))
-        for mb in table_minibatches(table, _manifest(ctx), ctx["batch_size"],
-                                    dtype=model.flat.dtype, bucket=False):
-            loss_sum, count, _, metrics = model.evaluate(mb.inputs, mb.targets, mb.mask,
-                                                         return_metrics=True)
-            res["loss_sum"] += loss_sum
-            res["count"] += count
-            res["correct"] += int(metrics.get("correct", 0))
-    return res
+    spec = shared.spec
+    model = _model(spec)
+    model.set_flat(shared.weights)
+    manifest, reader = spec.manifest(), shard_reader(spec)
+    loss_sum, count, correct = 0.0, 0, 0
+    for unit in task.units:
+        table = reader.read_row_group(unit)
+        for mb in table_minibatches(table, manifest, spec.batch_size, dtype=model.flat.dtype,
+                                    bucket=False):
+            mb_loss, mb_count, _, metrics = model.evaluate(mb.inputs, mb.targets, mb.mask,
+                                                           return_metrics=True)
+            loss_sum += mb_loss
+            count += mb_count
+            correct += int(metrics.get("correct", 0))
+    return EvalResult(worker=task.worker, loss_sum=loss_sum, count=count, correct=correct)

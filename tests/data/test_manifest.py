@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from rnn_spark.data import WorkUnit, ingest_text, read_manifest
+from rnn_spark.data import WorkUnit, read_manifest
+from rnn_spark.ingest import ingest_text
 from rnn_spark.errors import DataError
 
 

@@ -13,7 +13,8 @@ import sys
 import numpy as np
 import pytest
 
-from rnn_spark.data import count_minibatches, ingest_text
+from rnn_spark.data import count_minibatches
+from rnn_spark.ingest import ingest_text
 
 BUDGET = 8 << 20
 
@@ -23,6 +24,8 @@ import pyarrow as pa
 from rnn_spark.data import ShardReader, count_minibatches, read_manifest, iter_minibatches
 m = read_manifest(sys.argv[1])
 units = m.work_units("train")
+# pyarrow imports pandas (when installed) on the first to_numpy(): module code, not data.
+pa.chunked_array([pa.array([1], pa.int32())]).to_numpy()
 tracemalloc.start()
 pool0 = pa.default_memory_pool().max_memory()
 n = rows = tokens = 0

@@ -7,7 +7,7 @@ import pytest
 
 from rnn_spark.data import ShardReader, WorkUnit, read_manifest
 from rnn_spark.errors import DataError
-from rnn_spark.data import ingest_text
+from rnn_spark.ingest import ingest_text
 
 
 @pytest.fixture()

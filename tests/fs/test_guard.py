@@ -32,7 +32,7 @@ def test_empty_dir_ok_with_or_without_overwrite(tmp_path):
 def test_existing_needs_overwrite(tmp_path):
     (tmp_path / "ds").mkdir()
     (tmp_path / "ds" / "manifest.json").write_text("{}")
-    _refused(r"already exists; pass --overwrite to replace it", str(tmp_path / "ds"), [],
+    _refused(r"output already exists; pass --overwrite to replace it$", str(tmp_path / "ds"), [],
              overwrite=False)
     assert check_output(str(tmp_path / "ds"), [], overwrite=True) is True
 
@@ -71,7 +71,7 @@ def test_root_and_working_directory_refused(tmp_path):
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
-        _refused(r"--out \.: is a filesystem root or the working directory", ".", [],
+        _refused(r"^\.: --out is a filesystem root or the working directory", ".", [],
                  overwrite=True)
     finally:
         os.chdir(cwd)
@@ -94,6 +94,16 @@ def test_run_dir_markers(tmp_path):
     (run / "checkpoints").mkdir(parents=True)
     assert check_output(str(run), [str(tmp_path / "ds")], overwrite=True, kind="run directory",
                         what_flag="--run-dir", marker_files=RUN_DIR_MARKERS) is True
-    with pytest.raises(UserError, match=r"^--run-dir .*: lies inside the input"):
+    with pytest.raises(UserError, match=r": --run-dir lies inside the input"):
         check_output(str(tmp_path / "ds" / "run"), [str(tmp_path / "ds")], overwrite=True,
                      kind="run directory", what_flag="--run-dir", marker_files=RUN_DIR_MARKERS)
+
+
+def test_dot_is_not_called_a_root():
+    """#8.9: '.' used to be reported as 'not a root'."""
+    from rnn_spark.fs import FsError
+    from rnn_spark.fs.uri import temp_sibling
+    for uri in (".", "..", "/"):
+        with pytest.raises(FsError, match="names no file or directory") as err:
+            temp_sibling(uri)
+        assert "not a root" not in str(err.value)

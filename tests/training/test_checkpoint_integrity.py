@@ -113,3 +113,28 @@ def test_staging_leftovers_are_not_checkpoints(run):
     (run / "checkpoints" / ".round-000002.__tmp-abc").mkdir()
     names = [p.rsplit("/", 1)[-1] for p in ckpt.list_checkpoints(RunDir(str(run)))]
     assert names == ["round-000000", "round-000001"]
+
+
+def test_pruning_never_keeps_only_a_damaged_checkpoint(run):
+    """A resume skipped a damaged newer checkpoint; the ones written since are not pruned in
+    favour of it (keep counts only checkpoints up to the round just written)."""
+    rd = RunDir(str(run))
+    ck = ckpt.load_checkpoint(str(run / "checkpoints" / "round-000001"))
+    (run / "checkpoints" / "round-000001").rename(run / "checkpoints" / "round-000009")
+    _truncate(run / "checkpoints" / "round-000009" / "weights.npz")  # the damaged "future"
+    ckpt.write_checkpoint(rd, 1, ck.weights, ck.state, {**ck.meta, "round": 1}, keep=1)
+    names = [p.rsplit("/", 1)[-1] for p in ckpt.list_checkpoints(rd)]
+    assert names == ["round-000001", "round-000009"]
+    assert ckpt.newest_intact(rd)[0].round == 1
+
+
+def test_meta_json_is_strict_json_without_validation(char_dataset, tmp_path, capsys):
+    from safety_helpers import strict_json
+
+    run = tmp_path / "run"
+    assert run_cli(capsys, tiny_args(char_dataset, run, "--quiet", "--val-split", ""))[0] == 0
+    meta = strict_json((run / "checkpoints" / "round-000001" / "meta.json").read_text())
+    assert meta["best_val"] is None
+    rc, _, err = run_cli(capsys, tiny_args(char_dataset, run, "--quiet", "--val-split", "",
+                                           "--resume", "--max-rounds", "3"))
+    assert rc == 0, err

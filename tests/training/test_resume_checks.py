@@ -35,10 +35,10 @@ def test_changed_configuration_is_refused_in_one_line(char_dataset, run, tmp_pat
 
 
 def test_another_dataset_is_refused(char_dataset, run, tmp_path, capsys):
-    from rnn_spark import data
+    from rnn_spark import ingest
 
     other = tmp_path / "other"
-    data.ingest_text([__file__], str(other), seq_len=33,
+    ingest.ingest_text([__file__], str(other), seq_len=33,
                      rows_per_group=64, val_fraction=0.1, seed=3, quiet=True)
     assert_user_error(capsys, tiny_args(other, run, "--resume", "--max-rounds", "4"),
                       [tmp_path], "cannot resume", "dataset")
@@ -173,3 +173,36 @@ def test_jobs_train_resumes_on_a_yarn_reattempt(char_dataset, tmp_path):
     rounds = [json.loads(l)["round"] for l in (run / "metrics.jsonl").read_text().splitlines()
               if json.loads(l)["kind"] == "round"]
     assert rounds == [0, 1, 2]  # continued, not started over
+
+
+def test_first_release_run_dir_resumes_bit_for_bit(char_dataset, tmp_path, capsys):
+    """A run directory of the previous release (no marker, checkpoints without checksums.json or
+    model.json, meta without the dataset fingerprint, resume saved as a boolean) still resumes,
+    and ends with the same weights as a run that never stopped."""
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert run_cli(capsys, tiny_args(char_dataset, full, "--quiet", "--max-rounds", "4"))[0] == 0
+    assert run_cli(capsys, tiny_args(char_dataset, cut, "--quiet"))[0] == 0
+    (cut / ".rnn-spark-run").unlink()
+    for d in (cut / "checkpoints").iterdir():
+        (d / "checksums.json").unlink()
+        (d / "model.json").unlink()
+        meta = json.loads((d / "meta.json").read_text())
+        for key in ("dataset_fingerprint", "total_steps"):
+            del meta[key]
+        meta["config"]["train"]["resume"] = False
+        del meta["config"]["train"]["on_nonfinite"], meta["config"]["train"]["verify_data"]
+        (d / "meta.json").write_text(json.dumps(meta))
+    rc, _, err = run_cli(capsys, tiny_args(char_dataset, cut, "--resume", "--max-rounds", "4"))
+    assert rc == 0 and "resuming from" in err and "round-000001" in err
+    a, b = ckpt.read_model(str(full / "model"))[0], ckpt.read_model(str(cut / "model"))[0]
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_moved_dataset_with_the_same_content_may_resume(char_dataset, run, tmp_path, capsys):
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(char_dataset, moved)
+    rc, out, err = run_cli(capsys, tiny_args(moved, run, "--resume", "--max-rounds", "3", "--quiet"))
+    assert rc == 0, err
+    assert strict_json(out.splitlines()[-1])["rounds"] == 3

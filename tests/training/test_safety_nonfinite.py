@@ -10,6 +10,7 @@ from trainer_config import small_config
 
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training.loop import Trainer
+from rnn_spark.training.protocol import EvalTask, Shared
 from rnn_spark.training.rundir import RunDir
 from rnn_spark.training.worker import eval_task
 
@@ -75,9 +76,9 @@ def test_bmuf_validates_the_weights_it_exports(char_dataset, tmp_path):
         assert not np.array_equal(stored, trainer.state.bcast)  # the look-ahead differs
 
         def val_loss(weights):
-            res = eval_task({"worker": 0, "units": [u.to_dict() for u in trainer.val_units]},
-                            {"ctx": trainer.ctx, "weights": weights})
-            return res["loss_sum"] / res["count"]
+            res = eval_task(EvalTask(worker=0, units=tuple(trainer.val_units)),
+                            Shared(trainer.spec, weights))
+            return res.loss_sum / res.count
     finally:
         trainer.close()
     lines = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]

@@ -9,12 +9,9 @@ from trainer_config import small_config
 from rnn_spark import data, fs
 from rnn_spark.cli import main
 from rnn_spark.engine import Model
-from rnn_spark.engine.tbptt import train_minibatch
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training.loop import Trainer, train
-from rnn_spark.data.batching import table_minibatches
-from rnn_spark.training.worker import make_lr_schedule, make_optimizer_for, read_slices
-from rnn_spark.training.plan import task_seed
+from rnn_spark.training.worker import local_steps, task_minibatches, task_rng
 
 
 def final_weights(run_dir) -> dict:
@@ -33,24 +30,17 @@ def test_one_worker_one_step_average_is_plain_training(char_dataset, tmp_path):
     trainer = Trainer(cfg, quiet=True)
     try:
         trainer.run()
-        # replay the same rows with one model and one optimizer, no driver in between
+        # replay the same rows with one model and one optimizer that live across rounds, no
+        # driver in between (no float64 fold, no optimizer state round trip)
+        spec = trainer.spec
         model = Model(trainer.model_cfg, seed=cfg.train.seed)
-        opt = make_optimizer_for(trainer.ctx, model.num_params, model.flat.dtype)
-        lr_at = make_lr_schedule(trainer.ctx)
-        manifest = trainer.manifest
+        opt = spec.optimizer.build(model.num_params, model.flat.dtype)
+        lr_at = spec.schedule.build()
         for g in range(5):
             (task,) = trainer.tasks_for_round(g)
-            units = [data.WorkUnit.from_dict(d) for d in task["units"]]
-            rng = np.random.default_rng(task_seed(cfg.train.seed, task["epoch"], g, 0))
-            table = read_slices(units, task["slices"], rng)
-            for mb in table_minibatches(table, manifest, cfg.train.batch_size, model.flat.dtype, False):
-                lr = lr_at(task["step0"])
-
-                def step(grad, lr=lr):
-                    from rnn_spark.engine.clipping import clip_by_global_norm
-                    clip_by_global_norm(grad, cfg.optim.clip_norm)
-                    opt.step(model.flat, grad, lr)
-                train_minibatch(model, mb.inputs, mb.targets, mb.mask, cfg.train.k1, cfg.train.k1, step)
+            mbs = task_minibatches(task, spec, model.flat.dtype, task_rng(spec, task))
+            local_steps(model, opt, lr_at, cfg.optim.clip_norm, mbs, task.step0,
+                        cfg.train.k1, cfg.train.k1)
     finally:
         trainer.close()
     assert same(final_weights(tmp_path / "run"), model.state_dict())

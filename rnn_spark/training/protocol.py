@@ -1,0 +1,206 @@
+"""The round protocol: the typed messages between the driver and its tasks, and the one place that
+translates a Config into engine options.
+
+    RunSpec     the run's constants, built once per run from Config + manifest (RunSpec.build):
+                model config, optimizer, schedule, averager, TBPTT, batching, seed, manifest
+    Task        one worker's share of one training round: its rows and seeds
+    Shared      the round's broadcast: RunSpec + start weights + averaged optimizer state
+    TaskResult  what a training task returns: end weights, optimizer state, counts
+    EvalTask / EvalResult   the same for a validation pass
+
+The driver (training/loop.py) makes Tasks and a Shared for round g, a runner (runners/) calls
+``train_task(task, shared)`` (training/worker.py) for every task, and the driver folds the
+TaskResults (training/state.py). These objects cross to Spark executors pickled (executors import
+rnn_spark, so they are plain dataclasses of numbers, strings and NumPy arrays); nothing here is
+ever written to disk (checkpoints are .npz + JSON: training/checkpoint.py).
+
+Config names -> engine names happens here and nowhere else: ``optim.beta1/beta2`` -> Adam's
+``betas``, ``train.block_momentum/block_lr`` -> BMUF's ``eta/zeta``, ``train.outer_lr/
+outer_momentum`` -> the nesterov averager's ``lr/mu``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from rnn_spark.config import Config, OptimConfig, TrainConfig
+from rnn_spark.data import Manifest, WorkUnit
+from rnn_spark.engine import ModelConfig
+from rnn_spark.engine.optim import Optimizer, make_optimizer_from_config
+from rnn_spark.engine.schedules import Schedule, make_schedule
+from rnn_spark.errors import ConfigError
+from rnn_spark.training.averager import Averager, make_averager
+from rnn_spark.training.plan import Slice
+
+Options = tuple[tuple[str, Any], ...]  # engine option name -> value, hashable and ordered
+
+
+# -- config -> engine ----------------------------------------------------------------------------
+def model_config(cfg: Config, manifest: Manifest) -> ModelConfig:
+    """The network: the model section of the config plus what the dataset fixes (sizes, task)."""
+    fields = manifest.model_fields()
+    m = cfg.model
+    kw = dict(cell=m.cell, hidden_sizes=[int(h) for h in m.hidden_sizes], dtype=m.dtype,
+              forget_bias=m.forget_bias, **fields)
+    if fields.get("vocab_size"):
+        kw["embedding_size"] = m.embedding_size
+    try:
+        return ModelConfig(**kw)
+    except ValueError as exc:
+        raise ConfigError(f"model: {exc}") from None
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """Each worker's local optimizer (engine/optim.py names) and its gradient clipping."""
+
+    name: str
+    options: Options
+    clip_norm: float  # 0 = off
+
+    @classmethod
+    def from_config(cls, o: OptimConfig) -> "OptimizerSpec":
+        if o.optimizer == "sgd":
+            opts = {"momentum": o.momentum, "nesterov": o.nesterov, "weight_decay": o.weight_decay}
+        elif o.optimizer in ("adam", "adamw"):
+            opts = {"betas": (o.beta1, o.beta2), "eps": o.eps, "weight_decay": o.weight_decay}
+        else:
+            opts = {"alpha": o.alpha, "eps": o.eps, "momentum": o.momentum,
+                    "weight_decay": o.weight_decay}
+        return cls(o.optimizer, tuple(opts.items()), o.clip_norm)
+
+    def build(self, num_params: int, dtype) -> Optimizer:
+        return make_optimizer_from_config({"name": self.name, **dict(self.options)}, num_params, dtype)
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """The learning rate per local minibatch step (engine/schedules.py names)."""
+
+    name: str
+    base_lr: float
+    options: Options
+
+    @classmethod
+    def from_config(cls, o: OptimConfig, total_steps: int) -> "ScheduleSpec":
+        opts: dict[str, Any] = {"warmup_steps": o.warmup_steps}
+        if o.schedule == "step":
+            opts.update(step_size=o.step_size, gamma=o.gamma)
+        elif o.schedule == "cosine":
+            opts.update(total_steps=o.total_steps or total_steps, min_lr=o.min_lr)
+        return cls(o.schedule, o.lr, tuple(opts.items()))
+
+    def build(self) -> Schedule:
+        return make_schedule(self.name, self.base_lr, **dict(self.options))
+
+
+@dataclass(frozen=True)
+class AveragerSpec:
+    """The driver's averager (training/averager.py names: bmuf eta/zeta, nesterov lr/mu)."""
+
+    name: str
+    options: Options
+
+    @classmethod
+    def from_config(cls, t: TrainConfig) -> "AveragerSpec":
+        opts: dict[str, Any] = {}
+        if t.averager == "bmuf":
+            opts["zeta"] = t.block_lr
+            if t.block_momentum >= 0:  # else the averager's default, 1 - 1/W
+                opts["eta"] = t.block_momentum
+        elif t.averager == "nesterov":
+            opts.update(lr=t.outer_lr, mu=t.outer_momentum)
+        return cls(t.averager, tuple(opts.items()))
+
+    def build(self, num_params: int, workers: int) -> Averager:
+        """The averager works on the driver's float64 master weights."""
+        return make_averager(self.name, num_params, np.float64, workers, **dict(self.options))
+
+
+# -- the messages --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a task needs that stays the same for the whole run."""
+
+    model: ModelConfig
+    optimizer: OptimizerSpec
+    schedule: ScheduleSpec
+    averager: AveragerSpec
+    k1: int                        # TBPTT window
+    k2: int                        # TBPTT gradient horizon (<= k1; config's 0 already resolved)
+    batch_size: int
+    bucket: bool
+    seed: int
+    workers: int                   # W
+    steps_per_round: int           # H
+    manifest_data: Mapping[str, Any]
+    manifest_root: str
+    average_optimizer_state: bool  # tasks start from the averaged optimizer state, else fresh
+    verify_data: bool = False      # workers check each shard's sha256 against the manifest
+
+    @classmethod
+    def build(cls, cfg: Config, manifest: Manifest, model: ModelConfig, total_rounds: int) -> "RunSpec":
+        t, o = cfg.train, cfg.optim
+        return cls(
+            model=model, optimizer=OptimizerSpec.from_config(o),
+            schedule=ScheduleSpec.from_config(o, total_rounds * t.steps_per_round),
+            averager=AveragerSpec.from_config(t), k1=t.k1, k2=t.k2 or t.k1,
+            batch_size=t.batch_size, bucket=cfg.data.bucket, seed=t.seed, workers=t.workers,
+            steps_per_round=t.steps_per_round, manifest_data=manifest.data,
+            manifest_root=manifest.root, average_optimizer_state=t.average_optimizer_state,
+            verify_data=t.verify_data)
+
+    def manifest(self) -> Manifest:
+        return Manifest(dict(self.manifest_data), self.manifest_root)
+
+
+@dataclass(frozen=True)
+class Task:
+    """Worker `worker`'s share of round `round` (of epoch `epoch`): rows [start, stop) of work units."""
+
+    epoch: int
+    round: int                     # the global round g
+    worker: int
+    units: tuple[WorkUnit, ...]    # only the units this task reads
+    slices: tuple[Slice, ...]      # Slice.unit indexes `units`
+    step0: int                     # schedule step of the task's first minibatch
+
+
+@dataclass(frozen=True)
+class Shared:
+    """One round's broadcast to every task."""
+
+    spec: RunSpec
+    weights: np.ndarray                                  # flat start weights, model dtype
+    opt_state: Mapping[str, np.ndarray] | None = None    # averaged optimizer state vectors
+    opt_steps: int = 0                                   # the optimizer's step count with it
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    worker: int
+    weights: np.ndarray            # flat end weights, model dtype
+    n: int                         # targets trained on (the weight of this delta)
+    loss_sum: float
+    updates: int                   # optimizer updates (TBPTT windows)
+    rows: int
+    opt_state: Mapping[str, np.ndarray] | None  # None unless average_optimizer_state
+    opt_steps: int
+    seconds: float                 # the task's own compute time
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    worker: int
+    units: tuple[WorkUnit, ...]
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    worker: int
+    loss_sum: float
+    count: int
+    correct: int                   # lm / classify: correctly predicted targets
