@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-from fault_tools import (assert_same_weights, cmdline, fault_env, finish, job_env,  # noqa: E402
+from fault_tools import (alive, assert_same_weights, cmdline, fault_env, finish, job_env,  # noqa: E402
                          kill_group, release, sigkill, start_job, train_argv, wait_gone, wait_held,
                          weights)
 
-from rnn_spark import config, data, fs  # noqa: E402
+from rnn_spark import config, fs, ingest  # noqa: E402
 from rnn_spark.fs.uri import split  # noqa: E402
 from rnn_spark.training.loop import train  # noqa: E402
 
@@ -51,7 +51,8 @@ def second_datanode(hadoop_cluster):
         pytest.skip("needs a cluster started by scripts/hadoop-cluster (to add a DataNode)")
     dn = _cluster_cmd(hadoop_cluster, "add-datanode")
     yield dn
-    _cluster_cmd(hadoop_cluster, "add-datanode", "--name", dn["name"])  # whole again
+    if not alive(dn["pid"]):  # killed by the test: restart it, so later tests see a whole cluster
+        _cluster_cmd(hadoop_cluster, "add-datanode", "--name", dn["name"])
 
 
 def _live_datanodes(hadoop_cluster) -> int:
@@ -76,7 +77,7 @@ def replicated_dataset(hadoop_cluster, hdfs_client, second_datanode, tmp_path_fa
     stdlib = tmp_path_factory.mktemp("src")
     for name in ("decoder.py", "encoder.py", "scanner.py"):  # a few shards, small blocks
         (stdlib / name).write_text(Path(json.__file__).with_name(name).read_text())
-    data.ingest_text([str(stdlib / "*.py")], uri, seq_len=33, rows_per_group=64, seed=3,
+    ingest.ingest_text([str(stdlib / "*.py")], uri, seq_len=33, rows_per_group=64, seed=3,
                      overwrite=True, quiet=True, engine="local")
     files = [split(f)[2] for f in fs.walk_files(uri)]
     n = _live_datanodes(hadoop_cluster)  # a replica on every DataNode, the one we kill included

@@ -22,7 +22,7 @@ from fault_tools import (ancestors, assert_same_weights, checkpoint_names, cmdli
                          descendants, fault_env, find_processes, finish, half_written, kill_group,
                          sigkill, wait_gone, wait_held, weights)
 
-from rnn_spark import config, data, fs  # noqa: E402
+from rnn_spark import config, fs, ingest  # noqa: E402
 from rnn_spark.training.loop import train  # noqa: E402
 
 # 5 rounds, checkpoints after rounds 1 and 3 (and the last, 4)
@@ -37,7 +37,7 @@ AM = "org.apache.spark.deploy.yarn.ApplicationMaster"
 def dataset(hadoop_cluster):
     uri = hadoop_cluster.uri("/tmp/e2e/faults-yarn-dataset")
     src = Path(json.__file__).parent / "*.py"
-    data.ingest_text([str(src)], uri, seq_len=33, rows_per_group=64, seed=3, overwrite=True,
+    ingest.ingest_text([str(src)], uri, seq_len=33, rows_per_group=64, seed=3, overwrite=True,
                      quiet=True, engine="local")
     yield uri
     fs.rm(uri, recursive=True, missing_ok=True)
