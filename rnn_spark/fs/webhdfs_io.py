@@ -5,7 +5,8 @@ Reader: ``io.BufferedReader`` over a raw reader that keeps one HTTP stream open 
 reads are one request); a read elsewhere (a seek: Parquet footer, row groups) opens a range of at
 least ``RANGE_BYTES`` there; reading on past the end of such a range opens the rest of the file.
 The file is never downloaded whole unless it is read whole. Broken streams are reopened at the
-current offset (``retries`` times).
+current offset (``retries`` times); a DataNode that cannot be reached is excluded and the range is
+read from another replica (webhdfs_failover.py).
 
 Writer: CREATE is sent when the file is opened (so "exists" / "permission denied" show at once);
 data is buffered into ``CHUNK_BYTES`` pieces and streamed (chunked transfer) by a thread through a
@@ -22,6 +23,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .errors import FsError
 from .local import SizedReader
+from .webhdfs_failover import avoid_datanode, open_range
 from .uri import split
 
 RANGE_BYTES = 1 << 20       # minimum length of a ranged request after a seek
@@ -34,8 +36,9 @@ class HdfsRawReader(io.RawIOBase):
     def __init__(self, fs, uri, size):
         self._fs, self.uri, self._path, self._size = fs, uri, split(uri)[2], size
         self._pos = 0
-        self._cm = self._stream = None
+        self._res = self._stream = None
         self._spos = self._send = 0  # current stream position and end
+        self._avoid: set[str] = set()  # DataNodes found dead (webhdfs_failover)
 
     def readable(self):
         return True
@@ -64,10 +67,10 @@ class HdfsRawReader(io.RawIOBase):
         return pos
 
     def _close_stream(self):
-        if self._cm is not None:
-            cm, self._cm, self._stream = self._cm, None, None
+        if self._res is not None:
+            res, self._res, self._stream = self._res, None, None
             try:
-                cm.__exit__(None, None, None)
+                res.close()
             except Exception:
                 pass
 
@@ -82,11 +85,8 @@ class HdfsRawReader(io.RawIOBase):
         else:  # a seek: a ranged read with modest read-ahead
             length = min(remaining, max(want, RANGE_BYTES))
 
-        def _open():
-            cm = self._fs.client.read(self._path, offset=self._pos, length=length)
-            return cm, cm.__enter__()
-
-        self._cm, self._stream = self._fs.call(self.uri, _open, retry=True)
+        self._res = open_range(self._fs, self.uri, self._pos, length, self._avoid)
+        self._stream = self._res.raw
         self._spos, self._send = self._pos, self._pos + length
 
     def readinto(self, b):
@@ -94,11 +94,14 @@ class HdfsRawReader(io.RawIOBase):
         want = min(len(mv), max(0, self._size - self._pos))
         done, failures, t0 = 0, 0, time.monotonic()
         while done < want:
-            if self._cm is None or self._spos != self._pos or self._spos >= self._send:
+            if self._res is None or self._spos != self._pos or self._spos >= self._send:
                 self._open_stream(want - done)
             try:
                 n = self._stream.readinto(mv[done:want][: self._send - self._spos])
             except (requests.RequestException, Urllib3Error, OSError) as err:
+                # the DataNode died mid-stream? read the rest from another replica
+                avoid_datanode(self._fs, self.uri, self._pos, getattr(self._res, "url", None),
+                               self._avoid)
                 self._close_stream()
                 failures += 1
                 if failures > self._fs.ep.retries:

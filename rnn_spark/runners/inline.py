@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 from rnn_spark.runners.base import limit_blas_threads
+from rnn_spark.runners.faults import maybe_hold
 
 
 class InlineRunner:
@@ -18,6 +19,7 @@ class InlineRunner:
 
     def map(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any) -> Iterator[Any]:
         for task in tasks:
+            maybe_hold(task)  # fault tests only (off unless RNN_SPARK_FAULT_DIR is set)
             yield fn(task, shared)
 
     def close(self) -> None:

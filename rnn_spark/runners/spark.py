@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 
 from rnn_spark.errors import UserError
 from rnn_spark.runners.base import BLAS_ENV, limit_blas_threads
+from rnn_spark.runners.faults import maybe_hold
 from rnn_spark.runners.task_errors import TaskError, capture, find_in_text
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def _run_partition(fn, bc, blas_threads: int, items):
     limit_blas_threads(blas_threads)
     shared = bc.value
     for task in items:
+        maybe_hold(task)  # fault tests only (off unless RNN_SPARK_FAULT_DIR is set)
         try:
             result = fn(task, shared)
         except UserError as exc:

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import ClusterError, health, maven, procs, siteconf
+from . import ClusterError, datanodes, health, maven, procs, siteconf
 from .layout import HOST, PORTS, Layout, ports
 
 MAIN = "org.apache.hadoop.mapreduce.MiniHadoopClusterManager"
@@ -145,6 +145,23 @@ def start(layout: Layout, timeout: float = 180, nodes: int = 1) -> dict:
         return _start(layout, timeout, nodes)
 
 
+def add_datanode(layout: Layout, name: str | None = None) -> dict:
+    """Start one more DataNode JVM (or restart `name` on its old storage); see datanodes.py."""
+    datanodes.check_name(name)
+    with _locked(layout):
+        return _add_datanode(layout, name)
+
+
+def _add_datanode(layout: Layout, name: str | None) -> dict:
+    pid = read_pid(layout)
+    if pid is None or not ours(pid, layout):
+        raise ClusterError(f"no cluster runs in {layout.root}; start one first: "
+                           "scripts/hadoop-cluster start")
+    jhome = java_home()
+    return datanodes.start_one(layout, str(jhome / "bin/java"), ADD_OPENS,
+                               maven.resolve(layout, log, jhome), user(), name)
+
+
 def stop(layout: Layout, quiet: bool = False) -> bool:
     """Stop the JVM and every process below the cluster directory. Idempotent."""
     with _locked(layout):
@@ -257,4 +274,5 @@ def status(layout: Layout) -> tuple[int, dict]:
     rep["containers_rss_mib"] = sum(procs.rss_kib(q) for q in kids) // 1024
     rep["health"] = health.probe(ports(), user())
     rep["healthy"] = health.ready(rep["health"], rep.get("nodes", 1), rep.get("nodes", 1))
+    rep["extra_datanodes"] = datanodes.describe(layout)
     return (0 if rep["healthy"] else 3), rep

@@ -1,0 +1,33 @@
+"""How e2e tests launch a training job on YARN -- ONE place, so the launcher can change (say, to
+`rnn-spark submit` shipping a packed Python environment) without touching the tests.
+
+start_train(cluster, args, log=..., deploy_mode=..., conf=..., task_env=...) -> subprocess.Popen
+    runs jobs/train.py ARGS through spark-submit in the background (its own session; output in
+    `log`). `task_env` reaches the executors (and, in cluster mode, the driver in the YARN AM).
+    Wait with fault_tools.finish(proc); clean up with fault_tools.kill_group(proc).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
+from fault_tools import REPO, TRAIN_JOB, job_env, start_job  # noqa: E402
+
+from rnn_spark.runners.spark import BLAS_PIN_ENV  # noqa: E402
+
+
+def start_train(cluster, args: list[str], *, log: Path, deploy_mode: str = "client",
+                conf: dict | None = None, task_env: dict | None = None):
+    settings = dict(conf or {})
+    # Same BLAS kernels on every process (bitwise equality); the driver in the AM gets them too.
+    pins = {v: os.environ[v] for v in BLAS_PIN_ENV if os.environ.get(v)}
+    for key, value in {**pins, **(task_env or {})}.items():
+        settings[f"spark.executorEnv.{key}"] = value
+        settings[f"spark.yarn.appMasterEnv.{key}"] = value
+    # The driver in a cluster-mode AM imports this checkout's rnn_spark (and ships it on).
+    settings.setdefault("spark.yarn.appMasterEnv.PYTHONPATH", str(REPO))
+    argv = cluster.spark_submit_cmd(TRAIN_JOB, *args, deploy_mode=deploy_mode, conf=settings)
+    return start_job(argv, job_env(cluster.env), log)
