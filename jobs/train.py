@@ -7,7 +7,13 @@ spark-submit's --master wins over spark.master from the configuration.
 
 import sys
 
-from rnn_spark.cli import main
+try:
+    from rnn_spark.cli import main
+except ModuleNotFoundError as exc:  # a node's bare Python: nothing was shipped
+    print(f"error: {sys.executable} cannot import {exc.name}: this node has no rnn-spark "
+             "environment; launch with `rnn-spark submit train ...`, which ships one (or see "
+             "README: Running on YARN for spark-submit --archives)", file=sys.stderr)
+    sys.exit(2)
 
 if __name__ == "__main__":
     sys.exit(main(["train", *sys.argv[1:]]))
