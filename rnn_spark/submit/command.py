@@ -184,6 +184,7 @@ def build(opts: SparkOptions, command: str, args, env_uri: str, spark_submit: st
         for k, v in sorted((forward_env or {}).items()):  # the driver runs in a container
             conf[f"spark.yarn.appMasterEnv.{k}"] = v
         env.append(("PYSPARK_DRIVER_PYTHON", None))
+        env.append(("PYTHONPATH", None))  # YARN would add this machine's paths to the containers
     else:
         env.append(("PYSPARK_DRIVER_PYTHON", sys.executable))  # the driver runs here
     conf.update(user)

@@ -46,7 +46,7 @@ def forward_env() -> dict:
 def resolve_env(env_archive: str | None, staging_dir: str, dry_run: bool) -> str:
     """URI of the environment archive on the cluster (packed and uploaded unless there)."""
     if env_archive:
-        local, name = stage.prebuilt_archive(env_archive)
+        local, name = stage.prebuilt_archive(env_archive, check_remote=not dry_run)
         if local is None:
             return name
         if dry_run:

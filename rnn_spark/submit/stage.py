@@ -45,13 +45,13 @@ def stage_env(local: Path, name: str, staging_dir: str) -> tuple[str, bool]:
     return remote, upload_once(local, remote)
 
 
-def prebuilt_archive(spec: str) -> tuple[Path | None, str]:
+def prebuilt_archive(spec: str, check_remote: bool = True) -> tuple[Path | None, str]:
     """``--env-archive`` -> (local file to stage or None, name or URI). Checks it before use."""
     if not spec.endswith(ARCHIVE_SUFFIXES):
         raise UserError(f"--env-archive {spec}: not an archive (.tar.gz, .tgz, .zip or .tar); "
                         "give the file rnn-spark pack-env wrote")
     if fs.is_remote(spec):
-        if not fs.exists(spec):
+        if check_remote and not fs.exists(spec):
             raise UserError(f"--env-archive {spec}: not found; upload it first or give a "
                             "local file (rnn-spark pack-env --out env.tar.gz)")
         return None, spec
