@@ -40,7 +40,7 @@ def main(argv):
     a = ap.parse_args(argv)
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.builder.appName("rnn-spark-env-check").getOrCreate()
+    spark = SparkSession.builder.getOrCreate()  # spark-submit --name names it
     sc = spark.sparkContext
     sc.setLogLevel("WARN")
     n = a.tasks or int(sc.getConf().get("spark.executor.instances", "2"))

@@ -224,7 +224,8 @@ class HadoopCluster:
         for k in ("spark.master", "spark.submit.deployMode"):
             settings.pop(k)
         settings.update(conf or {})
-        cmd = [sys.executable, "-m", "rnn_spark.cli", "submit", "--deploy-mode", deploy_mode]
+        cmd = [sys.executable, "-c", "import sys; from rnn_spark.cli import main; sys.exit(main())",
+               "submit", "--deploy-mode", deploy_mode]
         for k, v in settings.items():
             cmd += ["--conf", f"{k}={v}"]
         run_env = {k: v for k, v in (env or self.env).items()

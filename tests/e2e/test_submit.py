@@ -13,11 +13,11 @@ from rnn_spark.submit import pack
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _am_stderr(hadoop_cluster, app_id: str) -> str:
-    """The first container's (the AM's) stderr: what `yarn logs` would show."""
-    logs = hadoop_cluster.state_dir / "logs" / "userlogs" / app_id
-    am = sorted(logs.glob("container_*_01_000001"))
-    return (am[0] / "stderr").read_text(errors="replace") if am else ""
+def _driver_output(hadoop_cluster, app_id: str) -> str:
+    """A cluster-mode driver's output (the AM container's stdout): what `yarn logs` shows. The
+    MiniCluster keeps container logs under its work directory."""
+    found = sorted(hadoop_cluster.state_dir.glob(f"work/**/{app_id}/container_*_01_000001/stdout"))
+    return found[0].read_text(errors="replace") if found else ""
 
 
 def test_plain_spark_submit_without_the_environment_fails_with_a_hint(hadoop_cluster, hdfs_tmp):
@@ -29,9 +29,9 @@ def test_plain_spark_submit_without_the_environment_fails_with_a_hint(hadoop_clu
     apps = [a for a in hadoop_cluster.yarn_apps() if a["id"] not in before]
     assert apps and apps[0]["finalStatus"] == "FAILED"
     if hadoop_cluster.state_dir is not None:  # local container logs of the test cluster
-        err = _am_stderr(hadoop_cluster, apps[0]["id"])
-        assert "cannot import" in err and "rnn-spark submit train" in err, err[-2000:]
-        assert "Traceback" not in err
+        err = _driver_output(hadoop_cluster, apps[0]["id"])
+        assert "bare-python" in err and "cannot import rnn_spark" in err, err[-2000:]
+        assert "rnn-spark submit train" in err and "Traceback" not in err
 
 
 def test_env_check_in_cluster_mode_runs_the_shipped_python_and_reuses_the_archive(
