@@ -90,11 +90,11 @@ def pinned_requirements() -> tuple[str, ...]:
 
 
 def _requires(name: str) -> list[str]:
+    if name == DIST and _pyproject():  # a checkout: its pyproject.toml is the source of truth
+        return _pyproject().get("project", {}).get("dependencies", [])
     try:
         return md.requires(name) or []
     except md.PackageNotFoundError:
-        if name == DIST:  # running from a checkout on PYTHONPATH: read pyproject.toml
-            return _pyproject().get("project", {}).get("dependencies", [])
         return []
 
 

@@ -115,6 +115,7 @@ def test_dry_run_client_mode_prints_the_exact_command(capsys, cache):
 
 def test_dry_run_cluster_mode_sets_the_application_master(capsys, cache, monkeypatch):
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("HADOOP_TOKEN", "tok-123")  # a WebHDFS delegation token
     env, unset, argv = _dry(capsys, "--deploy-mode", "cluster", "--conf",
                             "spark.yarn.archive=hdfs:///spark/jars.zip", "ingest", "text", "x")
     assert env == {"PYSPARK_PYTHON": "./environment/bin/python"}
@@ -122,6 +123,8 @@ def test_dry_run_cluster_mode_sets_the_application_master(capsys, cache, monkeyp
     conf = _confs(argv)
     assert conf["spark.yarn.appMasterEnv.PYSPARK_PYTHON"] == "./environment/bin/python"
     assert conf["spark.yarn.appMasterEnv.OPENBLAS_CORETYPE"] == "Haswell"
+    assert conf["spark.yarn.appMasterEnv.HADOOP_TOKEN"] == "tok-123"
+    assert "spark.yarn.appMasterEnv.HADOOP_CONF_DIR" not in conf  # the node's own
     assert conf["spark.yarn.archive"] == "hdfs:///spark/jars.zip"
     assert "spark.task.cpus" not in conf and "spark.dynamicAllocation.enabled" not in conf
     assert argv[-3:] == [str(REPO / "jobs" / "ingest.py"), "text", "x"]
