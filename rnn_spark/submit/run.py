@@ -23,7 +23,9 @@ TRACKING = re.compile(r"tracking URL: (\S+)")
 FINAL = re.compile(r"final status: (SUCCEEDED|FAILED|KILLED)")
 DIAG = re.compile(r"diagnostics: (.+)")
 USER_EXIT = re.compile(r"User application exited with (?:status )?(\d+)")
-SPARK_LOG = re.compile(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (INFO|DEBUG|TRACE) ")
+SPARK_LOG = re.compile(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (INFO|DEBUG|TRACE) |"
+                       r"^WARNING: Using incubator modules|^Using Spark's default log4j profile|"
+                       r"WARN NativeCodeLoader: Unable to load native-hadoop")
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def execute(launch: Launch, log_file: Path, deploy_mode: str, verbose: bool = Fa
                     diag = m.group(1).strip()
                 if (m := USER_EXIT.search(line)):
                     user_exit = int(m.group(1))
-                spark_line = bool(SPARK_LOG.match(line))
+                spark_line = bool(SPARK_LOG.search(line))
                 in_report = (spark_line and "Application report" in line) or \
                     (in_report and line.startswith(("\t", " ")))
                 if verbose or not (spark_line or in_report or line.startswith("\t")):
