@@ -4,7 +4,9 @@ Another Spark-side command joins by one line here (or :func:`register` from its 
 
     COMMANDS["evaluate"] = Entry("evaluate.py")          # jobs/evaluate.py
 
-``jobs/<script>`` must call ``rnn_spark.cli.main([<name>, *sys.argv[1:]])`` like jobs/train.py.
+``jobs/<script>`` is spark-submit's main file and gets the command's arguments; a CLI command's
+script calls ``rnn_spark.cli.main([<name>, *sys.argv[1:]])`` like jobs/train.py. Without a jobs/
+directory (an installed package) such a launcher is generated.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -88,15 +89,15 @@ def submit(opts: command.SparkOptions, name: str, args, env_archive: str | None 
 
 def _check_python(opts, env_uri, spark_submit, jars, verbose) -> None:
     """One small client-mode application whose executors start the environment's Python."""
-    probe = command.SparkOptions(**{**opts.__dict__, "deploy_mode": "client", "num_executors": 1,
-                                    "name": "rnn-spark-python-check"})
+    probe = dataclasses.replace(opts, deploy_mode="client", num_executors=1,
+                                name="rnn-spark-python-check")
     launch = command.build(probe, "env-check", ["--tasks", "1"], env_uri, spark_submit, jars)
     _say("--python-version-check: starting the environment's Python on an executor")
     out = run.execute(launch, run.log_path(pack.cache_dir().parent, "python-check"), "client",
                       verbose, echo=lambda m: None, stdout=subprocess.DEVNULL)
     if out.returncode != 0:
-        raise UserError(f"--python-version-check: the cluster's executors cannot run the packed "
-                        f"environment's Python (it links to {pack.interpreter()}, Python "
-                        f"{sys.version_info[0]}.{sys.version_info[1]}): install that Python at "
-                        f"that path on every node, or pack on a machine like the nodes; "
-                        f"details: {out.log_file}")
+        raise UserError(f"--python-version-check: the cluster's executors cannot start the "
+                        f"environment's Python {command.ENV_PYTHON} (an environment packed here "
+                        f"links to {pack.interpreter()}, Python {sys.version_info[0]}."
+                        f"{sys.version_info[1]}): install that Python at that path on every node, "
+                        f"or pack on a machine like the nodes; details: {out.log_file}")
