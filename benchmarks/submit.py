@@ -10,7 +10,7 @@ Prints JSON:
   command's start to the YARN application id (packing and uploading cached), and to the first
   training round's progress line.
 
-    python3 benchmarks/submit.py [--skip-yarn] [--staging hdfs:///tmp/bench-submit]
+    python3 benchmarks/submit.py [--skip-yarn | --only-yarn] [--staging hdfs:///tmp/bench-submit]
 """
 
 from __future__ import annotations
@@ -83,9 +83,10 @@ def bench_yarn(staging: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
     t0 = time.perf_counter()
     marks: dict = {}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    # spark-submit merges a client-mode driver's stderr (the progress lines) into its stdout
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
-    for line in proc.stderr:
+    for line in proc.stdout:
         now = round(time.perf_counter() - t0, 2)
         if "YARN application" in line and "app_id_s" not in marks:
             marks["app_id_s"] = now
@@ -102,11 +103,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--staging", default=f"hdfs:///tmp/bench-submit-{secrets.token_hex(4)}")
     ap.add_argument("--skip-yarn", action="store_true")
+    ap.add_argument("--only-yarn", action="store_true", help="skip the archive and upload parts")
     a = ap.parse_args()
     report: dict = {}
-    report["archive"], env = bench_archive()
+    if not a.only_yarn:
+        report["archive"], env = bench_archive()
     try:
-        report["upload"] = bench_upload(env, a.staging)
+        if not a.only_yarn:
+            report["upload"] = bench_upload(env, a.staging)
         if not a.skip_yarn:
             report["yarn"] = bench_yarn(a.staging)
     finally:

@@ -41,7 +41,10 @@ def session(master: str):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
-    spark = (SparkSession.builder.master(master).appName("rnn-spark ingest")
+    builder = SparkSession.builder
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # under spark-submit its --master wins
+        builder = builder.master(master)
+    spark = (builder.appName("rnn-spark ingest")
              .config("spark.ui.enabled", "false")
              .config("spark.ui.showConsoleProgress", "false").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
