@@ -8,7 +8,13 @@ Under spark-submit the active SparkSession is used (its master wins over --maste
 
 import sys
 
-from rnn_spark.cli import main
+try:
+    from rnn_spark.cli import main
+except ModuleNotFoundError as exc:  # a node's bare Python: nothing was shipped
+    print(f"error: {sys.executable} cannot import {exc.name}: this node has no rnn-spark "
+             "environment; launch with `rnn-spark submit ingest ...`, which ships one (or see "
+             "README: Running on YARN for spark-submit --archives)", file=sys.stderr)
+    sys.exit(2)
 
 if __name__ == "__main__":
     sys.exit(main(["ingest", *sys.argv[1:]]))

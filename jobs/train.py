@@ -9,8 +9,14 @@ the new driver continues the run from its newest checkpoint (--resume auto, no -
 
 import sys
 
-from rnn_spark.cli import main
-from rnn_spark.training.resume import app_attempt, reattempt_args
+try:
+    from rnn_spark.cli import main
+    from rnn_spark.training.resume import app_attempt, reattempt_args
+except ModuleNotFoundError as exc:  # a node's bare Python: nothing was shipped
+    print(f"error: {sys.executable} cannot import {exc.name}: this node has no rnn-spark "
+          "environment; launch with `rnn-spark submit train ...`, which ships one (or see "
+          "README: Running on YARN for spark-submit --archives)", file=sys.stderr)
+    sys.exit(2)
 
 if __name__ == "__main__":
     args = sys.argv[1:]

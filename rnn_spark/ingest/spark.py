@@ -43,7 +43,8 @@ def session(master: str):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
-    spark = get_spark_session(master, "rnn-spark ingest", {"spark.ui.enabled": "false"})
+    spark = get_spark_session(master, "rnn-spark ingest", {"spark.ui.enabled": "false",
+                                                           "spark.ui.showConsoleProgress": "false"})
     spark.sparkContext.setLogLevel("ERROR")
     return spark, True
 

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import ClusterError, datanodes, health, maven, procs, siteconf
+from . import ClusterError, barepython, datanodes, health, maven, procs, siteconf
 from .layout import HOST, PORTS, Layout, ports
 
 MAIN = "org.apache.hadoop.mapreduce.MiniHadoopClusterManager"
@@ -187,6 +187,7 @@ def _start(layout: Layout, timeout: float, nodes: int) -> dict:
     _check_ports(p)
     jhome = java_home()
     jars = maven.resolve(layout, log, jhome)
+    bare_python = barepython.ensure(layout)
     siteconf.write_all(p, layout)
     shutil.rmtree(layout.work, ignore_errors=True)
     layout.work.mkdir(parents=True)
@@ -202,7 +203,7 @@ def _start(layout: Layout, timeout: float, nodes: int) -> dict:
            "-nnport", str(p["namenode_rpc"]), "-nnhttpport", str(p["namenode_http"]),
            "-rmport", str(p["rm"]), "-jhsport", str(p["jhs"]),
            "-writeDetails", str(layout.work / "details.json")]
-    for k, v in siteconf.server_settings(p, layout).items():
+    for k, v in {**siteconf.server_settings(p, layout), **barepython.settings(layout)}.items():
         cmd += ["-D", f"{k}={v}"]
     # Containers inherit JAVA_HOME, HADOOP_CONF_DIR and PATH from the NodeManager.
     env = dict(os.environ, JAVA_HOME=str(jhome), HADOOP_CONF_DIR=str(layout.conf),
@@ -225,7 +226,7 @@ def _start(layout: Layout, timeout: float, nodes: int) -> dict:
         "namenode_uri": f"hdfs://{HOST}:{p['namenode_rpc']}",
         "webhdfs_url": f"http://{HOST}:{p['namenode_http']}",
         "rm_url": f"http://{HOST}:{p['rm_web']}", "ports": p, "user": user(),
-        "hadoop_version": maven.hadoop_version(), "nodes": nodes,
+        "hadoop_version": maven.hadoop_version(), "nodes": nodes, "python": str(bare_python),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "startup_seconds": round(time.monotonic() - t0, 1),
         "rss_mib_at_start": procs.rss_kib(proc.pid) // 1024, "health": snap,

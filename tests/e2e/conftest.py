@@ -22,19 +22,28 @@ Fixture API
     webhdfs_url    "http://127.0.0.1:9870"
     rm_url         "http://127.0.0.1:8088"  (ResourceManager REST: /ws/v1/cluster/...)
     user           HDFS/YARN user name
-    python         the interpreter executors use (this one: sys.executable)
+    python         the containers' default Python: the cluster's bare venv (no numpy, pyarrow,
+                   hdfs, click, rnn_spark), as on a real cluster's nodes
     env            dict for subprocesses: os.environ + HADOOP_CONF_DIR, YARN_CONF_DIR,
                    SPARK_LOCAL_IP=127.0.0.1, PYSPARK_PYTHON, PYSPARK_DRIVER_PYTHON
+    env_archive()  hdfs:// URI of the packed rnn-spark environment (rnn_spark.submit: built once
+                   per content into ~/.cache/rnn-spark/envs, uploaded once per cluster)
     uri(path)      "/a/b" -> "hdfs://127.0.0.1:8020/a/b"
     client()       an ``hdfs.InsecureClient`` (WebHDFS) for the cluster
-    spark_conf(deploy_mode="client", **extra) -> dict of --conf settings for YARN
-                   (small containers, PYSPARK_PYTHON for AM and executors, and a
-                   spark.yarn.archive of pyspark's jars staged on HDFS once per cluster so a
-                   submit does not upload ~400 MB; pass spark_yarn_archive=None to skip)
-    spark_submit_cmd(script, *args, deploy_mode="client", conf=None) -> argv list
-    spark_submit(script, *args, deploy_mode="client", conf=None, timeout=600)
-                   runs it with ``env``; returns CompletedProcess (text, stdout+stderr
-                   merged in .stdout); fails the test with the log tail on a non-zero exit.
+    spark_conf(deploy_mode="client", ship_env=True, **extra) -> dict of --conf settings for
+                   YARN (small containers, a spark.yarn.archive of pyspark's jars staged on HDFS
+                   once per cluster so a submit does not upload ~400 MB -- pass
+                   spark_yarn_archive=None to skip --, and with ship_env the packed environment
+                   as ./environment with PYSPARK_PYTHON=./environment/bin/python for AM and
+                   executors; without it containers run their bare default Python)
+    spark_submit_cmd(script, *args, deploy_mode="client", conf=None, ship_env=True) -> argv
+    spark_submit_env(deploy_mode="client", ship_env=True) -> env dict for that spark-submit
+    rnn_spark_submit(*args, deploy_mode="client", conf=None, timeout=900, check=True)
+                   runs ``rnn-spark submit`` with the small-container settings above
+    spark_submit(script, *args, deploy_mode="client", conf=None, timeout=600, ship_env=True,
+                 check=True)
+                   runs it; returns CompletedProcess (text, stdout+stderr merged in .stdout);
+                   with check, fails the test with the log tail on a non-zero exit.
     yarn_apps()    list of application dicts from the RM REST API
 ``hdfs_client`` (session) -> ``hdfs.InsecureClient``
 ``hdfs_tmp`` (function) -> str, a fresh HDFS directory path (e.g. "/tmp/e2e/test_x-1a2b3c4d"),
@@ -42,7 +51,6 @@ Fixture API
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -51,7 +59,6 @@ import subprocess
 import sys
 import urllib.request
 import xml.etree.ElementTree as ET
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +67,7 @@ import pytest
 E2E_DIR = Path(__file__).resolve().parent
 REPO = E2E_DIR.parents[1]
 GENERATED_MARK = "Written by scripts/hadoop-cluster"
+ENV_PYTHON = "./environment/bin/python"  # the packed environment in every container
 
 
 def pytest_collection_modifyitems(config, items):
@@ -96,6 +104,7 @@ class HadoopCluster:
     env: dict = field(default_factory=dict)
     state_dir: Path | None = None
     _archive: str | None = None
+    _env_uri: str | None = None
 
     def uri(self, path: str) -> str:
         return self.namenode_uri + "/" + path.lstrip("/")
@@ -109,32 +118,31 @@ class HadoopCluster:
         return apps.get("app") or []
 
     # -- Spark on YARN -------------------------------------------------------------------
+    def staging_dir(self) -> str:
+        """Where rnn-spark submit stages archives by default (hdfs:///user/$USER/.rnn-spark/envs)."""
+        return self.uri(f"/user/{self.user}/.rnn-spark/envs")
+
     def spark_yarn_archive(self) -> str:
-        """hdfs:// URI of a stored zip of pyspark's jars, uploaded once per cluster."""
-        if self._archive:
-            return self._archive
-        import pyspark
-        jars = Path(pyspark.__file__).parent / "jars"
-        names = sorted(p.name for p in jars.glob("*.jar"))
-        key = hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
-        remote = f"/spark/spark-jars-{pyspark.__version__}-{key}.zip"
-        c = self.client()
-        if c.status(remote, strict=False) is None:
-            cache = (self.state_dir or Path("/tmp")) / f"spark-jars-{pyspark.__version__}-{key}.zip"
-            if not cache.exists():
-                tmp = cache.with_suffix(f".tmp{os.getpid()}")
-                with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
-                    for n in names:
-                        z.write(jars / n, n)
-                os.replace(tmp, cache)
-            tmp_remote = remote + f".tmp{os.getpid()}"
-            c.upload(tmp_remote, str(cache), overwrite=True)
-            c.set_permission(tmp_remote, "644")  # public: NodeManagers cache it across apps
-            c.rename(tmp_remote, remote)
-        self._archive = self.uri(remote)
+        """hdfs:// URI of a stored zip of pyspark's jars, uploaded once per cluster (the one
+        rnn-spark submit stages)."""
+        if not self._archive:
+            from rnn_spark.submit import pack, stage
+            cache = pack.cache_dir()
+            cache.mkdir(parents=True, exist_ok=True)
+            self._archive = stage.spark_jars_archive(self.staging_dir(), cache)
         return self._archive
 
-    def spark_conf(self, deploy_mode: str = "client", **extra) -> dict[str, str]:
+    def env_archive(self) -> str:
+        """hdfs:// URI of the packed rnn-spark environment, staged once per content."""
+        if self._env_uri:
+            return self._env_uri
+        from rnn_spark.submit import pack, stage
+        env = pack.pack_env()
+        self._env_uri, _ = stage.stage_env(env.path, env.path.name, self.staging_dir())
+        return self._env_uri
+
+    def spark_conf(self, deploy_mode: str = "client", ship_env: bool = True,
+                   **extra) -> dict[str, str]:
         conf = {
             "spark.master": "yarn",
             "spark.submit.deployMode": deploy_mode,
@@ -148,11 +156,13 @@ class HadoopCluster:
             "spark.ui.enabled": "false",
             "spark.yarn.submit.waitAppCompletion": "true",
             "spark.yarn.maxAppAttempts": "1",
-            "spark.yarn.appMasterEnv.PYSPARK_PYTHON": self.python,
-            "spark.yarn.appMasterEnv.PYSPARK_DRIVER_PYTHON": self.python,
-            "spark.executorEnv.PYSPARK_PYTHON": self.python,
             "spark.hadoop.fs.defaultFS": self.namenode_uri,
         }
+        if ship_env:
+            conf["spark.yarn.dist.archives"] = f"{self.env_archive()}#environment"
+            for k in ("yarn.appMasterEnv.PYSPARK_PYTHON", "yarn.appMasterEnv.PYSPARK_DRIVER_PYTHON",
+                      "executorEnv.PYSPARK_PYTHON"):
+                conf[f"spark.{k}"] = ENV_PYTHON
         archive = extra.pop("spark_yarn_archive", "auto")
         if archive == "auto":
             archive = self.spark_yarn_archive()
@@ -161,31 +171,74 @@ class HadoopCluster:
         conf.update({k.replace("__", "."): str(v) for k, v in extra.items()})
         return conf
 
-    def spark_submit_cmd(self, script, *args, deploy_mode="client", conf=None) -> list[str]:
-        settings = self.spark_conf(deploy_mode)
+    def spark_submit_env(self, deploy_mode="client", ship_env=True) -> dict:
+        """Client mode: the driver runs here (this Python); executors run ./environment/bin/python
+        or, without ship_env, the containers' default. Cluster mode: nothing of this machine's
+        Python reaches the containers (no PYTHONPATH, no PYSPARK_PYTHON)."""
+        env = {k: v for k, v in self.env.items()
+               if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
+        if deploy_mode == "cluster":
+            env.pop("PYTHONPATH", None)
+        else:
+            env["PYSPARK_DRIVER_PYTHON"] = sys.executable
+        if ship_env:
+            env["PYSPARK_PYTHON"] = ENV_PYTHON
+        return env
+
+    def spark_submit_cmd(self, script, *args, deploy_mode="client", conf=None,
+                         ship_env=True) -> list[str]:
+        settings = self.spark_conf(deploy_mode, ship_env=ship_env)
         settings.update(conf or {})
-        cmd = [str(Path(self.python).parent / "spark-submit")]
-        if not Path(cmd[0]).exists():
-            import pyspark
-            cmd = [str(Path(pyspark.__file__).parent / "bin" / "spark-submit")]
+        from rnn_spark.submit.command import find_spark_submit
+        cmd = [find_spark_submit()]
         cmd += ["--master", settings.pop("spark.master"),
                 "--deploy-mode", settings.pop("spark.submit.deployMode")]
         for k, v in settings.items():
             cmd += ["--conf", f"{k}={v}"]
         return cmd + [str(script), *map(str, args)]
 
-    def spark_submit(self, script, *args, deploy_mode="client", conf=None, timeout=600):
-        cmd = self.spark_submit_cmd(script, *args, deploy_mode=deploy_mode, conf=conf)
+    def spark_submit(self, script, *args, deploy_mode="client", conf=None, timeout=600,
+                     ship_env=True, check=True):
+        cmd = self.spark_submit_cmd(script, *args, deploy_mode=deploy_mode, conf=conf,
+                                    ship_env=ship_env)
         try:
-            r = subprocess.run(cmd, env=self.env, stdout=subprocess.PIPE,
+            r = subprocess.run(cmd, env=self.spark_submit_env(deploy_mode, ship_env),
+                               stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as e:
             out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
             pytest.fail(f"spark-submit ({deploy_mode}) timed out after {timeout}s:\n"
                         + out[-4000:], pytrace=False)
-        if r.returncode != 0:
+        if check and r.returncode != 0:
             pytest.fail(f"spark-submit ({deploy_mode}) exited {r.returncode}:\n"
                         + r.stdout[-6000:], pytrace=False)
+        return r
+
+
+    def rnn_spark_submit(self, *args, deploy_mode="client", conf=None, timeout=900, check=True,
+                         env=None):
+        """``rnn-spark submit --deploy-mode M --conf <small containers> ARGS...`` (ARGS: more
+        submit options, then the command and its arguments); CompletedProcess with .stdout and
+        .stderr apart; with check, fails the test with the output's tail on a non-zero exit."""
+        settings = self.spark_conf(deploy_mode, ship_env=False)
+        for k in ("spark.master", "spark.submit.deployMode"):
+            settings.pop(k)
+        settings.update(conf or {})
+        cmd = [sys.executable, "-c", "import sys; from rnn_spark.cli import main; sys.exit(main())",
+               "submit", "--deploy-mode", deploy_mode]
+        for k, v in settings.items():
+            cmd += ["--conf", f"{k}={v}"]
+        run_env = {k: v for k, v in (env or self.env).items()
+                   if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
+        try:
+            r = subprocess.run([*cmd, *map(str, args)], env=run_env, capture_output=True,
+                               text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            pytest.fail(f"rnn-spark submit timed out after {timeout}s:\n{e.stderr!s:.4000}",
+                        pytrace=False)
+        if check and r.returncode != 0:
+            pytest.fail(f"rnn-spark submit ({deploy_mode}) exited {r.returncode}:\n"
+                        + r.stderr[-6000:], pytrace=False)
         return r
 
 
@@ -200,14 +253,16 @@ def _from_conf_dir(conf_dir: Path, state_dir: Path | None) -> HadoopCluster:
     rm = yarn.get("yarn.resourcemanager.webapp.address") or (
         yarn.get("yarn.resourcemanager.hostname", "127.0.0.1") + ":8088")
     user = os.environ.get("HADOOP_USER_NAME") or os.environ.get("USER") or "root"
+    python = sys.executable
     if state_dir and (state_dir / "cluster.json").exists():
-        user = json.loads((state_dir / "cluster.json").read_text()).get("user", user)
+        info = json.loads((state_dir / "cluster.json").read_text())
+        user, python = info.get("user", user), info.get("python", python)
     env = dict(os.environ, HADOOP_CONF_DIR=str(conf_dir), YARN_CONF_DIR=str(conf_dir),
                SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable,
                PYSPARK_DRIVER_PYTHON=sys.executable)
     return HadoopCluster(conf_dir=conf_dir, namenode_uri=fs.rstrip("/"),
                          webhdfs_url=f"http://{http}", rm_url=f"http://{rm}", user=user,
-                         env=env, state_dir=state_dir)
+                         python=python, env=env, state_dir=state_dir)
 
 
 def _locate() -> HadoopCluster:

@@ -1,5 +1,6 @@
 """Proof the test cluster is real: WebHDFS -> Spark over hdfs://, and PySpark jobs submitted
-to YARN (client and cluster deploy modes) whose executors read HDFS in YARN containers."""
+to YARN (client and cluster deploy modes) whose executors read HDFS in YARN containers, on the
+containers' own bare Python (pyspark comes from the zip spark-submit ships)."""
 import json
 import subprocess
 import sys
@@ -28,7 +29,8 @@ YARN_JOB = textwrap.dedent("""
     sc = spark.sparkContext
     def where(it):
         n = sum(int(x) for x in it)
-        yield {"sum": n, "cwd": os.getcwd(), "container": os.environ.get("CONTAINER_ID", "")}
+        yield {"sum": n, "cwd": os.getcwd(), "container": os.environ.get("CONTAINER_ID", ""),
+               "python": sys.executable}
     parts = sc.textFile(src, minPartitions=4).mapPartitions(where).collect()
     out = {"total": sum(p["sum"] for p in parts), "parts": parts,
            "master": sc.master, "deploy_mode": sc.getConf().get("spark.submit.deployMode")}
@@ -59,7 +61,7 @@ def test_spark_submit_on_yarn_reads_hdfs(hadoop_cluster, hdfs_client, hdfs_tmp, 
     script = tmp_path / "job.py"
     script.write_text(YARN_JOB)
     r = hadoop_cluster.spark_submit(script, hadoop_cluster.uri(src), hadoop_cluster.uri(dst),
-                                    deploy_mode, deploy_mode=deploy_mode,
+                                    deploy_mode, deploy_mode=deploy_mode, ship_env=False,
                                     conf={"spark.app.name": f"rnn-spark-e2e-{deploy_mode}"})
     if deploy_mode == "client":
         assert "RESULT " in r.stdout
@@ -69,8 +71,9 @@ def test_spark_submit_on_yarn_reads_hdfs(hadoop_cluster, hdfs_client, hdfs_tmp, 
     assert out["total"] == sum(numbers)
     assert out["master"] == "yarn" and out["deploy_mode"] == deploy_mode
     assert len(out["parts"]) >= 4
-    for p in out["parts"]:  # every task ran inside a YARN container
+    for p in out["parts"]:  # every task ran inside a YARN container, on its bare Python:
         assert "container_" in p["cwd"] and p["container"].startswith("container_"), p
+        assert p["python"] == hadoop_cluster.python, p  # plain PySpark needs nothing shipped
     apps = [a for a in hadoop_cluster.yarn_apps() if a["name"] == f"rnn-spark-e2e-{deploy_mode}"]
     assert apps, [a["name"] for a in hadoop_cluster.yarn_apps()]
     latest = max(apps, key=lambda a: a["startedTime"])

@@ -116,8 +116,11 @@ def test_ingest_job_on_yarn(hadoop_cluster, hdfs, tmp_path):
     out = fs.join(hdfs, "yarn")
     args = ["text", fs.join(hdfs, "in", "*.txt"), "--out", out, "--engine", "spark",
             "--seq-len", "16", "--rows-per-group", "40", "--shard-bytes", "8000", "--seed", "7"]
+    before = {a["id"] for a in hadoop_cluster.yarn_apps()}
     r = hadoop_cluster.spark_submit(os.path.join(REPO, "jobs", "ingest.py"), *args)
     assert '"task": "lm"' in r.stdout
+    apps = [a for a in hadoop_cluster.yarn_apps() if a["id"] not in before]
+    assert apps and apps[0]["finalStatus"] == "SUCCEEDED"  # ran on YARN, not local[*]
     assert _tree(str(tmp_path / "local")) == _tree(out)
 
 

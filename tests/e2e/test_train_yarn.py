@@ -1,4 +1,5 @@
-"""Training on the real cluster: shards in HDFS, tasks in YARN containers, run directory in HDFS.
+"""Training on the real cluster: shards in HDFS, tasks in YARN containers, run directory in HDFS,
+launched with `rnn-spark submit` (the containers' own Python has no numpy, pyarrow or rnn_spark).
 
 The same dataset and config trained inline in this process must give bitwise the same weights
 as the YARN run (the determinism contract holds across executors and deploy modes).
@@ -6,7 +7,6 @@ as the YARN run (the determinism contract holds across executors and deploy mode
 
 import io
 import json
-import os
 import sysconfig
 from pathlib import Path
 
@@ -14,10 +14,8 @@ import numpy as np
 import pytest
 
 from rnn_spark import config, fs, ingest
-from rnn_spark.runners.spark import BLAS_PIN_ENV
 from rnn_spark.training.loop import train
 
-REPO = Path(__file__).resolve().parents[2]
 TRAIN_ARGS = ["--hidden-sizes", "16", "--embedding-size", "8", "--k1", "16", "--batch-size", "8",
               "--steps-per-round", "2", "--workers", "2", "--max-rounds", "4",
               "--validate-every", "2", "--checkpoint-every", "2", "--seed", "7"]
@@ -49,19 +47,25 @@ def inline_weights(hdfs_dataset, tmp_path_factory):
 
 
 @pytest.mark.parametrize("deploy_mode", ["client", "cluster"])
-def test_train_job_on_yarn_reads_and_writes_hdfs(hadoop_cluster, hdfs_tmp, hdfs_dataset,
-                                                 inline_weights, deploy_mode):
+def test_submit_train_on_bare_yarn_reads_and_writes_hdfs(hadoop_cluster, hdfs_tmp, hdfs_dataset,
+                                                         inline_weights, deploy_mode):
+    """`rnn-spark submit train` on containers whose own Python has nothing installed: the
+    packed environment runs the executors (and, in cluster mode, the driver)."""
     run = hadoop_cluster.uri(f"{hdfs_tmp}/run")
     before = {a["id"] for a in hadoop_cluster.yarn_apps()}
     # Bitwise equality needs the same BLAS kernels everywhere: the runner passes the driver's
-    # OPENBLAS_CORETYPE/L2_SIZE on to executors; in cluster mode the driver (the YARN AM) gets
-    # them like any other AM environment variable.
-    pins = {f"spark.yarn.appMasterEnv.{v}": os.environ[v] for v in BLAS_PIN_ENV if os.environ.get(v)}
-    hadoop_cluster.spark_submit(REPO / "jobs" / "train.py", "--data", hdfs_dataset, "--run-dir", run,
-                                "--runner", "spark", "--quiet", *TRAIN_ARGS, deploy_mode=deploy_mode,
-                                conf=pins, timeout=900)
+    # OPENBLAS_CORETYPE/L2_SIZE on to executors; in cluster mode submit passes them to the
+    # driver (the YARN AM) as spark.yarn.appMasterEnv.*.
+    r = hadoop_cluster.rnn_spark_submit(
+        "--num-executors", "2", "train", "--data", hdfs_dataset, "--run-dir", run,
+        "--runner", "spark", "--quiet", *TRAIN_ARGS, deploy_mode=deploy_mode)
     apps = [a for a in hadoop_cluster.yarn_apps() if a["id"] not in before]
     assert apps and apps[0]["finalStatus"] == "SUCCEEDED"
+    assert f"YARN application {apps[0]['id']}, tracking URL http" in r.stderr
+    if deploy_mode == "client":  # the driver's JSON summary reaches stdout
+        assert json.loads(r.stdout.strip().splitlines()[-1])
+    else:
+        assert f"application {apps[0]['id']} finished: SUCCEEDED" in r.stderr
     records = [json.loads(l) for l in fs.read_text(fs.join(run, "metrics.jsonl")).splitlines()]
     assert [r["round"] for r in records if r["kind"] == "round"] == [0, 1, 2, 3]
     assert [r["round"] for r in records if r["kind"] == "val"] == [1, 3]
