@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rnn_spark import data, fs
+from rnn_spark import fs, ingest
 from rnn_spark.submit import pack, stage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def bench_upload(env: pack.PackedEnv, staging: str) -> dict:
 def bench_yarn(staging: str) -> dict:
     ds = fs.join(staging, "data")
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    data.ingest_text([str(stdlib / "json" / "*.py")], ds, seq_len=33, rows_per_group=64,
+    ingest.ingest_text([str(stdlib / "json" / "*.py")], ds, seq_len=33, rows_per_group=64,
                      seed=3, overwrite=True, quiet=True, engine="local")
     cmd = [sys.executable, "-c", "import sys; from rnn_spark.cli import main; sys.exit(main())",
            "submit", *SMALL, "train", "--data", ds, "--run-dir", fs.join(staging, "run"), *TRAIN]

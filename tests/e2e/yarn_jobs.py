@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-from fault_tools import REPO, TRAIN_JOB, job_env, start_job  # noqa: E402
+from fault_tools import TRAIN_JOB, job_env, start_job  # noqa: E402
 
 from rnn_spark.runners.spark import BLAS_PIN_ENV  # noqa: E402
 
@@ -27,7 +27,10 @@ def start_train(cluster, args: list[str], *, log: Path, deploy_mode: str = "clie
     for key, value in {**pins, **(task_env or {})}.items():
         settings[f"spark.executorEnv.{key}"] = value
         settings[f"spark.yarn.appMasterEnv.{key}"] = value
-    # The driver in a cluster-mode AM imports this checkout's rnn_spark (and ships it on).
-    settings.setdefault("spark.yarn.appMasterEnv.PYTHONPATH", str(REPO))
+    # Every container runs the packed rnn-spark environment (the cluster's own Python is bare),
+    # as `rnn-spark submit` does; the client-mode driver is this Python with this checkout.
     argv = cluster.spark_submit_cmd(TRAIN_JOB, *args, deploy_mode=deploy_mode, conf=settings)
-    return start_job(argv, job_env(cluster.env), log)
+    env = cluster.spark_submit_env(deploy_mode)
+    if deploy_mode == "client":
+        env = job_env(env)
+    return start_job(argv, env, log)
