@@ -37,6 +37,7 @@ def _register() -> None:
     for module, attr in (("ingest", "ingest"), ("train", "train"), ("train", "config_cmd"),
                          ("evaluate", "evaluate"),
                          ("inspect", "inspect_cmd"),
+                         ("generate", "generate"),
                          ):
         try:
             mod = importlib.import_module(f"rnn_spark.cli.{module}")
