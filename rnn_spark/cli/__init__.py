@@ -38,6 +38,7 @@ def _register() -> None:
                          ("evaluate", "evaluate"),
                          ("inspect", "inspect_cmd"),
                          ("generate", "generate"),
+                         ("export", "export"),
                          ):
         try:
             mod = importlib.import_module(f"rnn_spark.cli.{module}")

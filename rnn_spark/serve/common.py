@@ -121,3 +121,28 @@ def log_softmax64(logits: np.ndarray) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)
     z = z - z.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def check_out(out: str, overwrite: bool) -> None:
+    """Refuse an existing ``out`` without ``overwrite`` and an ``out`` that cannot be created,
+    before any work is done (one line; nothing is written)."""
+    from rnn_spark import fs
+    if fs.exists(out):
+        if not overwrite:
+            raise fs.FsExists(out, "already exists; pass --overwrite to replace it")
+        return
+    parent = fs.parent(out)
+    while parent and not fs.exists(parent):
+        up = fs.parent(parent)
+        if up == parent:
+            break
+        parent = up
+    if parent and fs.exists(parent) and not fs.isdir(parent):
+        raise fs.FsError(out, f"cannot be created: {parent} is a file")
+    if fs.scheme(out) == "file":
+        import os
+        local = fs.split(out)[2] if "://" in out else out
+        base = parent if parent else os.path.dirname(os.path.abspath(local)) or "."
+        base = fs.split(base)[2] if "://" in base else base
+        if os.path.isdir(base) and not os.access(base, os.W_OK | os.X_OK):
+            raise fs.FsPermission(out, f"cannot be created: {base} is not writable")
