@@ -39,6 +39,7 @@ def _register() -> None:
                          ("inspect", "inspect_cmd"),
                          ("generate", "generate"),
                          ("export", "export"),
+                         ("predict", "predict"),
                          ):
         try:
             mod = importlib.import_module(f"rnn_spark.cli.{module}")

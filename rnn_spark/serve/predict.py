@@ -1,0 +1,130 @@
+"""Batch scoring: a dataset's shards -> Parquet prediction shards + ``predictions.json``, atomically.
+
+One task per input shard; it streams the shard one row group at a time (memory: one row group and
+its predictions) and writes ``part-NNNNN.parquet`` with one output row group per input row group.
+Everything goes into a hidden staging directory beside ``out`` that is renamed onto ``out`` only when
+every task and the manifest are written (a failed run leaves nothing). The output is a function of
+the model and the input only -- same bytes inline, on local Spark or on YARN.
+
+``predictions.json``: format, format_version, task, model, dataset, splits, top_k, schema (column
+names), rows, and per file: path, split, source shard, rows, bytes, sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import pyarrow.parquet as pq
+
+from rnn_spark import fs
+from rnn_spark.data import WorkUnit
+from rnn_spark.errors import UserError
+from rnn_spark.serve.common import (UnitReader, check_data, check_out, engine_from_spec,
+                                    manifest_of)
+from rnn_spark.serve.score import schema, score_table
+
+FORMAT = "rnn-spark-predictions"
+MANIFEST = "predictions.json"
+
+
+@dataclass(frozen=True)
+class PredictSummary:
+    out: str
+    task: str
+    rows: int
+    files: int
+    unknown_tokens: int = 0
+
+
+class _HashingWriter:
+    """A write-only file object that hashes what passes through (for the manifest's sha256)."""
+
+    def __init__(self, f):
+        self.f, self.h, self.n, self.closed = f, hashlib.sha256(), 0, False
+
+    def write(self, b):
+        self.h.update(b)
+        self.n += len(b)
+        return self.f.write(b)
+
+    def tell(self):
+        return self.n
+
+    def flush(self):
+        self.f.flush()
+
+    def writable(self):
+        return True
+
+    def close(self):
+        self.closed = True
+
+
+def predict_task(task: dict, shared: dict) -> dict:
+    """Worker side: score one input shard's units into ``task["path"]`` (atomic, retry-safe)."""
+    model = engine_from_spec(shared["spec"])
+    m = manifest_of(shared)
+    reader = UnitReader()
+    rows = 0
+    try:
+        with fs.atomic_write(task["path"], overwrite=True) as f:
+            hw = _HashingWriter(f)
+            with pq.ParquetWriter(hw, schema(m.task), compression="zstd",
+                                  write_statistics=False) as w:
+                for d in task["units"]:
+                    table = reader.read(WorkUnit.from_dict(d))
+                    out = score_table(model, table, m, task["split"], batch_size=shared["batch_size"],
+                                      top_k=shared["top_k"], tokens=shared["tokens"])
+                    w.write_table(out, row_group_size=max(1, out.num_rows))
+                    rows += out.num_rows
+    finally:
+        reader.close()
+    return {"path": fs.basename(task["path"]), "split": task["split"], "source": task["source"],
+            "rows": rows, "bytes": hw.n, "sha256": hw.h.hexdigest()}
+
+
+def _splits(m, split: str) -> list[str]:
+    if split == "all":
+        return list(m.splits)
+    if split not in m.splits:
+        raise UserError(f"{m.root}: no split {split!r} (has: {', '.join(m.splits)}); pass --split")
+    return [split]
+
+
+def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_size: int = 64,
+            top_k: int = 5, overwrite: bool = False) -> PredictSummary:
+    """Score ``data`` (a dataset URI or a Manifest) with ``tm``; write ``out`` (see the module doc)."""
+    from rnn_spark.data import Manifest, read_manifest
+    from rnn_spark.serve.common import make_runner
+    if top_k < 1:
+        raise UserError(f"--top-k: {top_k} must be >= 1")
+    m = data if isinstance(data, Manifest) else read_manifest(data)
+    where = data if isinstance(data, str) else m.root
+    check_data(tm.config, m, where)
+    check_out(out, overwrite)
+    own = runner is None
+    runner = runner or make_runner("inline")
+    try:
+        shared = {"spec": tm.spec(), "manifest": (m.data, m.root), "batch_size": batch_size,
+                  "top_k": top_k, "tokens": tm.vocab.tokens if tm.vocab is not None else None}
+        with fs.staging_dir(out, overwrite=overwrite) as tmp:
+            tasks, i = [], 0
+            for s in _splits(m, split):
+                for sh in m.shards(s):
+                    units = [u for u in m.work_units(s) if u.shard == fs.join(m.root, sh["path"])]
+                    tasks.append({"path": fs.join(tmp, f"part-{i:05d}.parquet"), "split": s,
+                                  "source": sh["path"], "units": [u.to_dict() for u in units]})
+                    i += 1
+            files = list(runner.map(predict_task, tasks, shared))
+            doc = {"format": FORMAT, "format_version": 1, "task": tm.task,
+                   "model": tm.source.uri, "dataset": m.root, "splits": _splits(m, split),
+                   "top_k": top_k if tm.task == "lm" else None,
+                   "schema": schema(tm.task).names, "rows": sum(f["rows"] for f in files),
+                   "files": files}
+            fs.write_text(fs.join(tmp, MANIFEST), json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    finally:
+        if own:
+            runner.close()
+    return PredictSummary(out, tm.task, doc["rows"], len(files))
