@@ -93,38 +93,50 @@ def _splits(m, split: str) -> list[str]:
     return [split]
 
 
-def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_size: int = 64,
-            top_k: int = 5, overwrite: bool = False) -> PredictSummary:
-    """Score ``data`` (a dataset URI or a Manifest) with ``tm``; write ``out`` (see the module doc)."""
-    from rnn_spark.data import Manifest, read_manifest
+def write_outputs(tm, out: str, *, overwrite: bool, runner, fn, make_tasks, shared: dict,
+                  doc: dict) -> tuple[dict, list[dict]]:
+    """Run ``fn`` over ``make_tasks(staging_dir)`` and commit the files + predictions.json to ``out``
+    (all or nothing). -> (manifest, per-task results)."""
     from rnn_spark.serve.common import make_runner
-    if top_k < 1:
-        raise UserError(f"--top-k: {top_k} must be >= 1")
-    m = data if isinstance(data, Manifest) else read_manifest(data)
-    where = data if isinstance(data, str) else m.root
-    check_data(tm.config, m, where)
-    check_out(out, overwrite)
     own = runner is None
     runner = runner or make_runner("inline")
     try:
-        shared = {"spec": tm.spec(), "manifest": (m.data, m.root), "batch_size": batch_size,
-                  "top_k": top_k, "tokens": tm.vocab.tokens if tm.vocab is not None else None}
         with fs.staging_dir(out, overwrite=overwrite) as tmp:
-            tasks, i = [], 0
-            for s in _splits(m, split):
-                for sh in m.shards(s):
-                    units = [u for u in m.work_units(s) if u.shard == fs.join(m.root, sh["path"])]
-                    tasks.append({"path": fs.join(tmp, f"part-{i:05d}.parquet"), "split": s,
-                                  "source": sh["path"], "units": [u.to_dict() for u in units]})
-                    i += 1
-            files = list(runner.map(predict_task, tasks, shared))
-            doc = {"format": FORMAT, "format_version": 1, "task": tm.task,
-                   "model": tm.source.uri, "dataset": m.root, "splits": _splits(m, split),
-                   "top_k": top_k if tm.task == "lm" else None,
-                   "schema": schema(tm.task).names, "rows": sum(f["rows"] for f in files),
+            files = list(runner.map(fn, make_tasks(tmp), shared))
+            doc = {"format": FORMAT, "format_version": 1, "task": tm.task, "model": tm.source.uri,
+                   **doc, "schema": schema(tm.task).names, "rows": sum(f["rows"] for f in files),
                    "files": files}
             fs.write_text(fs.join(tmp, MANIFEST), json.dumps(doc, indent=1, sort_keys=True) + "\n")
     finally:
         if own:
             runner.close()
+    return doc, files
+
+
+def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_size: int = 64,
+            top_k: int = 5, overwrite: bool = False) -> PredictSummary:
+    """Score ``data`` (a dataset URI or a Manifest) with ``tm``; write ``out`` (see the module doc)."""
+    from rnn_spark.data import Manifest, read_manifest
+    if top_k < 1:
+        raise UserError(f"--top-k: {top_k} must be >= 1")
+    m = data if isinstance(data, Manifest) else read_manifest(data)
+    check_data(tm.config, m, data if isinstance(data, str) else m.root)
+    check_out(out, overwrite)
+    splits = _splits(m, split)
+
+    def make_tasks(tmp):
+        tasks = []
+        for s in splits:
+            units = m.work_units(s)
+            for sh in m.shards(s):
+                mine = [u.to_dict() for u in units if u.shard == fs.join(m.root, sh["path"])]
+                tasks.append({"path": fs.join(tmp, f"part-{len(tasks):05d}.parquet"), "split": s,
+                              "source": sh["path"], "units": mine})
+        return tasks
+    shared = {"spec": tm.spec(), "manifest": (m.data, m.root), "batch_size": batch_size,
+              "top_k": top_k, "tokens": tm.vocab.tokens if tm.vocab is not None else None}
+    doc, files = write_outputs(tm, out, overwrite=overwrite, runner=runner, fn=predict_task,
+                               make_tasks=make_tasks, shared=shared,
+                               doc={"dataset": m.root, "splits": splits,
+                                    "top_k": top_k if tm.task == "lm" else None})
     return PredictSummary(out, tm.task, doc["rows"], len(files))

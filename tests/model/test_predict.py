@@ -134,3 +134,42 @@ def test_failed_task_leaves_nothing(classify_run, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         predict(tm, ds, str(tmp_path / "p"))
     assert os.listdir(tmp_path) == []
+
+
+def test_raw_input_uses_the_models_vocab(lm_run, tmp_path, capsys):
+    ds, run = lm_run
+    tm = rs.load_model(run)
+    src = tmp_path / "new.txt"
+    src.write_text("import json\nprint(json.dumps({'a': 1}))\n\u4e2d\u6587 text\n" * 5)
+    out = tmp_path / "p"
+    code, stdout, err = run_cli(capsys, "predict", "--model", run, "--input", str(src),
+                                "--out", str(out), "--top-k", "2")
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["unknown_tokens"] == 10 and "10 input character(s)" in err
+    doc, t = read_out(out)
+    assert doc["inputs"] == [str(src)] and doc["seq_len"] == 24
+    assert set(t["split"].to_pylist()) == {"input"} and t.num_rows == res["rows"] > 0
+    assert all(len(r) == 2 for r in t["next_ids"].to_pylist())
+    # the first row's loss equals the engine's on the same ids
+    ids = tm.vocab.encode_codes(np.frombuffer(src.read_text().encode("utf-32-le"), np.uint32))[:25]
+    logits = tm.engine().forward(ids[None, :-1].astype(np.int64))[0][0].astype(np.float64)
+    lp = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) \
+        - logits.max(1, keepdims=True)
+    want = -lp[np.arange(24), ids[1:]].mean()
+    assert t["loss"][0].as_py() == pytest.approx(want, rel=1e-5)
+
+
+def test_raw_input_bad(classify_run, lm_run, tmp_path, capsys):
+    src = tmp_path / "x.txt"
+    src.write_bytes(b"abc\xff\xfe def\n")
+    code, _, err = run_cli(capsys, "predict", "--model", lm_run[1], "--input", str(src),
+                           "--out", str(tmp_path / "o"))
+    assert code == 2 and "UTF-8" in err and str(src) in err and not (tmp_path / "o").exists()
+    code, _, err = run_cli(capsys, "predict", "--model", classify_run[1], "--input", str(src),
+                           "--out", str(tmp_path / "o"))
+    assert code == 2 and "--input takes raw text for language models" in err
+    code, _, err = run_cli(capsys, "predict", "--model", lm_run[1], "--input",
+                           str(tmp_path / "missing.txt"), "--out", str(tmp_path / "o"))
+    assert code == 2 and "not found" in err
+    assert sorted(os.listdir(tmp_path)) == ["x.txt"]
