@@ -43,6 +43,18 @@ def _lists(rows: list[np.ndarray], typ) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offs), pa.array(vals, type=typ))
 
 
+def _token_nll(logits: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """-log p(x[:, t+1] | x[:, :t+1]) per step [B, T-1], with one [B, T-1, V] temporary at a time."""
+    z = logits[:, :-1]
+    if z.shape[1] == 0:
+        return np.zeros(z.shape[:2])
+    zt = np.take_along_axis(z, x[:, 1:, None].astype(np.intp), axis=2)[..., 0].astype(np.float64)
+    mx = z.max(axis=2)
+    d = z - mx[..., None]
+    lse = np.log(np.exp(d, dtype=np.float64).sum(axis=2))
+    return mx.astype(np.float64) + lse - zt
+
+
 def _lm(model, table, batch_size, top_k, tokens):
     """Whole rows go in (``length`` ids): steps 0..n-2 score the row, step n-1 the next token."""
     lens = table["length"].to_numpy().astype(np.int64)
@@ -63,9 +75,7 @@ def _lm(model, table, batch_size, top_k, tokens):
         order = np.argsort(-p, axis=1, kind="stable")[:, :k]
         ids.append(order)
         probs.append(np.take_along_axis(p, order, axis=1))
-        lp = log_softmax64(logits[:, :-1]) if T > 1 else np.zeros((B, 0, 1))
-        tgt = x[:, 1:].astype(np.intp)
-        nll = -np.take_along_axis(lp, tgt[..., None], axis=2)[..., 0] if T > 1 else np.zeros((B, 0))
+        nll = _token_nll(logits, x)
         valid = mask[:, 1:]
         cnt = valid.sum(axis=1)
         loss.append(np.divide((nll * valid).sum(axis=1), cnt, out=np.full(B, np.nan), where=cnt > 0))
