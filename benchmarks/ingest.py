@@ -20,7 +20,8 @@ import tempfile
 import time
 
 from rnn_spark import fs
-from rnn_spark.data import ingest_text, iter_minibatches
+from rnn_spark.data import iter_minibatches
+from rnn_spark.ingest import ingest_text
 
 MB = 1 << 20
 WORDS = ["the", "alpha", "beta", "gamma", "délta", "εψιλον", "zeta", "network", "of", "a"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnn_spark import config, data
+from rnn_spark import config, ingest
 from rnn_spark.training.loop import Trainer, make_runner
 from rnn_spark.training.state import RoundSums
 from rnn_spark.training.worker import train_task
@@ -78,7 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ds = str(Path(tmp) / "ds")
         stdlib = Path(sysconfig.get_paths()["stdlib"])
-        data.ingest_text([str(stdlib / "email" / "*.py")], ds, seq_len=128, quiet=True)
+        ingest.ingest_text([str(stdlib / "email" / "*.py")], ds, seq_len=128, quiet=True)
         results = [measure(ds, r, args, str(Path(tmp) / f"run-{r}")) for r in ("inline", "spark")]
     print(json.dumps({"benchmark": "rounds", "hidden": args.hidden, "workers": args.workers,
                       "steps_per_round": args.steps, "batch": 32, "k1": 64, "master": args.master,

@@ -1,6 +1,6 @@
 """`rnn-spark ingest text|series|labelled SRC... --out URI` and `rnn-spark ingest verify URI`.
 
-Parsing and calling only: the work is in :mod:`rnn_spark.data`. Option names match the Python
+Parsing and calling only: the work is in :mod:`rnn_spark.ingest`. Option names match the Python
 API's keyword arguments (``--seq-len`` is ``seq_len``).
 """
 
@@ -41,7 +41,9 @@ def common(fn):
                      help="Seed of the train/val split and of the row layout."),
         click.option("--val-fraction", type=float, default=0.1, show_default=True,
                      help="Fraction of sequences held out for validation."),
-        click.option("--overwrite", is_flag=True, help="Replace OUT if it exists."),
+        click.option("--overwrite", is_flag=True,
+                     help="Replace OUT if it is a dataset (holds manifest.json); an empty "
+                          "directory needs no flag. Never replaces user files or an input."),
         click.option("--engine", type=click.Choice(["auto", "local", "spark"]), default="auto",
                      show_default=True, help="auto = spark above 256 MiB of input."),
         click.option("--master", default="local[*]", show_default=True,
@@ -65,7 +67,7 @@ def _run_kwargs(kw: dict) -> dict:
     return {k: kw.pop(k) for k in keys}
 
 
-def _report(m, quiet: bool) -> None:
+def _report(m) -> None:
     """One JSON line on stdout (always; --quiet only silences the progress on stderr)."""
     summary = {"out": m.root, **m.model_fields(), "splits": {s: m.counts(s) for s in m.splits}}
     click.echo(json.dumps(summary, sort_keys=True))
@@ -91,10 +93,15 @@ def ingest() -> None:
               help="Spark engine: files larger than this are split into chunks of about this "
                    "size, one task each (a char-vocab task needs ~20x the chunk in memory).")
 def text_cmd(sources, out, **kw):
-    """Text files or globs (UTF-8) -> language-model sequences."""
-    from rnn_spark.data import ingest_text
+    """Text files or globs (UTF-8) -> language-model sequences.
+
+    \b
+    Example:
+      rnn-spark ingest text 'corpus/*.txt' --out data/corpus --seq-len 256 --min-freq 5
+    """
+    from rnn_spark.ingest import ingest_text
     run = _run_kwargs(kw)
-    _report(ingest_text(list(sources), out, **kw, **run), run["quiet"])
+    _report(ingest_text(list(sources), out, **kw, **run))
 
 
 @ingest.command("series")
@@ -114,12 +121,18 @@ def text_cmd(sources, out, **kw):
 @click.option("--format", "format", type=click.Choice(["auto", "csv", "parquet"]),
               default="auto", show_default=True)
 def series_cmd(sources, out, columns, target_columns, **kw):
-    """CSV/Parquet time series -> sliding windows with a forecast horizon."""
-    from rnn_spark.data import ingest_series
+    """CSV/Parquet time series -> sliding windows with a forecast horizon.
+
+    \b
+    Example:
+      rnn-spark ingest series prices.csv --out data/prices --window 64 --horizon 4 \\
+          --time-column date --group-column ticker --target-columns close
+    """
+    from rnn_spark.ingest import ingest_series
     run = _run_kwargs(kw)
     m = ingest_series(list(sources), out, columns=_csv(columns),
                       target_columns=_csv(target_columns), **kw, **run)
-    _report(m, run["quiet"])
+    _report(m)
 
 
 @ingest.command("labelled")
@@ -137,17 +150,29 @@ def series_cmd(sources, out, columns, target_columns, **kw):
 @click.option("--format", "format", type=click.Choice(["auto", "csv", "parquet", "jsonl"]),
               default="auto", show_default=True)
 def labelled_cmd(sources, out, **kw):
-    """Parquet/CSV/JSONL rows of (sequence, label or target)."""
-    from rnn_spark.data import ingest_labelled
+    """Parquet/CSV/JSONL rows of (sequence, label or target).
+
+    \b
+    Example:
+      rnn-spark ingest labelled reviews.jsonl --out data/reviews --task classify
+    """
+    from rnn_spark.ingest import ingest_labelled
     run = _run_kwargs(kw)
-    _report(ingest_labelled(list(sources), out, **kw, **run), run["quiet"])
+    _report(ingest_labelled(list(sources), out, **kw, **run))
 
 
 @ingest.command("verify")
 @click.argument("uri")
 @click.option("--check", type=click.Choice(["size", "hash"]), default="hash", show_default=True)
 def verify_cmd(uri, check):
-    """Check a shard directory against its manifest (sizes and content hashes)."""
+    """Check a shard directory against its manifest (sizes, content hashes, row groups).
+
+    A damaged, missing or replaced shard is reported in one line (exit code 2).
+
+    \b
+    Example:
+      rnn-spark ingest verify hdfs:///data/corpus --check hash
+    """
     from rnn_spark.data import read_manifest
     m = read_manifest(uri)
     m.verify(check)

@@ -1,6 +1,7 @@
 """Streaming minibatches: work units (row groups of shards) -> padded [B, T] arrays with masks.
 
-Units are read one row group at a time, in the order given; at most one shard file is open.
+Units are read one row group at a time, in the order given, through the one
+:class:`~rnn_spark.data.reader.ShardReader` (at most one shard file open; damage is a DataError).
 Rows of a row group are shuffled (seeded by (seed, shard hash, row group), so a unit always yields
 the same order wherever it is read); minibatches are cut from the running stream of rows and may
 span units. With ``bucket=True`` rows are pooled over ``bucket_groups`` row groups, sorted by
@@ -16,11 +17,10 @@ from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from rnn_spark import fs
 from rnn_spark.data.manifest import Manifest, WorkUnit
-from rnn_spark.errors import ConfigError, DataError
+from rnn_spark.data.reader import ShardReader
+from rnn_spark.errors import ConfigError
 
 
 @dataclass
@@ -44,45 +44,6 @@ class _Rows:
 
     def __init__(self, xs, ys, lens):
         self.xs, self.ys, self.lens = xs, ys, lens
-
-
-class _ShardReader:
-    def __init__(self):
-        self.uri, self.file, self.pf = None, None, None
-
-    def row_group(self, unit: WorkUnit) -> pa.Table:
-        if unit.shard != self.uri:
-            self.close()
-            try:
-                self.file = fs.open_read(unit.shard)
-                self.pf = pq.ParquetFile(self.file)
-            except fs.FsNotFound:
-                raise DataError(f"{unit.shard}: shard listed in the manifest is missing; "
-                                "re-run the ingest") from None
-            except (pa.ArrowException, OSError) as err:
-                self.close()
-                raise DataError(f"{unit.shard}: not a readable Parquet file ({_short(err)}); "
-                                "the shard is truncated or corrupt, re-run the ingest") from None
-            self.uri = unit.shard
-        md = self.pf.metadata
-        if unit.row_group >= md.num_row_groups or \
-                md.row_group(unit.row_group).num_rows != unit.rows:
-            raise DataError(f"{unit.shard}: row group {unit.row_group} does not match the "
-                            "manifest (shard replaced?); re-run the ingest")
-        try:
-            return self.pf.read_row_group(unit.row_group)
-        except (pa.ArrowException, OSError) as err:
-            raise DataError(f"{unit.shard}: row group {unit.row_group} unreadable "
-                            f"({_short(err)}); re-run the ingest") from None
-
-    def close(self):
-        if self.file is not None:
-            self.file.close()
-        self.uri, self.file, self.pf = None, None, None
-
-
-def _short(err) -> str:
-    return str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
 
 
 def _decode(table: pa.Table, m: Manifest, max_len, dtype) -> _Rows:
@@ -167,13 +128,13 @@ def iter_minibatches(units, batch_size: int, *, manifest: Manifest, seed: int = 
         raise ConfigError(f"max_len: {max_len} must be >= 1")
     dtype = np.dtype(dtype)
     units = [u if isinstance(u, WorkUnit) else WorkUnit.from_dict(u) for u in units]
-    reader = _ShardReader()
+    reader = ShardReader(cache_row_groups=0)  # each unit is read once: nothing to cache
     pending: list = []
     pool: list = []
     pool_units = 0
     try:
         for k, unit in enumerate(units):
-            rows = _decode(reader.row_group(unit), manifest, max_len, dtype)
+            rows = _decode(reader.read_row_group(unit), manifest, max_len, dtype)
             order = np.arange(len(rows.xs))
             if shuffle_rows:
                 order = _unit_rng(seed, unit).permutation(len(order))

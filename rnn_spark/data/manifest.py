@@ -2,13 +2,17 @@
 
 The manifest is JSON (sorted keys, no timestamps, shard paths relative to the manifest's
 directory) so the same input + options + seed give byte-identical manifests wherever they were
-written. Readers refuse a format or schema version they do not know.
+written. Readers refuse a format or schema version they do not know, and shard paths that are
+not relative paths inside the dataset directory (absolute, a URI, or with ``..``). Each shard
+entry records its size in bytes (``bytes``), which :class:`~rnn_spark.data.reader.ShardReader`
+checks when it opens the shard, and its sha256.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 
 from rnn_spark import fs
@@ -27,14 +31,18 @@ class WorkUnit:
     rows: int
     tokens: int
     sha256: str
+    size: int | None = None   # bytes of the shard file per the manifest (None: unchecked)
+    dataset: str = ""         # the dataset directory (the manifest's), for error messages
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "WorkUnit":
+        size = d.get("size")
         return cls(shard=str(d["shard"]), row_group=int(d["row_group"]), rows=int(d["rows"]),
-                   tokens=int(d["tokens"]), sha256=str(d["sha256"]))
+                   tokens=int(d["tokens"]), sha256=str(d["sha256"]),
+                   size=None if size is None else int(size), dataset=str(d.get("dataset", "")))
 
 
 def _absolute(uri: str) -> str:
@@ -83,8 +91,10 @@ class Manifest:
         units = []
         for sh in self._split(split)["shards"]:
             uri = fs.join(self.root, sh["path"])
+            size = sh.get("bytes")
             for i, g in enumerate(sh["row_groups"]):
-                units.append(WorkUnit(uri, i, g["rows"], g["tokens"], sh["sha256"]))
+                units.append(WorkUnit(uri, i, g["rows"], g["tokens"], sh["sha256"],
+                                      None if size is None else int(size), self.root))
         return units
 
     def model_fields(self) -> dict:
@@ -99,7 +109,8 @@ class Manifest:
                             f"(has: {', '.join(self.splits) or 'none'})") from None
 
     def verify(self, check: str = "hash") -> None:
-        """Check every shard exists with the recorded size (``"size"``) and hash (``"hash"``)."""
+        """Check every shard exists with the recorded size (``"size"``) and hash (``"hash"``),
+        and that its Parquet footer lists the manifest's row groups."""
         import hashlib
         for split in self.splits:
             for sh in self.shards(split):
@@ -119,11 +130,48 @@ class Manifest:
                     if h.hexdigest() != sh["sha256"]:
                         raise DataError(f"{uri}: content hash differs from the manifest; "
                                         "the shard was changed, re-run the ingest")
+                _check_footer(uri, sh["row_groups"])
+
+
+def _check_footer(uri: str, groups: list[dict]) -> None:
+    """The shard's Parquet footer lists the row groups the manifest lists (same row counts)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    try:
+        with fs.open_read(uri) as f:
+            md = pq.ParquetFile(f).metadata
+    except (pa.ArrowException, OSError, ValueError) as err:
+        cause = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise DataError(f"{uri}: not a readable Parquet file ({cause}); the shard is damaged, "
+                        "re-run the ingest") from None
+    if md.num_row_groups != len(groups):
+        raise DataError(f"{uri}: {md.num_row_groups} row groups, the manifest says "
+                        f"{len(groups)}; the shard was replaced, re-run the ingest")
+    for i, g in enumerate(groups):
+        if md.row_group(i).num_rows != g["rows"]:
+            raise DataError(f"{uri}: row group {i} holds {md.row_group(i).num_rows} rows, the "
+                            f"manifest says {g['rows']}; the shard was replaced, re-run the "
+                            "ingest")
 
 
 def _require(cond, where, msg):
     if not cond:
         raise DataError(f"{where}: {msg}")
+
+
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def check_shard_path(path, where: str) -> None:
+    """A shard path must be relative and stay inside the dataset directory: no absolute path,
+    no URI scheme, no ``..`` component (a manifest must not make a reader open other files)."""
+    ok = (isinstance(path, str) and path and not path.startswith(("/", "\\"))
+          and not _SCHEME_RE.match(path) and "\\" not in path and "\0" not in path
+          and all(part not in ("..", ".", "") for part in path.split("/")))
+    if not ok:
+        shown = repr(path)[:120]
+        raise DataError(f"{where}: shard path {shown} is not a relative path inside the dataset "
+                        "directory; the manifest was edited or damaged, re-run the ingest")
 
 
 def validate(data, where: str) -> None:
@@ -145,6 +193,7 @@ def validate(data, where: str) -> None:
         for sh in s["shards"]:
             for key in ("path", "sha256", "bytes", "sequences", "tokens", "row_groups"):
                 _require(key in sh, where, f"a shard of split {name!r} lacks field {key!r}")
+            check_shard_path(sh["path"], where)
         _require(sum(sh["sequences"] for sh in s["shards"]) == s["sequences"], where,
                  f"split {name!r}: shard sequence counts do not add up")
 

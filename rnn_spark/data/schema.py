@@ -27,6 +27,7 @@ FORMAT = "rnn-spark-shards"
 KINDS = ("tokens", "features")
 TASKS = ("lm", "classify", "regress")
 HEADS = ("every", "last")
+SPLITS = ("train", "val")  # in manifest and shard order
 
 _U64 = np.uint64
 _MASK = (1 << 64) - 1

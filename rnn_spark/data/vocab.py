@@ -1,5 +1,7 @@
-"""Token vocabularies for text: ``byte`` (256 ids, no unknown) and ``char`` (Unicode characters
-seen at least ``min_freq`` times, most frequent first, id 0 = ``<unk>``)."""
+"""Token vocabularies for text as a manifest records them: ``byte`` (256 ids, no unknown) and
+``char`` (Unicode characters seen at least ``min_freq`` times, most frequent first, id 0 =
+``<unk>``): lookup, encode, decode. Building one from counts is the ingest's job
+(:func:`rnn_spark.ingest.vocab.build_char_vocab`)."""
 
 from __future__ import annotations
 
@@ -23,14 +25,6 @@ class Vocab:
     @property
     def size(self) -> int:
         return len(self.tokens)
-
-    @classmethod
-    def build_char(cls, counts: dict[int, int], min_freq: int = 1, max_size: int | None = None):
-        """From code point counts: frequency >= min_freq, order (-count, code point)."""
-        kept = sorted((-c, cp) for cp, c in counts.items() if c >= min_freq)
-        if max_size is not None:
-            kept = kept[:max(0, max_size - 1)]
-        return cls("char", [UNK] + [chr(cp) for _, cp in kept], min_freq)
 
     def encode_codes(self, codes: np.ndarray) -> np.ndarray:
         """Code points (char vocab) or bytes (byte vocab) -> int32 ids."""

@@ -42,6 +42,7 @@ DEFAULT_TIMEOUT = (10.0, 60.0)
 DEFAULT_WEBHDFS_PORT = 9870
 _KEYS = ("webhdfs_url", "user", "timeout", "token", "alias", "auth", "hadoop_conf_dir", "retries")
 _explicit = {}
+_generation = 0
 
 
 def configure(reset=False, **options):
@@ -58,14 +59,24 @@ def configure(reset=False, **options):
             _explicit.pop(k, None)
         else:
             _explicit[k] = v
-    from . import webhdfs
-    webhdfs.clear_cache()
+    global _generation
+    _generation += 1  # clients made under the old options are dropped (rnn_spark.fs.webhdfs)
     return dict(_explicit)
+
+
+def generation() -> int:
+    """How many times :func:`configure` ran in this process (a cache key for HDFS clients)."""
+    return _generation
 
 
 def _opt(key, env):
     v = _explicit.get(key)
     return v if v is not None else (os.environ.get(env) or None)
+
+
+def _timeout_source():
+    """Where a timeout came from, in the user's words (the CLI passes its flag to configure())."""
+    return "--hdfs-timeout" if "timeout" in _explicit else "RNN_SPARK_HDFS_TIMEOUT"
 
 
 def parse_timeout(value):
@@ -78,12 +89,12 @@ def parse_timeout(value):
     try:
         vals = [float(x) for x in value]
     except (TypeError, ValueError):
-        raise FsError("RNN_SPARK_HDFS_TIMEOUT", f"bad timeout {value!r}; "
+        raise FsError(_timeout_source(), f"bad timeout {value!r}; "
                       "write seconds or 'connect,read' (e.g. 10,60)") from None
     if len(vals) == 1:
         vals = vals * 2
     if len(vals) != 2 or min(vals) <= 0:
-        raise FsError("RNN_SPARK_HDFS_TIMEOUT", f"bad timeout {value!r}; "
+        raise FsError(_timeout_source(), f"bad timeout {value!r}; "
                       "write seconds or 'connect,read' (e.g. 10,60)")
     return tuple(vals)
 
@@ -211,7 +222,8 @@ def resolve(uri):
         return Endpoint((f"{proto}://{authority}",), f"the {sch}:// URI", **common)
     url = _opt("webhdfs_url", "RNN_SPARK_WEBHDFS_URL")
     if url:
-        src = "configure(webhdfs_url=)" if "webhdfs_url" in _explicit else "RNN_SPARK_WEBHDFS_URL"
+        src = ("--webhdfs-url (or RNN_SPARK_WEBHDFS_URL)" if "webhdfs_url" in _explicit
+               else "RNN_SPARK_WEBHDFS_URL")
         return Endpoint(tuple(u.strip().rstrip("/") for u in url.split(";") if u.strip()),
                         src, **common)
     alias = _opt("alias", "RNN_SPARK_HDFS_ALIAS")

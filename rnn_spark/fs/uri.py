@@ -112,7 +112,8 @@ def temp_sibling(uri, tag="tmp"):
     """
     name = basename(uri)
     if not name or name in (".", ".."):
-        raise FsError(uri, "needs a file or directory name, not a root")
+        raise FsError(uri, "names no file or directory (a root, '.' or '..'); "
+                           "give a path that ends in a name")
     return join(parent(uri), f".{name}.__{tag}-{secrets.token_hex(6)}")
 
 

@@ -17,6 +17,7 @@ _lock = threading.Lock()
 _clients = {}
 _backends = {}
 _pid = os.getpid()
+_gen = 0  # hdfs_config.generation() the caches were filled under
 
 
 def clear_cache():
@@ -56,11 +57,11 @@ def backend_for(uri):
     A forked child (PySpark workers fork from a daemon) gets its own clients: HTTP connections
     must not be shared across processes.
     """
-    global _pid
+    global _pid, _gen
     ep = hdfs_config.resolve(uri)
     with _lock:
-        if _pid != os.getpid():
-            _pid = os.getpid()
+        if _pid != os.getpid() or _gen != hdfs_config.generation():
+            _pid, _gen = os.getpid(), hdfs_config.generation()
             _clients.clear()
             _backends.clear()
         b = _backends.get(ep)
@@ -118,7 +119,7 @@ class WebHdfsFS:
             hint = "check that the DataNode host name resolves and its port is open from here"
         else:
             who = f"NameNode WebHDFS at {base}"
-            hint = f"address from {self.ep.source}; check HADOOP_CONF_DIR or --webhdfs-url"
+            hint = f"address from {self.ep.source}; check it, or HADOOP_CONF_DIR"
         return FsUnreachable(uri, f"{who} unreachable after {elapsed:.1f} s "
                                   f"({_cause(err, self.ep.timeout)}); {hint}")
 

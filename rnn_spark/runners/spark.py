@@ -133,3 +133,11 @@ class SparkRunner:
 
     def close(self) -> None:
         self.spark.stop()
+
+
+def get_spark_session(master: str = "local[*]", app_name: str = "rnn-spark",
+                      conf: dict | None = None):
+    """The SparkSession set up exactly as training's (the active one under spark-submit), for
+    other Spark jobs such as ingest: HDFS settings passed to executors, BLAS pinned, this
+    rnn_spark shipped to cluster executors. ``conf`` entries override the defaults."""
+    return SparkRunner(master, app_name, conf=conf).spark

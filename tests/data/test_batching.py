@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from rnn_spark.data import (count_minibatches, ingest_labelled, ingest_series, ingest_text,
-                            iter_minibatches, read_manifest)
+from rnn_spark.data import count_minibatches, iter_minibatches, read_manifest
+from rnn_spark.ingest import ingest_labelled, ingest_series, ingest_text
 from rnn_spark.errors import DataError
 
 

@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from rnn_spark.data import WorkUnit, ingest_text, read_manifest
+from rnn_spark.data import WorkUnit, read_manifest
+from rnn_spark.ingest import ingest_text
 from rnn_spark.errors import DataError
 
 
@@ -71,3 +72,26 @@ def test_work_units_json_round_trip(shards):
     assert again == units
     with pytest.raises(DataError, match="no split 'test'"):
         m.work_units("test")
+
+
+@pytest.mark.parametrize("bad", ["../x.parquet", "../../../../etc/passwd", "/etc/passwd",
+                                 "train/../../x.parquet", "hdfs:///d/x.parquet",
+                                 "file:///etc/passwd", "train//x.parquet", ".", ""])
+def test_shard_paths_must_stay_inside_the_dataset(shards, bad):
+    def edit(d):
+        d["splits"]["train"]["shards"][0]["path"] = bad
+    _edit(shards / "manifest.json", edit)
+    with pytest.raises(DataError) as err:
+        read_manifest(str(shards))
+    msg = str(err.value)
+    assert "\n" not in msg and "is not a relative path inside the dataset directory" in msg
+    assert msg.startswith(str(shards / "manifest.json"))
+
+
+def test_verify_cli_refuses_escaping_path(shards, capsys):
+    from rnn_spark.cli import main
+    _edit(shards / "manifest.json",
+          lambda d: d["splits"]["train"]["shards"][0].update(path="../../../../etc/passwd"))
+    assert main(["ingest", "verify", str(shards)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "etc/passwd" in err

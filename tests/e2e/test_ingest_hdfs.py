@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rnn_spark import fs
-from rnn_spark.data import (ingest_labelled, ingest_text, iter_minibatches, read_manifest)
+from rnn_spark.data import ShardReader, iter_minibatches, read_manifest
+from rnn_spark.ingest import ingest_labelled, ingest_text
 from rnn_spark.errors import DataError
 from rnn_spark.fs import hdfs_config
 
@@ -118,3 +119,48 @@ def test_ingest_job_on_yarn(hadoop_cluster, hdfs, tmp_path):
     r = hadoop_cluster.spark_submit(os.path.join(REPO, "jobs", "ingest.py"), *args)
     assert '"task": "lm"' in r.stdout
     assert _tree(str(tmp_path / "local")) == _tree(out)
+
+
+def test_overwrite_guard_on_hdfs(hdfs, tmp_path):
+    """#8.1 on HDFS: an output that contains the inputs, or holds user files, is refused and
+    nothing is touched; an old dataset is replaced."""
+    src = _texts(tmp_path)
+    _upload(src, fs.join(hdfs, "in"))
+    with pytest.raises(DataError, match=r"--out contains the input"):
+        ingest_text([fs.join(hdfs, "in", "*.txt")], fs.join(hdfs, "in"), overwrite=True, **KW)
+    with pytest.raises(DataError, match=r"--out lies inside the input"):
+        ingest_text([fs.join(hdfs, "in")], fs.join(hdfs, "in", "ds"), **KW)
+    fs.write_text(fs.join(hdfs, "mine", "notes.txt"), "precious")
+    with pytest.raises(DataError, match="holds files that are not a dataset rnn-spark made"):
+        ingest_text([fs.join(hdfs, "in")], fs.join(hdfs, "mine"), overwrite=True, **KW)
+    assert sorted(fs.basename(u) for u in fs.ls(fs.join(hdfs, "in"))) == \
+        ["p0.txt", "p1.txt", "p2.txt"]
+    assert fs.read_text(fs.join(hdfs, "mine", "notes.txt")) == "precious"
+    out = fs.join(hdfs, "ds")
+    ingest_text([fs.join(hdfs, "in", "p0.txt")], out, **KW)
+    m = ingest_text([fs.join(hdfs, "in")], out, overwrite=True, **KW)
+    assert len(m.data["sources"]) == 3
+    assert sorted(fs.basename(u) for u in fs.ls(hdfs)) == ["ds", "in", "mine"]
+
+
+def test_damaged_shard_on_hdfs_is_one_line(hdfs, tmp_path, capsys):
+    """#8.2 reader side on HDFS: a truncated shard -> one line naming shard and row group, and
+    `rnn-spark ingest verify` exits 2 with one line."""
+    from rnn_spark.cli import main
+    src = _texts(tmp_path)
+    _upload(src, fs.join(hdfs, "in"))
+    out = fs.join(hdfs, "ds")
+    m = ingest_text([fs.join(hdfs, "in")], out, **KW)
+    u = m.work_units("train")[0]
+    assert ShardReader(verify_sha256=True).read_row_group(u).num_rows == u.rows
+    data = fs.read_bytes(u.shard)
+    fs.write_bytes(u.shard, data[:-50], overwrite=True)
+    with pytest.raises(DataError) as err:
+        ShardReader().read_row_group(u)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"{u.shard}: row group 0 unreadable")
+    assert f"manifest says {len(data)}" in msg and f"rnn-spark ingest verify {out}`" in msg
+    capsys.readouterr()
+    assert main(["ingest", "verify", out]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and u.shard in err and "truncated" in err

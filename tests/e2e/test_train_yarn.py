@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_spark import config, data, fs
+from rnn_spark import config, fs, ingest
 from rnn_spark.runners.spark import BLAS_PIN_ENV
 from rnn_spark.training.loop import train
 
@@ -27,7 +27,7 @@ TRAIN_ARGS = ["--hidden-sizes", "16", "--embedding-size", "8", "--k1", "16", "--
 def hdfs_dataset(hadoop_cluster):
     uri = hadoop_cluster.uri("/tmp/e2e/train-yarn-dataset")
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    data.ingest_text([str(stdlib / "json" / "*.py")], uri, seq_len=33, rows_per_group=64,
+    ingest.ingest_text([str(stdlib / "json" / "*.py")], uri, seq_len=33, rows_per_group=64,
                      seed=3, overwrite=True, quiet=True, engine="local")
     yield uri
     fs.rm(uri, recursive=True, missing_ok=True)

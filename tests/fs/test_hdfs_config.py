@@ -125,6 +125,13 @@ def test_bad_timeout(monkeypatch):
                              "'connect,read' (e.g. 10,60)")
 
 
+def test_bad_timeout_from_the_flag_names_the_flag(capsys):
+    from rnn_spark.cli import main
+    assert main(["--hdfs-timeout", "soon", "ingest", "verify", "hdfs://h/ds"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --hdfs-timeout: bad timeout") and len(err.splitlines()) == 1
+
+
 def _closed_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -145,8 +152,9 @@ def test_unreachable_namenode(call):
     assert time.monotonic() - t0 < 10  # returned, did not hang
     msg = str(ei.value)
     assert msg.startswith(f"{uri}: NameNode WebHDFS at http://127.0.0.1:{port} unreachable after ")
-    assert msg.endswith(" s (connection refused); address from configure(webhdfs_url=); "
-                        "check HADOOP_CONF_DIR or --webhdfs-url")
+    assert msg.endswith(" s (connection refused); address from --webhdfs-url (or "
+                        "RNN_SPARK_WEBHDFS_URL); check it, or HADOOP_CONF_DIR")
+    assert "configure(" not in msg  # no Python API wording in a user's message (#8.9)
 
 
 def test_unresponsive_namenode_times_out():

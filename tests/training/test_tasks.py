@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from trainer_config import small_config
 
-from rnn_spark import data
+from rnn_spark import data, ingest
 from rnn_spark.training.loop import train
 
 
@@ -18,7 +18,7 @@ def series_dataset(tmp_path_factory):
     rows = [f"{i},{e},{np.sin(i / 6 + ph):.5f},{np.cos(i / 6 + ph):.5f}\n"
             for e, ph in (("a", 0.0), ("b", 1.3), ("c", 2.1)) for i in t]
     (d / "s.csv").write_text("t,ent,x,y\n" + "".join(rows))
-    data.ingest_series([str(d / "s.csv")], str(d / "ds"), window=16, horizon=2, columns=["x", "y"],
+    ingest.ingest_series([str(d / "s.csv")], str(d / "ds"), window=16, horizon=2, columns=["x", "y"],
                        target_columns=["x"], time_column="t", group_column="ent", seed=1,
                        quiet=True, rows_per_group=128)
     return str(d / "ds")
@@ -32,7 +32,7 @@ def classify_dataset(tmp_path_factory):
         for _ in range(1500):
             seq = rng.integers(0, 12, int(rng.integers(2, 20))).tolist()
             f.write(json.dumps({"sequence": seq, "label": seq[-1] % 3}) + "\n")  # read at the end
-    data.ingest_labelled([str(d / "lab.jsonl")], str(d / "ds"), task="classify", seed=2,
+    ingest.ingest_labelled([str(d / "lab.jsonl")], str(d / "ds"), task="classify", seed=2,
                          quiet=True, rows_per_group=128)
     return str(d / "ds")
 

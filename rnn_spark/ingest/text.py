@@ -11,12 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from rnn_spark import fs
-from rnn_spark.data.chunks import (MAX_UTF8_BYTES, char_start, chunk_range, chunk_rows, n_rows,
-                                   prefix, read_range, rows_between)
-from rnn_spark.data.pipeline import Job, read_source, run_ingest
 from rnn_spark.data.schema import empty_block, make_block, row_hash, unit_fraction
 from rnn_spark.data.vocab import Vocab
 from rnn_spark.errors import ConfigError, DataError
+from rnn_spark.ingest.chunks import (MAX_UTF8_BYTES, char_start, chunk_range, chunk_rows, n_rows,
+                                     prefix, read_range, rows_between)
+from rnn_spark.ingest.job import Job
+from rnn_spark.ingest.pipeline import run_ingest
+from rnn_spark.ingest.sources import read_source
+from rnn_spark.ingest.vocab import build_char_vocab
 
 
 def window_rows(n: int, seq_len: int, overlap: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +66,12 @@ class TextJob(Job):
             raise ConfigError(f"val_fraction: {val_fraction} must be in [0, 1)")
         if min_freq < 1:
             raise ConfigError("min_freq: must be >= 1")
+        if max_vocab is not None and vocab != "char":
+            raise ConfigError(f"max_vocab: {max_vocab} applies to the char vocabulary only "
+                              "(--vocab char); drop --max-vocab")
+        if max_vocab is not None and max_vocab < 2:
+            raise ConfigError(f"max_vocab: {max_vocab} leaves no room for any character besides "
+                              "<unk>; use at least 2, or leave --max-vocab unset")
         self.opts = dict(seq_len=seq_len, vocab=vocab, min_freq=min_freq, max_vocab=max_vocab,
                          overlap=overlap, val_fraction=val_fraction,
                          on_decode_error=on_decode_error)
@@ -115,14 +124,14 @@ class TextJob(Job):
         for s in scans:
             for cp, c in zip(*s["counts"]):
                 counts[cp] = counts.get(cp, 0) + c
-        self.vocab = Vocab.build_char(counts, self.opts["min_freq"], self.opts["max_vocab"])
+        self.vocab = build_char_vocab(counts, self.opts["min_freq"], self.opts["max_vocab"])
 
     def block(self, idx, uri):
         codes = self._codes(uri)
         ids = self.vocab.encode_codes(codes)
         return self._block(idx, ids, *self._rows(idx, len(ids)))
 
-    # -- byte-range chunks of one big file (Spark engine; see rnn_spark.data.chunks) ----------
+    # -- byte-range chunks of one big file (Spark engine; see rnn_spark.ingest.chunks) ----------
 
     def scan_chunk(self, idx: int, uri: str, size: int, k: int, chunk_bytes: int) -> dict:
         """Chunk ``k``'s byte range, token count, code point counts or first decode error."""
@@ -210,7 +219,7 @@ def ingest_text(sources, out: str, *, seq_len: int, vocab: str = "char", min_fre
                 seed: int = 0, on_decode_error: str = "fail", **run):
     """Ingest UTF-8 text files/globs into LM shards at ``out``; return the Manifest.
 
-    ``run`` takes the engine options of :func:`rnn_spark.data.pipeline.run_ingest`
+    ``run`` takes the engine options of :func:`rnn_spark.ingest.pipeline.run_ingest`
     (overwrite, engine, master, shard_bytes, row_group_bytes, rows_per_group, chunk_bytes, quiet).
     """
     job = TextJob(seq_len=seq_len, vocab=vocab, min_freq=min_freq, max_vocab=max_vocab,

@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from rnn_spark.data import ingest_text
-from rnn_spark.data.chunks import chunk_range, chunk_rows, n_rows
-from rnn_spark.data.pipeline import resolve_sources
-from rnn_spark.data.spark_ingest import scan_items
-from rnn_spark.data.text import TextJob, window_rows
+from rnn_spark.ingest import ingest_text
+from rnn_spark.ingest.chunks import chunk_range, chunk_rows, n_rows
+from rnn_spark.ingest.sources import resolve_sources
+from rnn_spark.ingest.spark import scan_items
+from rnn_spark.ingest.text import TextJob, window_rows
 from rnn_spark.errors import DataError
 from shard_snapshot import snapshot
 

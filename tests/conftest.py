@@ -62,7 +62,7 @@ def labelled_parquet(tmp_path):
 @pytest.fixture(scope="module")
 def spark():
     """A local[2] session for the Spark-engine tests (reused if one is active)."""
-    from rnn_spark.data.spark_ingest import session
+    from rnn_spark.ingest.spark import session
     s, created = session("local[2]")
     yield s
     if created:

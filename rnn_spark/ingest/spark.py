@@ -1,26 +1,26 @@
 """The Spark engine of the ingest pipeline: executors read the inputs and write the shards.
 
 Tasks: one ``scan`` per input file -- or, for text files larger than ``chunk_bytes``, one per
-byte-range chunk (:mod:`rnn_spark.data.chunks`) -- collected to the driver, in file order; the
+byte-range chunk (:mod:`rnn_spark.ingest.chunks`) -- collected to the driver, in file order; the
 driver builds vocabulary / statistics and the shard plan; one ``block`` task per file or chunk
-routes its rows to shards by hash; ``partitionBy`` sends every shard's rows to one task, which sorts them and writes
-the shard with pyarrow through :mod:`rnn_spark.fs` into the staging directory. The driver writes
-the manifest. Every step runs the same code as the local engine, so the bytes are the same.
+routes its rows to shards by hash; ``partitionBy`` sends every shard's rows to one task, which
+sorts them and writes the shard with pyarrow through :mod:`rnn_spark.fs` into the staging
+directory. The driver writes the manifest. Every step runs the same code as the local engine, so
+the bytes are the same. The session is training's (package shipping, HDFS settings, BLAS pins).
 
 User errors raised inside tasks (bad rows, missing files) come back as one-line DataErrors.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 
-from rnn_spark.data.chunks import DEFAULT_CHUNK_BYTES, n_chunks
-from rnn_spark.data.pipeline import build_manifest, make_plans
-from rnn_spark.data.shards import SPLITS, route, write_shard
 from rnn_spark import fs
+from rnn_spark.data.schema import SPLITS
+from rnn_spark.data.shards import write_shard
 from rnn_spark.errors import ConfigError, DataError, UserError
+from rnn_spark.ingest.chunks import DEFAULT_CHUNK_BYTES, n_chunks
+from rnn_spark.ingest.plans import build_manifest, make_plans, route
 
 _ERR_RE = re.compile(r"rnn_spark\.[\w.]*?\.?(?:DataError|ConfigError|UserError|Fs\w+): ([^\n]+)")
 
@@ -35,15 +35,15 @@ def _reraise(exc: Exception):
 
 
 def session(master: str):
-    """The active SparkSession (spark-submit) or a new one on ``master``; (session, created)."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    """The active SparkSession (spark-submit) or a new one on ``master``, set up the way training
+    sets up its own (:func:`rnn_spark.runners.spark.get_spark_session`); (session, created)."""
     from pyspark.sql import SparkSession
+
+    from rnn_spark.runners.spark import get_spark_session
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
-    spark = (SparkSession.builder.master(master).appName("rnn-spark ingest")
-             .config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    spark = get_spark_session(master, "rnn-spark ingest", {"spark.ui.enabled": "false"})
     spark.sparkContext.setLogLevel("ERROR")
     return spark, True
 

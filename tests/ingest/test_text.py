@@ -6,7 +6,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from rnn_spark.data import Vocab, ingest_text, read_manifest
+from rnn_spark.data import Vocab, read_manifest
+from rnn_spark.ingest import ingest_text
 from rnn_spark.errors import ConfigError, DataError
 
 

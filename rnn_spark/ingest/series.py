@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_spark.data.pipeline import Job, run_ingest
 from rnn_spark.data.schema import make_block, row_hash, unit_fraction
-from rnn_spark.data.stats import combine_moments, moments, stats_dict
-from rnn_spark.data.tables import (FORMATS, column, detect_format, numeric_matrix, read_table,
-                                   sort_order)
 from rnn_spark.errors import ConfigError, DataError
+from rnn_spark.ingest.job import Job
+from rnn_spark.ingest.pipeline import run_ingest
+from rnn_spark.ingest.stats import combine_moments, moments, stats_dict
+from rnn_spark.ingest.tables import (FORMATS, column, detect_format, numeric_matrix, read_table,
+                                     sort_order)
 
 
 class SeriesJob(Job):
@@ -67,7 +68,7 @@ class SeriesJob(Job):
     def _load(self, uri):
         """-> (features [n, D], targets [n, nt], series bounds [(a, b)], entity count)."""
         o = self.opts
-        fmt = detect_format(uri, o["format"])
+        fmt = detect_format(uri, o["format"], allowed=("csv", "parquet"))
         if fmt == "jsonl":
             raise DataError(f"{uri}: series inputs must be CSV or Parquet")
         table = read_table(uri, fmt)

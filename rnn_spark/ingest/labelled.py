@@ -14,11 +14,12 @@ import re
 
 import numpy as np
 
-from rnn_spark.data.pipeline import Job, run_ingest
 from rnn_spark.data.schema import make_block, row_hash, unit_fraction
-from rnn_spark.data.stats import combine_moments, moments, stats_dict
-from rnn_spark.data.tables import FORMATS, column, detect_format, read_table, where
 from rnn_spark.errors import ConfigError, DataError
+from rnn_spark.ingest.job import Job
+from rnn_spark.ingest.pipeline import run_ingest
+from rnn_spark.ingest.stats import combine_moments, moments, stats_dict
+from rnn_spark.ingest.tables import FORMATS, column, detect_format, read_table, where
 
 _INT_RE = re.compile(r"[+-]?\d+")
 _SEP_RE = re.compile(r"[\s,]+")

@@ -5,7 +5,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rnn_spark.data import ingest_series, iter_minibatches
+from rnn_spark.data import iter_minibatches
+from rnn_spark.ingest import ingest_series
 from rnn_spark.errors import DataError
 
 

@@ -8,7 +8,7 @@ the same way, so no driver-side reading is needed.
 
 After the scan the driver knows every chunk's token count; prefix sums give each chunk's first
 token ``t0``. Chunk ``k`` then emits exactly the rows whose *start* token lies in ``[t0, t1)``
-(the row numbering of :func:`rnn_spark.data.text.window_rows`), reading past its end as far as its
+(the row numbering of :func:`rnn_spark.ingest.text.window_rows`), reading past its end as far as its
 last row needs. Everything here is pure arithmetic or ranged reads; no Spark.
 """
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rnn_spark.data import ingest_labelled, ingest_series, ingest_text
+from rnn_spark.ingest import ingest_labelled, ingest_series, ingest_text
 from rnn_spark.errors import DataError
 from shard_snapshot import snapshot
 

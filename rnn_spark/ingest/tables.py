@@ -12,13 +12,20 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from rnn_spark import fs
-from rnn_spark.data.pipeline import read_source
 from rnn_spark.errors import DataError
+from rnn_spark.ingest.sources import read_source
 
 FORMATS = ("auto", "csv", "parquet", "jsonl")
 
 
-def detect_format(uri: str, fmt: str) -> str:
+# Cells read as missing in CSV files. Unlike pyarrow's default, "NaN"/"nan" are numbers (reported
+# as NaN, not as missing values).
+CSV_NULLS = ["", "NA", "N/A", "n/a", "#N/A", "NULL", "null"]
+
+
+def detect_format(uri: str, fmt: str, allowed: tuple[str, ...] = FORMATS[1:]) -> str:
+    """``fmt``, or the format the file name says; the error lists ``allowed`` (the formats
+    this ingest reads)."""
     if fmt != "auto":
         return fmt
     name = fs.basename(uri).lower()
@@ -28,7 +35,7 @@ def detect_format(uri: str, fmt: str) -> str:
         if name.endswith(ext):
             return f
     raise DataError(f"{uri}: cannot tell the format from the file name; pass --format "
-                    "csv|parquet|jsonl")
+                    f"{'|'.join(allowed)}")
 
 
 def where(uri: str, fmt: str, row: int) -> str:
@@ -40,9 +47,17 @@ def where(uri: str, fmt: str, row: int) -> str:
     return f"{uri}: row {row + 1}"
 
 
+def safe_text(text: str, limit: int = 80) -> str:
+    """``text`` fit for a one-line message: control and undecodable characters escaped
+    (``\\x00``, ``\\ufffd``), cut to about ``limit`` characters."""
+    out = "".join(c if c.isprintable() and c != "\ufffd" else c.encode("unicode_escape").decode()
+                  for c in text[:limit])
+    return out + ("..." if len(text) > limit else "")
+
+
 def _first_line(err) -> str:
     text = str(err).strip()
-    return text.splitlines()[0][:300] if text else type(err).__name__
+    return safe_text(text.splitlines()[0], 160) if text else type(err).__name__
 
 
 def read_table(uri: str, fmt: str, string_columns=()) -> pa.Table:
@@ -66,7 +81,7 @@ def read_table(uri: str, fmt: str, string_columns=()) -> pa.Table:
                 io.BytesIO(data), parse_options=pacsv.ParseOptions(delimiter=delim),
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: pa.string() for c in string_columns},
-                    strings_can_be_null=False))
+                    null_values=CSV_NULLS, strings_can_be_null=False))
         except (pa.ArrowException, OSError) as err:
             raise DataError(f"{uri}: cannot parse CSV ({_first_line(err)}); fix the file") from None
     rows = []

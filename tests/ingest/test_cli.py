@@ -28,7 +28,7 @@ def test_text_ok_then_exists_then_overwrite(capsys, text_files, tmp_path):
     code, so, se = _run(capsys, "ingest", "text", str(text_files[0]), "--out", out,
                         "--seq-len", "8", "-q")
     assert code == 2 and se == f"error: {out}: output already exists; pass --overwrite " \
-                               "(overwrite=True) to replace it\n"
+                               "to replace it\n"  # no Python API wording (#8.9)
     code, so, se = _run(capsys, "ingest", "text", str(text_files[0]), "--out", out,
                         "--seq-len", "8", "-q", "--overwrite")
     assert code == 0 and json.loads(so)["out"] == out and se == ""
