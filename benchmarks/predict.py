@@ -22,7 +22,7 @@ import numpy as np
 
 
 def make_dataset(root: str, rows: int, vocab: int, seed: int = 0) -> str:
-    from rnn_spark import data
+    from rnn_spark import ingest as data
     rng = np.random.default_rng(seed)
     src = os.path.join(root, "seqs.jsonl")
     with open(src, "w") as f:

@@ -23,7 +23,9 @@ def export(model_uri, out, fmt, overwrite):
     from rnn_spark.serve import load_model
     from rnn_spark.serve.common import check_out
 
-    check_out(out, overwrite)
+    from rnn_spark.serve.export_torch import EXPORT_MARKERS
+
+    check_out(out, overwrite, [model_uri], markers=EXPORT_MARKERS, kind="export directory")
     tm = load_model(model_uri)
     if fmt == "pytorch":
         from rnn_spark.serve.export_torch import export_pytorch

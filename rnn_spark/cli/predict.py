@@ -42,7 +42,7 @@ def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, ove
 
     if bool(data) == bool(inputs):
         raise click.UsageError("pass exactly one of --data URI or --input RAW...")
-    check_out(out, overwrite)
+    check_out(out, overwrite, [data] if data else [], kind="predictions directory")
     tm = load_model(model_uri)
     r = open_runner(runner, master, workers, confs)
     try:

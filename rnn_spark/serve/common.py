@@ -6,13 +6,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from rnn_spark import fs
 from rnn_spark.data import Manifest, WorkUnit, read_manifest
 from rnn_spark.engine import Model, ModelConfig
-from rnn_spark.errors import DataError, UserError
+from rnn_spark.errors import UserError
 
 
 def check_data(cfg: ModelConfig, m: Manifest, where: str) -> None:
@@ -65,34 +61,10 @@ def manifest_of(shared: dict) -> Manifest:
     return Manifest(data, root)
 
 
-class UnitReader:
-    """Reads work units one row group at a time; at most one shard file open."""
-
-    def __init__(self):
-        self.uri, self.file, self.pf = None, None, None
-
-    def read(self, unit: WorkUnit) -> pa.Table:
-        if unit.shard != self.uri:
-            self.close()
-            try:
-                self.file = fs.open_read(unit.shard)
-                self.pf = pq.ParquetFile(self.file)
-            except fs.FsNotFound:
-                raise DataError(f"{unit.shard}: shard listed in the manifest is missing") from None
-            except (pa.ArrowException, OSError) as err:
-                self.close()
-                raise DataError(f"{unit.shard}: not a readable Parquet file ({err})") from None
-            self.uri = unit.shard
-        md = self.pf.metadata
-        if unit.row_group >= md.num_row_groups or md.row_group(unit.row_group).num_rows != unit.rows:
-            raise DataError(f"{unit.shard}: row group {unit.row_group} does not match the "
-                            "manifest (shard replaced?); re-run the ingest")
-        return self.pf.read_row_group(unit.row_group)
-
-    def close(self):
-        if self.file is not None:
-            self.file.close()
-        self.uri, self.file, self.pf = None, None, None
+def unit_reader():
+    """The data layer's ShardReader without a cache: each work unit is read once, streamed."""
+    from rnn_spark.data import ShardReader
+    return ShardReader(cache_row_groups=0)
 
 
 def chunk(items: list, n: int) -> list[list]:
@@ -123,14 +95,18 @@ def log_softmax64(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-def check_out(out: str, overwrite: bool) -> None:
-    """Refuse an existing ``out`` without ``overwrite`` and an ``out`` that cannot be created,
-    before any work is done (one line; nothing is written)."""
+def check_out(out: str, overwrite: bool, inputs=(), markers=("predictions.json",),
+              kind: str = "output") -> bool:
+    """The ``--overwrite`` rule (rnn_spark.fs.guard: never an input, never a directory rnn-spark did
+    not make) plus an ``out`` that cannot be created, checked before any work is done (one line;
+    nothing is written). -> whether an existing ``out`` is to be replaced (for fs.staging_dir)."""
+    import os
+
     from rnn_spark import fs
+    from rnn_spark.fs.guard import check_output
+    replace = check_output(out, list(inputs), overwrite=overwrite, kind=kind, marker_files=markers)
     if fs.exists(out):
-        if not overwrite:
-            raise fs.FsExists(out, "already exists; pass --overwrite to replace it")
-        return
+        return replace
     parent = fs.parent(out)
     while parent and not fs.exists(parent):
         up = fs.parent(parent)
@@ -139,10 +115,8 @@ def check_out(out: str, overwrite: bool) -> None:
         parent = up
     if parent and fs.exists(parent) and not fs.isdir(parent):
         raise fs.FsError(out, f"cannot be created: {parent} is a file")
-    if fs.scheme(out) == "file":
-        import os
-        local = fs.split(out)[2] if "://" in out else out
-        base = parent if parent else os.path.dirname(os.path.abspath(local)) or "."
-        base = fs.split(base)[2] if "://" in base else base
+    if fs.scheme(out) == "file" and parent:
+        base = fs.split(parent)[2] if "://" in parent else parent
         if os.path.isdir(base) and not os.access(base, os.W_OK | os.X_OK):
             raise fs.FsPermission(out, f"cannot be created: {base} is not writable")
+    return replace

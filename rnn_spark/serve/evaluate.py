@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnn_spark.data.batching import table_minibatches
-from rnn_spark.serve.common import (UnitReader, chunk, engine_from_spec, log_softmax64,
-                                    manifest_of, open_dataset)
+from rnn_spark.serve.common import (chunk, engine_from_spec, log_softmax64,
+                                    manifest_of, open_dataset, unit_reader)
 
 
 @dataclass
@@ -130,11 +130,11 @@ def evaluate_task(task: dict, shared: dict) -> list[Sums]:
     from rnn_spark.data import WorkUnit
     model = engine_from_spec(shared["spec"])
     m = manifest_of(shared)
-    reader, out = UnitReader(), []
+    reader, out = unit_reader(), []
     try:
         for d in task["units"]:
             s = Sums()
-            table = reader.read(WorkUnit.from_dict(d))
+            table = reader.read_row_group(WorkUnit.from_dict(d))
             for mb in table_minibatches(table, m, shared["batch_size"], model.flat.dtype, False):
                 if m.task == "lm":
                     _lm(model, mb, s)

@@ -14,6 +14,8 @@ import numpy as np
 
 from rnn_spark import fs
 
+EXPORT_MARKERS = ("model.json",)  # an export directory rnn-spark made
+
 SNIPPET = '''\
 # Rebuild an rnn-spark model as PyTorch modules (written by `rnn-spark export --format pytorch`).
 import json
@@ -96,7 +98,9 @@ def export_pytorch(tm, out: str, overwrite: bool = False) -> dict:
     else:
         np.savez(buf, **state)
         weights = "model.npz"
-    with fs.staging_dir(out, overwrite=overwrite) as tmp:
+    from rnn_spark.serve.common import check_out
+    replace = check_out(out, overwrite, [tm.source.uri], markers=EXPORT_MARKERS, kind="export directory")
+    with fs.staging_dir(out, overwrite=replace) as tmp:
         fs.write_bytes(fs.join(tmp, weights), buf.getvalue())
         fs.write_text(fs.join(tmp, "model.json"), json.dumps(model_json(tm), indent=1, sort_keys=True))
         fs.write_text(fs.join(tmp, "rnn_model.py"), SNIPPET)

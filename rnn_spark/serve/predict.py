@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 from rnn_spark import fs
 from rnn_spark.data import WorkUnit
 from rnn_spark.errors import UserError
-from rnn_spark.serve.common import (UnitReader, check_data, check_out, engine_from_spec,
-                                    manifest_of)
+from rnn_spark.serve.common import (check_data, check_out, engine_from_spec,
+                                    manifest_of, unit_reader)
 from rnn_spark.serve.score import schema, score_table
 
 FORMAT = "rnn-spark-predictions"
@@ -66,7 +66,7 @@ def predict_task(task: dict, shared: dict) -> dict:
     """Worker side: score one input shard's units into ``task["path"]`` (atomic, retry-safe)."""
     model = engine_from_spec(shared["spec"])
     m = manifest_of(shared)
-    reader = UnitReader()
+    reader = unit_reader()
     rows = 0
     try:
         with fs.atomic_write(task["path"], overwrite=True) as f:
@@ -74,7 +74,7 @@ def predict_task(task: dict, shared: dict) -> dict:
             with pq.ParquetWriter(hw, schema(m.task), compression="zstd",
                                   write_statistics=False) as w:
                 for d in task["units"]:
-                    table = reader.read(WorkUnit.from_dict(d))
+                    table = reader.read_row_group(WorkUnit.from_dict(d))
                     out = score_table(model, table, m, task["split"], batch_size=shared["batch_size"],
                                       top_k=shared["top_k"], tokens=shared["tokens"])
                     w.write_table(out, row_group_size=max(1, out.num_rows))
@@ -121,7 +121,7 @@ def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_s
         raise UserError(f"--top-k: {top_k} must be >= 1")
     m = data if isinstance(data, Manifest) else read_manifest(data)
     check_data(tm.config, m, data if isinstance(data, str) else m.root)
-    check_out(out, overwrite)
+    replace = check_out(out, overwrite, [m.root], kind="predictions directory")
     splits = _splits(m, split)
 
     def make_tasks(tmp):
@@ -135,7 +135,7 @@ def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_s
         return tasks
     shared = {"spec": tm.spec(), "manifest": (m.data, m.root), "batch_size": batch_size,
               "top_k": top_k, "tokens": tm.vocab.tokens if tm.vocab is not None else None}
-    doc, files = write_outputs(tm, out, overwrite=overwrite, runner=runner, fn=predict_task,
+    doc, files = write_outputs(tm, out, overwrite=replace, runner=runner, fn=predict_task,
                                make_tasks=make_tasks, shared=shared,
                                doc={"dataset": m.root, "splits": splits,
                                     "top_k": top_k if tm.task == "lm" else None})

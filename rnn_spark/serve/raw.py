@@ -26,13 +26,13 @@ class _LM:
 
 
 def _text_job(opts: dict):
-    from rnn_spark.data.text import TextJob
+    from rnn_spark.ingest.text import TextJob
     return TextJob(seq_len=opts["seq_len"], vocab=opts["vocab"], overlap=opts["overlap"])
 
 
 def raw_task(task: dict, shared: dict) -> dict:
     """Worker side: one raw file -> one part file (atomic, retry-safe)."""
-    from rnn_spark.data.text import window_rows
+    from rnn_spark.ingest.text import window_rows
     from rnn_spark.data.vocab import Vocab
     model = engine_from_spec(shared["spec"])
     vocab = Vocab.from_dict(shared["vocab"])
@@ -79,9 +79,9 @@ def predict_raw(tm, inputs: list[str], out: str, *, runner=None, batch_size: int
         raise UserError(f"{tm.source.uri}: --input takes raw text for language models; this "
                         f"model's task is {tm.task!r}: ingest the data with `rnn-spark ingest` "
                         "and pass --data")
-    check_out(out, overwrite)
-    from rnn_spark.data.pipeline import resolve_sources
+    from rnn_spark.ingest.sources import resolve_sources
     sources = [s["uri"] for s in resolve_sources(inputs)]
+    replace = check_out(out, overwrite, sources, kind="predictions directory")
     opts = _options(tm, seq_len)
 
     def make_tasks(tmp):
@@ -89,7 +89,7 @@ def predict_raw(tm, inputs: list[str], out: str, *, runner=None, batch_size: int
                 for i, uri in enumerate(sources)]
     shared = {"spec": tm.spec(), "vocab": tm.vocab.to_dict(), "opts": opts,
               "batch_size": batch_size, "top_k": top_k}
-    doc, files = write_outputs(tm, out, overwrite=overwrite, runner=runner, fn=raw_task,
+    doc, files = write_outputs(tm, out, overwrite=replace, runner=runner, fn=raw_task,
                                make_tasks=make_tasks, shared=shared,
                                doc={"inputs": sources, "top_k": top_k, "seq_len": opts["seq_len"],
                                     "overlap": opts["overlap"]})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rnn_spark import config, data, fs
+from rnn_spark import config, fs, ingest as data
 from rnn_spark.cli import main
 from rnn_spark.runners.spark import BLAS_PIN_ENV
 from rnn_spark.serve import load_model

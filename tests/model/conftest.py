@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_spark import config, data
+from rnn_spark import config, ingest as data
 from rnn_spark.training.loop import train
 
 

@@ -116,13 +116,19 @@ def test_bad_out(lm_run, tmp_path, capsys):
     existing = tmp_path / "exists"
     existing.mkdir()
     (existing / "keep.txt").write_text("x")
-    code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(existing),
-                             "--format", "onnx")
-    assert code == 2 and "--overwrite" in err and len(err.strip().splitlines()) == 1
-    assert os.listdir(existing) == ["keep.txt"]
-    code, _, err = run_cli(capsys, "export", "--model", run, "--out", str(existing),
-                           "--format", "onnx", "--overwrite")
-    assert code == 0 and sorted(os.listdir(existing)) == ["model.json", "model.onnx"]
+    for flags in ([], ["--overwrite"]):  # a directory rnn-spark did not make is never replaced
+        code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(existing),
+                                 "--format", "onnx", *flags)
+        assert code == 2 and "--overwrite" in err and len(err.strip().splitlines()) == 1
+        assert os.listdir(existing) == ["keep.txt"]
+    mine = tmp_path / "mine"
+    assert run_cli(capsys, "export", "--model", run, "--out", str(mine), "--format", "onnx")[0] == 0
+    code, _, err = run_cli(capsys, "export", "--model", run, "--out", str(mine), "--format", "pytorch")
+    assert code == 2 and "--overwrite" in err
+    assert sorted(os.listdir(mine)) == ["model.json", "model.onnx"]
+    code, _, err = run_cli(capsys, "export", "--model", run, "--out", str(mine),
+                           "--format", "pytorch", "--overwrite")
+    assert code == 0 and sorted(os.listdir(mine)) == ["model.json", "model.pt", "rnn_model.py"]
     afile = tmp_path / "file"
     afile.write_text("x")
     code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(afile / "sub"),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import rnn_spark as rs
-import rnn_spark.data
+from rnn_spark.ingest import ingest_text
 from rnn_spark.cli import main
 from rnn_spark.data import read_manifest
 from rnn_spark.data.batching import iter_minibatches
@@ -89,7 +89,7 @@ def test_model_data_mismatch(lm_run, classify_run, series_run, tmp_path, capsys)
     byte_ds = str(tmp_path / "bytes")
     src = tmp_path / "t.txt"
     src.write_text("hello world, a small text\n" * 50)
-    rs.data.ingest_text([str(src)], byte_ds, seq_len=24, vocab="byte", quiet=True)
+    ingest_text([str(src)], byte_ds, seq_len=24, vocab="byte", quiet=True)
     for ds, run, what in ((cls_ds, lm, "task"), (ser_ds, cls, "task"),
                           (byte_ds, lm, "vocabulary size")):
         code, out, err = run_cli(capsys, "evaluate", "--model", run, "--data", ds)

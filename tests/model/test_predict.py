@@ -105,8 +105,15 @@ def test_bad_inputs_write_nothing(classify_run, lm_run, tmp_path, capsys):
     assert code == 2 and "task" in err and not out.exists()
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
     out.mkdir()
+    (out / "mine.txt").write_text("user data")
     code, _, err = run_cli(capsys, "predict", "--model", run, "--data", ds, "--out", str(out))
-    assert code == 2 and "--overwrite" in err and os.listdir(out) == []
+    assert code == 2 and "--overwrite" in err and os.listdir(out) == ["mine.txt"]
+    code, _, err = run_cli(capsys, "predict", "--model", run, "--data", ds, "--out", str(out),
+                           "--overwrite")  # not a predictions directory: never replaced
+    assert code == 2 and "not a predictions directory" in err and os.listdir(out) == ["mine.txt"]
+    code, _, err = run_cli(capsys, "predict", "--model", run, "--data", ds, "--out", ds,
+                           "--overwrite")
+    assert code == 2 and "is the input" in err
     code, _, err = run_cli(capsys, "predict", "--model", run, "--out", str(tmp_path / "x"))
     assert code == 2 and "exactly one of" in err
     f = tmp_path / "f"
@@ -116,6 +123,19 @@ def test_bad_inputs_write_nothing(classify_run, lm_run, tmp_path, capsys):
     code, _, err = run_cli(capsys, "predict", "--model", run, "--data", ds, "--out",
                            str(tmp_path / "y"), "--split", "nope")
     assert code == 2 and not (tmp_path / "y").exists()
+
+
+def test_overwrite_replaces_own_predictions(classify_run, tmp_path, capsys):
+    ds, run = classify_run
+    out = tmp_path / "p"
+    assert run_cli(capsys, "predict", "--model", run, "--data", ds, "--out", str(out))[0] == 0
+    before = files_bytes(out)
+    code, _, err = run_cli(capsys, "predict", "--model", run, "--data", ds, "--out", str(out))
+    assert code == 2 and "--overwrite" in err and files_bytes(out) == before
+    code, _, err = run_cli(capsys, "predict", "--model", run, "--data", ds, "--out", str(out),
+                           "--split", "val", "--overwrite")
+    assert code == 0, err
+    assert json.loads((out / "predictions.json").read_text())["splits"] == ["val"]
 
 
 def test_failed_task_leaves_nothing(classify_run, tmp_path, monkeypatch):

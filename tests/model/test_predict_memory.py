@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from rnn_spark.data import ingest_text, read_manifest
+from rnn_spark.data import read_manifest
+from rnn_spark.ingest import ingest_text
 
 BUDGET = 10 << 20  # a row group (256 KiB) and a 64-row batch's scratch fit
 
