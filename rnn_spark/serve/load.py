@@ -23,7 +23,8 @@ from rnn_spark import fs
 from rnn_spark.engine import Model, ModelConfig
 from rnn_spark.errors import UserError
 
-MODEL_FORMAT = "pytorch-state-dict-npz"
+MODEL_FORMAT = "pytorch-state-dict-npz"    # RUN/model: weights.npz holds PyTorch-named arrays
+CHECKPOINT_FORMAT = "rnn-spark-checkpoint"  # checkpoints and best/: weights.npz holds flat "global"
 FORMAT_VERSION = 1  # the newest model.json / checkpoint layout this rnn-spark reads
 
 
@@ -165,9 +166,10 @@ def load_model(uri: str) -> TrainedModel:
     mj = _json(mj_uri) if fs.exists(mj_uri) else None
     if mj is not None:
         _check_version(mj, mj_uri)
-        if mj.get("format", MODEL_FORMAT) != MODEL_FORMAT:
+        want = CHECKPOINT_FORMAT if kind == "checkpoint" else MODEL_FORMAT
+        if mj.get("format", want) not in (want, MODEL_FORMAT):
             raise UserError(f"{mj_uri}: format {mj.get('format')!r} is not supported (reads "
-                            f"{MODEL_FORMAT!r}); upgrade rnn-spark")
+                            f"{want!r}); upgrade rnn-spark")
     rnd = None
     if kind == "checkpoint":
         meta_uri = fs.join(where, "meta.json")

@@ -59,6 +59,22 @@ def test_old_checkpoint_without_model_json_uses_manifest(lm_run, tmp_path):
         rs.load_model(str(ck))
 
 
+def test_checkpoint_with_its_own_model_json(lm_run, tmp_path):
+    """Checkpoints written with a model.json (format rnn-spark-checkpoint) need no dataset."""
+    ds, run = lm_run
+    ck = tmp_path / "ck"
+    shutil.copytree(list_checkpoints(run)[-1], ck)
+    mj = json.loads((ck / "meta.json").read_text())
+    model_json = json.loads(open(run + "/model/model.json").read())
+    model_json.update(format="rnn-spark-checkpoint", weights="global")
+    (ck / "model.json").write_text(json.dumps(model_json))
+    mj["config"]["data"]["path"] = str(tmp_path / "gone")
+    (ck / "meta.json").write_text(json.dumps(mj))
+    tm = rs.load_model(str(ck))
+    assert tm.vocab.size == read_manifest(ds).vocab_size and tm.source.kind == "checkpoint"
+    np.testing.assert_array_equal(tm.state["head.bias"], rs.load_model(run + "/model").state["head.bias"])
+
+
 @pytest.mark.parametrize("case", ["missing", "empty", "version", "format", "weights"])
 def test_bad_model_uri(lm_run, tmp_path, capsys, case):
     _, run = lm_run
