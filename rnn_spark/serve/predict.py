@@ -1,7 +1,8 @@
 """Batch scoring: a dataset's shards -> Parquet prediction shards + ``predictions.json``, atomically.
 
-One task per input shard; it streams the shard one row group at a time (memory: one row group and
-its predictions) and writes ``part-NNNNN.parquet`` with one output row group per input row group.
+One task per run of up to ``UNITS_PER_TASK`` row groups of one input shard; it streams them one row
+group at a time (memory: one row group and its predictions) and writes ``part-NNNNN.parquet`` with
+one output row group per input row group.
 Everything goes into a hidden staging directory beside ``out`` that is renamed onto ``out`` only when
 every task and the manifest are written (a failed run leaves nothing). The output is a function of
 the model and the input only -- same bytes inline, on local Spark or on YARN.
@@ -26,6 +27,7 @@ from rnn_spark.serve.common import (check_data, check_out, engine_from_spec,
 from rnn_spark.serve.score import schema, score_table
 
 FORMAT = "rnn-spark-predictions"
+UNITS_PER_TASK = 4  # row groups per task (and part file): a function of the input alone
 MANIFEST = "predictions.json"
 
 
@@ -130,8 +132,10 @@ def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_s
             units = m.work_units(s)
             for sh in m.shards(s):
                 mine = [u.to_dict() for u in units if u.shard == fs.join(m.root, sh["path"])]
-                tasks.append({"path": fs.join(tmp, f"part-{len(tasks):05d}.parquet"), "split": s,
-                              "source": sh["path"], "units": mine})
+                for a in range(0, max(len(mine), 1), UNITS_PER_TASK):
+                    tasks.append({"path": fs.join(tmp, f"part-{len(tasks):05d}.parquet"),
+                                  "split": s, "source": sh["path"],
+                                  "units": mine[a:a + UNITS_PER_TASK]})
         return tasks
     shared = {"spec": tm.spec(), "manifest": (m.data, m.root), "batch_size": batch_size,
               "top_k": top_k, "tokens": tm.vocab.tokens if tm.vocab is not None else None}
