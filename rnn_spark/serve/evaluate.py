@@ -195,7 +195,10 @@ def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 6
     finally:
         if own:
             runner.close()
-    return Evaluation(tm.task, split, sum(u.rows for u in units), metrics_of(tm.task, total))
+    metrics = metrics_of(tm.task, total)
+    if tm.task == "lm" and (m.vocab_info or {}).get("type") == "char":
+        metrics["bits_per_char"] = metrics["bits_per_token"]  # one token is one character
+    return Evaluation(tm.task, split, sum(u.rows for u in units), metrics)
 
 
 def format_table(ev: Evaluation) -> str:

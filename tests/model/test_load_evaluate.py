@@ -141,6 +141,7 @@ def test_evaluate_lm_matches_torch(lm_run):
     assert ev.metrics["top1_accuracy"] == pytest.approx(acc)
     assert ev.metrics["perplexity"] == pytest.approx(np.exp(loss))
     assert ev.metrics["bits_per_token"] == pytest.approx(loss / np.log(2))
+    assert ev.metrics["bits_per_char"] == ev.metrics["bits_per_token"]  # a char vocabulary
     assert ev.metrics["top1_accuracy"] <= ev.metrics["top5_accuracy"] <= 1
 
 
