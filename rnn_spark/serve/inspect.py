@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from rnn_spark import fs
 from rnn_spark.errors import UserError
@@ -37,9 +38,18 @@ def _model(uri: str) -> dict:
             "vocab": None if tm.vocab is None else tm.vocab.kind, "dataset": tm.dataset}
 
 
+def checkpoints(run: str) -> list[str]:
+    """URIs of the complete checkpoints (round-NNNNNN/ with meta.json) of a run, oldest first."""
+    root = fs.join(run, "checkpoints")
+    if not fs.exists(root):
+        return []
+    found = [u for u in fs.ls(root) if re.search(r"round-\d{6,}$", u.rstrip("/"))]
+    return sorted((u for u in found if fs.exists(fs.join(u, "meta.json"))),
+                  key=lambda u: int(u.rstrip("/").rsplit("-", 1)[1]))
+
+
 def _run(uri: str) -> dict:
-    from rnn_spark.training.checkpoint import list_checkpoints
-    out = {"kind": "run", "uri": uri, "checkpoints": [fs.basename(c) for c in list_checkpoints(uri)],
+    out = {"kind": "run", "uri": uri, "checkpoints": [fs.basename(c) for c in checkpoints(uri)],
            "rounds_done": None, "best_val": None, "config": None}
     if fs.exists(fs.join(uri, "config.toml")):
         out["config"] = fs.read_text(fs.join(uri, "config.toml"))

@@ -14,7 +14,7 @@ from rnn_spark.data import read_manifest
 from rnn_spark.data.batching import iter_minibatches
 from rnn_spark.errors import UserError
 from rnn_spark.serve.evaluate import evaluate
-from rnn_spark.training.checkpoint import list_checkpoints
+from rnn_spark.serve.inspect import checkpoints as list_checkpoints
 
 
 def run_cli(capsys, *args):
