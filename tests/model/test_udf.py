@@ -17,6 +17,11 @@ def shard_rows(ds, split="val"):
     return pq.read_table(units[0].shard), m
 
 
+def all_parts(out):
+    import pyarrow as pa
+    return pa.concat_tables([pq.read_table(p) for p in sorted(out.glob("part-*.parquet"))])
+
+
 def keys(t):
     return list(zip(t["src_file"].to_pylist(), t["src_row"].to_pylist()))
 
@@ -25,7 +30,7 @@ def test_scorer_matches_predict_classify(classify_run, tmp_path):
     ds, run = classify_run
     tm = rs.load_model(run)
     predict(tm, ds, str(tmp_path / "p"), split="val")
-    got = pq.read_table(next((tmp_path / "p").glob("part-*.parquet")))
+    got = all_parts(tmp_path / "p")
     rows, _ = shard_rows(ds)
     res = BatchScorer(tm)(rows["x"].to_pylist())
     want = {r: p for r, p in zip(keys(got), got["probs"].to_pylist())}
@@ -37,7 +42,7 @@ def test_scorer_matches_predict_lm(lm_run, tmp_path):
     ds, run = lm_run
     tm = rs.load_model(run)
     predict(tm, ds, str(tmp_path / "p"), split="val", top_k=3)
-    got = pq.read_table(next((tmp_path / "p").glob("part-*.parquet")))
+    got = all_parts(tmp_path / "p")
     rows, _ = shard_rows(ds)
     res = BatchScorer(tm, top_k=3)(rows["x"].to_pylist())
     want = {r: (i, l) for r, i, l in zip(keys(got), got["next_ids"].to_pylist(),
