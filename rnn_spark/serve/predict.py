@@ -27,7 +27,7 @@ from rnn_spark.serve.common import (check_data, check_out, engine_from_spec,
 from rnn_spark.serve.score import schema, score_table
 
 FORMAT = "rnn-spark-predictions"
-UNITS_PER_TASK = 4  # row groups per task (and part file): a function of the input alone
+UNITS_PER_TASK = 2  # row groups per task (and part file): a function of the input alone
 MANIFEST = "predictions.json"
 
 
