@@ -9,4 +9,12 @@ __version__ = "0.1.0"
 
 from rnn_spark.engine import Model, ModelConfig  # noqa: E402  (pure NumPy, cheap to import)
 
-__all__ = ["Model", "ModelConfig", "__version__"]
+
+def load_model(uri: str):
+    """A trained model by URI (run dir, model/, best/ or a checkpoint): see rnn_spark.serve."""
+    from rnn_spark.serve import load_model as _load
+
+    return _load(uri)
+
+
+__all__ = ["Model", "ModelConfig", "load_model", "__version__"]

@@ -50,7 +50,11 @@ def _register() -> None:
     # Imported lazily so a broken optional sub-command never hides the others' --help.
     import importlib
 
-    for module, attr in (("ingest", "ingest"), ("train", "train"), ("train", "config_cmd"), ("submit", "submit"), ("submit", "pack_env")):
+    for module, attr in (("ingest", "ingest"), ("train", "train"), ("train", "config_cmd"),
+                         ("evaluate", "evaluate"), ("predict", "predict"),
+                         ("generate", "generate"), ("export", "export"),
+                         ("inspect", "inspect_cmd"),
+                         ("submit", "submit"), ("submit", "pack_env")):
         try:
             mod = importlib.import_module(f"rnn_spark.cli.{module}")
         except ModuleNotFoundError as exc:

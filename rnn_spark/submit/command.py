@@ -33,6 +33,8 @@ class Entry:
 COMMANDS: dict[str, Entry] = {
     "train": Entry("train.py", training=True),
     "ingest": Entry("ingest.py"),
+    "evaluate": Entry("evaluate.py"),
+    "predict": Entry("predict.py"),
     "env-check": Entry("envcheck.py"),
 }
 

@@ -1,0 +1,63 @@
+"""`rnn-spark predict`: parsing and calling only (the work is in rnn_spark.serve.predict)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from rnn_spark.cli.evaluate import open_runner, runner_options
+
+
+@click.command(context_settings={"max_content_width": 110})
+@click.option("--model", "model_uri", required=True, metavar="URI",
+              help="run directory, its model/ or best/, or a checkpoint (local or hdfs://)")
+@click.option("--data", metavar="URI", help="dataset written by `rnn-spark ingest`")
+@click.option("--input", "inputs", multiple=True, metavar="RAW",
+              help="raw text file(s) to score with the model's own vocabulary (language models)")
+@click.option("--out", required=True, metavar="URI", help="output directory (local or hdfs://)")
+@click.option("--split", default="all", show_default=True,
+              type=click.Choice(["all", "train", "val"]), help="which split of --data to score")
+@click.option("--top-k", type=click.IntRange(1), default=5, show_default=True,
+              help="language models: next tokens kept per sequence")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--seq-len", type=click.IntRange(1), default=None,
+              help="--input: steps per sequence (default: the training dataset's)")
+@click.option("--overwrite", is_flag=True, help="replace an existing --out")
+@runner_options
+def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, overwrite, runner,
+            master, workers, confs):
+    """Score a dataset (or raw text) with a trained model; write Parquet shards + predictions.json.
+
+    \b
+    classify: label, pred, probs; regress: pred and target in original units;
+    lm: top-k next tokens (ids, tokens, probabilities) and the loss of every sequence.
+    Rows are keyed by (split, src_file, src_row) of the input dataset.
+    \b
+    Example:
+      rnn-spark predict --model runs/cls --data runs/cls-data --out runs/cls-pred --runner spark
+    """
+    from rnn_spark.serve import load_model
+    from rnn_spark.serve.common import check_out
+
+    if bool(data) == bool(inputs):
+        raise click.UsageError("pass exactly one of --data URI or --input RAW...")
+    check_out(out, overwrite, [data] if data else [], kind="predictions directory")
+    tm = load_model(model_uri)
+    r = open_runner(runner, master, workers, confs)
+    try:
+        if inputs:
+            from rnn_spark.serve.raw import predict_raw
+            res = predict_raw(tm, list(inputs), out, runner=r, batch_size=batch_size, top_k=top_k,
+                              seq_len=seq_len, overwrite=overwrite)
+        else:
+            from rnn_spark.serve.predict import predict as run_predict
+            res = run_predict(tm, data, out, split=split, runner=r, batch_size=batch_size,
+                              top_k=top_k, overwrite=overwrite)
+    finally:
+        r.close()
+    if res.unknown_tokens:
+        click.echo(f"rnn-spark: {res.unknown_tokens} input character(s) are not in the model's "
+                   "vocabulary and became <unk>", err=True)
+    click.echo(json.dumps({"out": res.out, "task": res.task, "rows": res.rows, "files": res.files,
+                           "unknown_tokens": res.unknown_tokens}))

@@ -1,0 +1,122 @@
+"""Pieces every model verb shares: model/data compatibility, runners, reading one work unit,
+rebuilding the engine on a worker, JSON without NaN."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rnn_spark.data import Manifest, WorkUnit, read_manifest
+from rnn_spark.engine import Model, ModelConfig
+from rnn_spark.errors import UserError
+
+
+def check_data(cfg: ModelConfig, m: Manifest, where: str) -> None:
+    """A dataset the model can read: same task, input kind and sizes (one-line UserError)."""
+    def bad(what, model_v, data_v, hint="use the dataset the model was trained on (or one "
+                                         "ingested with the same options)"):
+        raise UserError(f"{where}: {what} is {data_v!r}, the model expects {model_v!r}; {hint}")
+    if m.task != cfg.task:
+        bad("task", cfg.task, m.task)
+    if (m.kind == "tokens") != cfg.token_input:
+        bad("input kind", "tokens" if cfg.token_input else "features", m.kind)
+    if cfg.token_input and m.vocab_size != cfg.vocab_size:
+        bad("vocabulary size", cfg.vocab_size, m.vocab_size)
+    if not cfg.token_input and m.input_size != cfg.input_size:
+        bad("input size", cfg.input_size, m.input_size)
+    if m.output_size != cfg.output_size:
+        bad("output size", cfg.output_size, m.output_size)
+    if m.head_at != cfg.head_at:
+        bad("head_at", cfg.head_at, m.head_at)
+
+
+def open_dataset(cfg: ModelConfig, data: str, split: str) -> tuple[Manifest, list[WorkUnit]]:
+    m = read_manifest(data)
+    check_data(cfg, m, data)
+    if split not in m.splits:
+        raise UserError(f"{data}: no split {split!r} (has: {', '.join(m.splits) or 'none'}); "
+                        "pass --split")
+    return m, m.work_units(split)
+
+
+def make_runner(runner: str, master: str = "local[2]", workers: int = 2, conf: dict | None = None,
+                app_name: str = "rnn-spark-model"):
+    from rnn_spark.runners.inline import InlineRunner
+    if runner == "inline":
+        return InlineRunner(workers, 1)
+    if runner != "spark":
+        raise UserError(f"--runner: {runner!r} is not one of inline, spark")
+    from rnn_spark.runners.spark import SparkRunner
+    return SparkRunner(master, app_name, 1, conf or {})
+
+
+def engine_from_spec(spec: dict) -> Model:
+    model = Model(ModelConfig.from_dict(spec["model"]), seed=0)
+    model.set_flat(spec["flat"])
+    return model
+
+
+def manifest_of(shared: dict) -> Manifest:
+    data, root = shared["manifest"]
+    return Manifest(data, root)
+
+
+def unit_reader():
+    """The data layer's ShardReader without a cache: each work unit is read once, streamed."""
+    from rnn_spark.data import ShardReader
+    return ShardReader(cache_row_groups=0)
+
+
+def chunk(items: list, n: int) -> list[list]:
+    """``items`` cut into at most ``n`` contiguous, nearly equal, non-empty parts (in order)."""
+    n = max(1, min(n, len(items)))
+    bounds = np.linspace(0, len(items), n + 1).round().astype(int)
+    return [items[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def finite(v):
+    """JSON-safe: NaN / inf become None, numpy scalars become Python numbers (recursively)."""
+    if isinstance(v, dict):
+        return {k: finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [finite(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return finite(v.tolist())
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    return v
+
+
+def log_softmax64(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def check_out(out: str, overwrite: bool, inputs=(), markers=("predictions.json",),
+              kind: str = "output") -> bool:
+    """The ``--overwrite`` rule (rnn_spark.fs.guard: never an input, never a directory rnn-spark did
+    not make) plus an ``out`` that cannot be created, checked before any work is done (one line;
+    nothing is written). -> whether an existing ``out`` is to be replaced (for fs.staging_dir)."""
+    import os
+
+    from rnn_spark import fs
+    from rnn_spark.fs.guard import check_output
+    replace = check_output(out, list(inputs), overwrite=overwrite, kind=kind, marker_files=markers)
+    if fs.exists(out):
+        return replace
+    parent = fs.parent(out)
+    while parent and not fs.exists(parent):
+        up = fs.parent(parent)
+        if up == parent:
+            break
+        parent = up
+    if parent and fs.exists(parent) and not fs.isdir(parent):
+        raise fs.FsError(out, f"cannot be created: {parent} is a file")
+    if fs.scheme(out) == "file" and parent:
+        base = fs.split(parent)[2] if "://" in parent else parent
+        if os.path.isdir(base) and not os.access(base, os.W_OK | os.X_OK):
+            raise fs.FsPermission(out, f"cannot be created: {base} is not writable")
+    return replace

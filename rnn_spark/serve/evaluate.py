@@ -1,0 +1,228 @@
+"""Measure a trained model on a dataset split, inline or as a Spark job.
+
+Tasks are contiguous runs of work units; each returns one :class:`Sums` per unit, and the driver
+adds them in unit order, so the numbers do not depend on the runner or the number of tasks.
+
+* lm: loss (nats/token), perplexity, bits per token, top-1 / top-5 accuracy
+* classify: loss, accuracy, per-class precision / recall / F1, macro-F1, confusion matrix
+* regress: MSE / RMSE / MAE in the data's original units (normalisation undone) and the same for
+  the naive last-value forecast, when the targets are among the input columns (time series).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnn_spark.data.batching import table_minibatches
+from rnn_spark.serve.common import (chunk, engine_from_spec, log_softmax64,
+                                    manifest_of, open_dataset, unit_reader)
+
+
+@dataclass
+class Sums:
+    """Additive per-unit totals (float64 sums, integer counts)."""
+
+    loss_sum: float = 0.0
+    count: int = 0
+    top1: int = 0
+    top5: int = 0
+    confusion: np.ndarray | None = None            # classify [C, C]: true row, predicted column
+    reg: np.ndarray = field(default_factory=lambda: np.zeros(5))  # sse, sae, n, naive sse, sae
+
+    def add(self, o: "Sums") -> None:
+        self.loss_sum += o.loss_sum
+        self.count += o.count
+        self.top1 += o.top1
+        self.top5 += o.top5
+        self.reg = self.reg + o.reg
+        if o.confusion is not None:
+            self.confusion = o.confusion.copy() if self.confusion is None else self.confusion + o.confusion
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    task: str
+    split: str
+    rows: int
+    metrics: dict     # JSON-able (see the module doc)
+
+
+def _denorm(stats, part: str, width: int):
+    """(mean, std) per output column of a normalised part, or None when it was not normalised."""
+    if not stats or not stats.get("normalized") or part not in stats:
+        return None
+    mean, std = np.asarray(stats[part]["mean"]), np.asarray(stats[part]["std"])
+    idx = np.arange(width) % len(mean)
+    return mean[idx], std[idx]
+
+
+def _naive_cols(stats, width: int):
+    """Feature index per output column whose target is also an input column, else None."""
+    if not stats or "features" not in stats or "targets" not in stats:
+        return None
+    fcols, tcols = stats["features"]["columns"], stats["targets"]["columns"]
+    if not all(c in fcols for c in tcols):
+        return None
+    return np.array([fcols.index(tcols[o % len(tcols)]) for o in range(width)])
+
+
+def _lm(model, mb, s: Sums):
+    logits, _ = model.forward(mb.inputs, mb.mask)
+    m = mb.mask.astype(bool)
+    z = logits[m]
+    t = mb.targets[m].astype(np.intp)
+    lp = log_softmax64(z)
+    s.loss_sum += float(-lp[np.arange(len(t)), t].sum())
+    s.count += int(len(t))
+    above = (z > z[np.arange(len(t)), t][:, None]).sum(axis=1)
+    s.top1 += int((above < 1).sum())
+    s.top5 += int((above < 5).sum())
+
+
+def _classify(model, mb, s: Sums):
+    logits, _ = model.forward(mb.inputs, mb.mask)
+    t = mb.targets.astype(np.intp)
+    lp = log_softmax64(logits)
+    s.loss_sum += float(-lp[np.arange(len(t)), t].sum())
+    s.count += int(len(t))
+    pred = logits.argmax(axis=1)
+    s.top1 += int((pred == t).sum())
+    C = logits.shape[1]
+    conf = np.bincount(t * C + pred, minlength=C * C).reshape(C, C)
+    s.confusion = conf if s.confusion is None else s.confusion + conf
+
+
+def _regress(model, mb, s: Sums, stats):
+    out, _ = model.forward(mb.inputs, mb.mask)
+    x = mb.inputs
+    O = out.shape[-1]
+    if out.ndim == 3:                     # every step: [B, T, O], unmasked steps only
+        m = mb.mask.astype(bool)
+        pred, targ, last = out[m], mb.targets[m], x[m]
+    else:                                 # last step: [B, O]; the window's last real step
+        idx = np.maximum(mb.lengths.astype(np.intp) - 1, 0)
+        pred, targ, last = out, mb.targets, x[np.arange(len(idx)), idx]
+    pred, targ = pred.astype(np.float64), targ.astype(np.float64)
+    s.loss_sum += float(((pred - targ) ** 2).sum()) / O
+    s.count += int(pred.shape[0])
+    d = _denorm(stats, "targets", O)
+    if d is not None:
+        pred, targ = pred * d[1] + d[0], targ * d[1] + d[0]
+    err = pred - targ
+    s.reg[:3] += [float((err ** 2).sum()), float(np.abs(err).sum()), err.size]
+    cols = _naive_cols(stats, O)
+    if cols is not None:
+        naive = last[:, cols].astype(np.float64)
+        fd = _denorm(stats, "features", len(stats["features"]["mean"]))
+        if fd is not None:
+            naive = naive * fd[1][cols] + fd[0][cols]
+        ne = naive - targ
+        s.reg[3:] += [float((ne ** 2).sum()), float(np.abs(ne).sum())]
+    else:
+        s.reg[3:] = np.nan
+
+
+def evaluate_task(task: dict, shared: dict) -> list[Sums]:
+    """Worker side: one Sums per work unit of ``task["units"]`` (streamed one row group at a time)."""
+    from rnn_spark.data import WorkUnit
+    model = engine_from_spec(shared["spec"])
+    m = manifest_of(shared)
+    reader, out = unit_reader(), []
+    try:
+        for d in task["units"]:
+            s = Sums()
+            table = reader.read_row_group(WorkUnit.from_dict(d))
+            for mb in table_minibatches(table, m, shared["batch_size"], model.flat.dtype, False):
+                if m.task == "lm":
+                    _lm(model, mb, s)
+                elif m.task == "classify":
+                    _classify(model, mb, s)
+                else:
+                    _regress(model, mb, s, m.stats)
+            out.append(s)
+    finally:
+        reader.close()
+    return out
+
+
+def _div(a, b):
+    return a / b if b else float("nan")
+
+
+def metrics_of(task: str, s: Sums) -> dict:
+    if task == "lm":
+        loss = _div(s.loss_sum, s.count)
+        return {"loss": loss, "perplexity": math.exp(loss) if loss < 700 else float("inf"),
+                "bits_per_token": loss / math.log(2), "top1_accuracy": _div(s.top1, s.count),
+                "top5_accuracy": _div(s.top5, s.count), "targets": s.count}
+    if task == "classify":
+        conf = s.confusion if s.confusion is not None else np.zeros((0, 0), np.int64)
+        tp = np.diag(conf).astype(np.float64)
+        prec = np.divide(tp, conf.sum(0), out=np.zeros_like(tp), where=conf.sum(0) > 0)
+        rec = np.divide(tp, conf.sum(1), out=np.zeros_like(tp), where=conf.sum(1) > 0)
+        f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros_like(tp), where=prec + rec > 0)
+        return {"loss": _div(s.loss_sum, s.count), "accuracy": _div(s.top1, s.count),
+                "macro_f1": float(f1.mean()) if len(f1) else float("nan"),
+                "per_class": [{"class": c, "precision": float(prec[c]), "recall": float(rec[c]),
+                               "f1": float(f1[c]), "support": int(conf[c].sum())}
+                              for c in range(len(tp))],
+                "confusion": conf.tolist(), "targets": s.count}
+    sse, sae, n, nsse, nsae = s.reg
+    out = {"loss": _div(s.loss_sum, s.count), "mse": _div(sse, n), "rmse": math.sqrt(_div(sse, n)),
+           "mae": _div(sae, n), "targets": s.count, "values": int(n)}
+    out["naive_last_value"] = None if math.isnan(nsse) else {
+        "mse": _div(nsse, n), "rmse": math.sqrt(_div(nsse, n)), "mae": _div(nsae, n)}
+    return out
+
+
+def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 64) -> Evaluation:
+    """Evaluate a :class:`~rnn_spark.serve.load.TrainedModel` on ``data``'s ``split``."""
+    from rnn_spark.serve.common import make_runner
+    m, units = open_dataset(tm.config, data, split)
+    own = runner is None
+    runner = runner or make_runner("inline")
+    try:
+        shared = {"spec": tm.spec(), "manifest": (m.data, m.root), "batch_size": batch_size}
+        tasks = [{"units": [u.to_dict() for u in part]}
+                 for part in chunk(units, 2 * max(1, runner.workers_hint))]
+        total = Sums()
+        for res in runner.map(evaluate_task, tasks, shared):
+            for s in res:
+                total.add(s)
+    finally:
+        if own:
+            runner.close()
+    metrics = metrics_of(tm.task, total)
+    if tm.task == "lm" and (m.vocab_info or {}).get("type") == "char":
+        metrics["bits_per_char"] = metrics["bits_per_token"]  # one token is one character
+    return Evaluation(tm.task, split, sum(u.rows for u in units), metrics)
+
+
+def format_table(ev: Evaluation) -> str:
+    """The human-readable report."""
+    lines = [f"{ev.task} model on split {ev.split!r}: {ev.rows} rows"]
+    mets = ev.metrics
+
+    def row(name, v):
+        lines.append(f"  {name:<22} {v:.6g}" if isinstance(v, float) else f"  {name:<22} {v}")
+    for k, v in mets.items():
+        if k not in ("per_class", "confusion", "naive_last_value"):
+            row(k, v)
+    if ev.task == "regress":
+        nv = mets["naive_last_value"]
+        lines.append("  naive last-value forecast (original units):" if nv else
+                     "  naive last-value forecast: not applicable (targets are not input columns)")
+        for k, v in (nv or {}).items():
+            row("  " + k, v)
+    if ev.task == "classify":
+        lines.append(f"  {'class':>7} {'precision':>10} {'recall':>10} {'f1':>10} {'support':>9}")
+        for c in mets["per_class"]:
+            lines.append(f"  {c['class']:>7} {c['precision']:>10.4f} {c['recall']:>10.4f} "
+                         f"{c['f1']:>10.4f} {c['support']:>9}")
+        lines.append("  confusion matrix (rows: true class, columns: predicted):")
+        for r in mets["confusion"]:
+            lines.append("    " + " ".join(f"{v:>6}" for v in r))
+    return "\n".join(lines)

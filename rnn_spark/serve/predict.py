@@ -1,0 +1,146 @@
+"""Batch scoring: a dataset's shards -> Parquet prediction shards + ``predictions.json``, atomically.
+
+One task per run of up to ``UNITS_PER_TASK`` row groups of one input shard; it streams them one row
+group at a time (memory: one row group and its predictions) and writes ``part-NNNNN.parquet`` with
+one output row group per input row group.
+Everything goes into a hidden staging directory beside ``out`` that is renamed onto ``out`` only when
+every task and the manifest are written (a failed run leaves nothing). The output is a function of
+the model and the input only -- same bytes inline, on local Spark or on YARN.
+
+``predictions.json``: format, format_version, task, model, dataset, splits, top_k, schema (column
+names), rows, and per file: path, split, source shard, rows, bytes, sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import pyarrow.parquet as pq
+
+from rnn_spark import fs
+from rnn_spark.data import WorkUnit
+from rnn_spark.errors import UserError
+from rnn_spark.serve.common import (check_data, check_out, engine_from_spec,
+                                    manifest_of, unit_reader)
+from rnn_spark.serve.score import schema, score_table
+
+FORMAT = "rnn-spark-predictions"
+UNITS_PER_TASK = 2  # row groups per task (and part file): a function of the input alone
+MANIFEST = "predictions.json"
+
+
+@dataclass(frozen=True)
+class PredictSummary:
+    out: str
+    task: str
+    rows: int
+    files: int
+    unknown_tokens: int = 0
+
+
+class _HashingWriter:
+    """A write-only file object that hashes what passes through (for the manifest's sha256)."""
+
+    def __init__(self, f):
+        self.f, self.h, self.n, self.closed = f, hashlib.sha256(), 0, False
+
+    def write(self, b):
+        self.h.update(b)
+        self.n += len(b)
+        return self.f.write(b)
+
+    def tell(self):
+        return self.n
+
+    def flush(self):
+        self.f.flush()
+
+    def writable(self):
+        return True
+
+    def close(self):
+        self.closed = True
+
+
+def predict_task(task: dict, shared: dict) -> dict:
+    """Worker side: score one input shard's units into ``task["path"]`` (atomic, retry-safe)."""
+    model = engine_from_spec(shared["spec"])
+    m = manifest_of(shared)
+    reader = unit_reader()
+    rows = 0
+    try:
+        with fs.atomic_write(task["path"], overwrite=True) as f:
+            hw = _HashingWriter(f)
+            with pq.ParquetWriter(hw, schema(m.task), compression="zstd",
+                                  write_statistics=False) as w:
+                for d in task["units"]:
+                    table = reader.read_row_group(WorkUnit.from_dict(d))
+                    out = score_table(model, table, m, task["split"], batch_size=shared["batch_size"],
+                                      top_k=shared["top_k"], tokens=shared["tokens"])
+                    w.write_table(out, row_group_size=max(1, out.num_rows))
+                    rows += out.num_rows
+    finally:
+        reader.close()
+    return {"path": fs.basename(task["path"]), "split": task["split"], "source": task["source"],
+            "rows": rows, "bytes": hw.n, "sha256": hw.h.hexdigest()}
+
+
+def _splits(m, split: str) -> list[str]:
+    if split == "all":
+        return list(m.splits)
+    if split not in m.splits:
+        raise UserError(f"{m.root}: no split {split!r} (has: {', '.join(m.splits)}); pass --split")
+    return [split]
+
+
+def write_outputs(tm, out: str, *, overwrite: bool, runner, fn, make_tasks, shared: dict,
+                  doc: dict) -> tuple[dict, list[dict]]:
+    """Run ``fn`` over ``make_tasks(staging_dir)`` and commit the files + predictions.json to ``out``
+    (all or nothing). -> (manifest, per-task results)."""
+    from rnn_spark.serve.common import make_runner
+    own = runner is None
+    runner = runner or make_runner("inline")
+    try:
+        with fs.staging_dir(out, overwrite=overwrite) as tmp:
+            files = list(runner.map(fn, make_tasks(tmp), shared))
+            doc = {"format": FORMAT, "format_version": 1, "task": tm.task, "model": tm.source.uri,
+                   **doc, "schema": schema(tm.task).names, "rows": sum(f["rows"] for f in files),
+                   "files": files}
+            fs.write_text(fs.join(tmp, MANIFEST), json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    finally:
+        if own:
+            runner.close()
+    return doc, files
+
+
+def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_size: int = 64,
+            top_k: int = 5, overwrite: bool = False) -> PredictSummary:
+    """Score ``data`` (a dataset URI or a Manifest) with ``tm``; write ``out`` (see the module doc)."""
+    from rnn_spark.data import Manifest, read_manifest
+    if top_k < 1:
+        raise UserError(f"--top-k: {top_k} must be >= 1")
+    m = data if isinstance(data, Manifest) else read_manifest(data)
+    check_data(tm.config, m, data if isinstance(data, str) else m.root)
+    replace = check_out(out, overwrite, [m.root], kind="predictions directory")
+    splits = _splits(m, split)
+
+    def make_tasks(tmp):
+        tasks = []
+        for s in splits:
+            units = m.work_units(s)
+            for sh in m.shards(s):
+                mine = [u.to_dict() for u in units if u.shard == fs.join(m.root, sh["path"])]
+                for a in range(0, max(len(mine), 1), UNITS_PER_TASK):
+                    tasks.append({"path": fs.join(tmp, f"part-{len(tasks):05d}.parquet"),
+                                  "split": s, "source": sh["path"],
+                                  "units": mine[a:a + UNITS_PER_TASK]})
+        return tasks
+    shared = {"spec": tm.spec(), "manifest": (m.data, m.root), "batch_size": batch_size,
+              "top_k": top_k, "tokens": tm.vocab.tokens if tm.vocab is not None else None}
+    doc, files = write_outputs(tm, out, overwrite=replace, runner=runner, fn=predict_task,
+                               make_tasks=make_tasks, shared=shared,
+                               doc={"dataset": m.root, "splits": splits,
+                                    "top_k": top_k if tm.task == "lm" else None})
+    return PredictSummary(out, tm.task, doc["rows"], len(files))

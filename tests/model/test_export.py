@@ -1,0 +1,149 @@
+"""export: the PyTorch modules (from the exported snippet) and onnxruntime give the engine's outputs
+(1e-5, float32) for every cell type and task; bad --out values write nothing."""
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from rnn_spark.cli import main
+from rnn_spark.engine import Model, ModelConfig
+from rnn_spark.serve.export_onnx import export_onnx
+from rnn_spark.serve.export_torch import SNIPPET, export_pytorch
+from rnn_spark.serve.load import ModelSource, TrainedModel
+
+CELLS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
+TASKS = {"lm": dict(vocab_size=11, embedding_size=5, output_size=11, task="lm"),
+         "classify": dict(vocab_size=9, embedding_size=4, output_size=3, task="classify"),
+         "regress": dict(input_size=3, output_size=2, task="regress"),
+         "regress_last": dict(input_size=3, output_size=4, task="regress", head_at="last")}
+LENGTHS = np.array([7, 4, 2, 7])
+
+
+def make(cell, task, hidden=(8, 8)):
+    cfg = ModelConfig(cell=cell, hidden_sizes=list(hidden), **TASKS[task])
+    m = Model(cfg, seed=7)
+    return TrainedModel(cfg, m.state_dict(), source=ModelSource("memory", "model", None))
+
+
+def batch(tm):
+    rng = np.random.default_rng(1)
+    cfg = tm.config
+    B, T = len(LENGTHS), LENGTHS.max()
+    if cfg.token_input:
+        x = rng.integers(0, cfg.vocab_size, (B, T)).astype(np.int64)
+    else:
+        x = rng.standard_normal((B, T, cfg.input_size)).astype(np.float32)
+    mask = (np.arange(T)[None] < LENGTHS[:, None]).astype(np.float32)
+    return x, mask
+
+
+def engine_out(tm, x, mask):
+    if tm.config.head_at == "last":
+        return tm.engine().forward(x, mask)[0]
+    return tm.engine().forward(x)[0]
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+@pytest.mark.parametrize("cell", CELLS)
+def test_torch_round_trip(tmp_path, cell, task):
+    torch = pytest.importorskip("torch")
+    tm = make(cell, task, hidden=(8, 8) if cell != "gru" else (8, 6))  # GRU: unequal widths
+    export_pytorch(tm, str(tmp_path / "out"))
+    ns = {}
+    exec((tmp_path / "out" / "rnn_model.py").read_text(), ns)
+    model = ns["load"](str(tmp_path / "out"))
+    x, mask = batch(tm)
+    with torch.no_grad():
+        got = model(torch.from_numpy(x), torch.from_numpy(LENGTHS)).numpy()
+    np.testing.assert_allclose(got, engine_out(tm, x, mask), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+@pytest.mark.parametrize("cell", CELLS)
+def test_onnx_round_trip(tmp_path, cell, task):
+    ort = pytest.importorskip("onnxruntime")
+    tm = make(cell, task, hidden=(8, 6))
+    export_onnx(tm, str(tmp_path / "out"))
+    sess = ort.InferenceSession(str(tmp_path / "out" / "model.onnx"),
+                                providers=["CPUExecutionProvider"])
+    x, mask = batch(tm)
+    feed = {"input": x}
+    if tm.config.head_at == "last":
+        feed["lengths"] = LENGTHS.astype(np.int32)
+    got = sess.run(None, feed)[0]
+    np.testing.assert_allclose(got, engine_out(tm, x, mask), atol=1e-5, rtol=0)
+
+
+def test_snippet_is_self_contained():
+    assert "import torch" in SNIPPET and "def load" in SNIPPET
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_export_both_formats(lm_run, tmp_path, capsys):
+    _, run = lm_run
+    code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(tmp_path / "pt"),
+                             "--format", "pytorch")
+    assert code == 0, err
+    assert "class RNNModel" in out and sorted(os.listdir(tmp_path / "pt")) == \
+        ["model.json", "model.pt", "rnn_model.py"]
+    mj = json.loads((tmp_path / "pt" / "model.json").read_text())
+    assert mj["vocab"]["size"] == mj["model"]["vocab_size"]
+    code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(tmp_path / "ox"),
+                             "--format", "onnx")
+    assert code == 0, err
+    assert sorted(os.listdir(tmp_path / "ox")) == ["model.json", "model.onnx"]
+
+
+def test_npz_when_torch_is_absent(lm_run, tmp_path, monkeypatch):
+    from rnn_spark.serve import load_model
+    monkeypatch.setitem(sys.modules, "torch", None)
+    res = export_pytorch(load_model(lm_run[1]), str(tmp_path / "np"))
+    assert res["files"][0] == "model.npz" and "model.npz" in res["snippet"]
+    with np.load(tmp_path / "np" / "model.npz", allow_pickle=False) as z:
+        assert "rnn.weight_ih_l0" in z.files
+
+
+def test_bad_out(lm_run, tmp_path, capsys):
+    _, run = lm_run
+    existing = tmp_path / "exists"
+    existing.mkdir()
+    (existing / "keep.txt").write_text("x")
+    for flags in ([], ["--overwrite"]):  # a directory rnn-spark did not make is never replaced
+        code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(existing),
+                                 "--format", "onnx", *flags)
+        assert code == 2 and "--overwrite" in err and len(err.strip().splitlines()) == 1
+        assert os.listdir(existing) == ["keep.txt"]
+    mine = tmp_path / "mine"
+    assert run_cli(capsys, "export", "--model", run, "--out", str(mine), "--format", "onnx")[0] == 0
+    code, _, err = run_cli(capsys, "export", "--model", run, "--out", str(mine), "--format", "pytorch")
+    assert code == 2 and "--overwrite" in err
+    assert sorted(os.listdir(mine)) == ["model.json", "model.onnx"]
+    code, _, err = run_cli(capsys, "export", "--model", run, "--out", str(mine),
+                           "--format", "pytorch", "--overwrite")
+    assert code == 0 and sorted(os.listdir(mine)) == ["model.json", "model.pt", "rnn_model.py"]
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(afile / "sub"),
+                             "--format", "pytorch")
+    assert code == 2 and "is a file" in err and afile.read_text() == "x"
+    code, out, err = run_cli(capsys, "export", "--model", str(tmp_path / "none"),
+                             "--out", str(tmp_path / "o2"), "--format", "onnx")
+    assert code == 2 and "does not exist" in err and not (tmp_path / "o2").exists()
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if not os.access(ro, os.W_OK):  # root writes anywhere: nothing to refuse then
+            code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(ro / "x"),
+                                     "--format", "pytorch")
+            assert code == 2 and "not writable" in err
+    finally:
+        ro.chmod(0o700)
