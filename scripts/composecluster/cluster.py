@@ -35,10 +35,10 @@ def _check_ports_free() -> None:
 
 def up(opts: BuildOptions, timeout: float, rebuild: bool = False) -> str:
     """Build the image if missing, start every service, wait until all are healthy. Returns the tag."""
-    require_engine()
-    project = Project.from_env()
     for s in PORTS:
         host_port(s)  # validate every port variable before doing anything
+    project = Project.from_env()
+    require_engine()
     image_tag = tag(opts)
     ref = f"{IMAGE_REPO}:{image_tag}"
     t0 = time.monotonic()
@@ -92,8 +92,8 @@ def health(project: Project) -> tuple[int, list[str]]:
 
 
 def down(volumes: bool) -> None:
-    require_engine()
     project = Project.from_env()
+    require_engine()
     args = ["down", "--remove-orphans"] + (["--volumes"] if volumes else [])
     project.compose(*args, env=compose_env(None, None), capture=False, timeout=300,
                     what="compose down")
