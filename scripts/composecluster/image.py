@@ -104,7 +104,8 @@ def build(opts: BuildOptions, ref: str, quiet: bool = False) -> None:
     r = run(cmd, env=env, check=False, capture=quiet, what="docker build")
     if r.returncode != 0:
         tail = ((r.stdout or "") + (r.stderr or "")).strip().splitlines()[-1:] if quiet else []
-        hint = ("; no registry? import a base image and pass --base-image"
-                if "pull access denied" in " ".join(tail) or "manifest" in " ".join(tail) else "")
+        hint = "" if base_image_id(opts.base_image) else (
+            f"; base image {opts.base_image} is not here and may not be pullable: import one "
+            "(mmdebstrap --variant=minbase bookworm - | docker import - NAME) and pass --base-image NAME")
         raise ComposeError(f"docker build of {ref} failed (exit {r.returncode})"
                            + (f": {tail[0]}" if tail else " (its output is above)") + hint)
