@@ -91,13 +91,15 @@ def test_health_gates_start_up(compose):
     s = compose["services"]
     for name, svc in s.items():
         assert svc["healthcheck"]["test"][0] == "CMD", name
-    assert s["client"]["depends_on"] == {d: {"condition": "service_healthy"} for d in
-                                         ("datanode-1", "datanode-2", "nodemanager-1", "nodemanager-2")}
-    assert s["spark-history"]["depends_on"] == {"client": {"condition": "service_healthy"}}
+    # The client (where jobs are submitted) starts once every Hadoop daemon is healthy.
+    assert s["client"]["depends_on"] == {d: {"condition": "service_healthy"} for d in SERVICES
+                                         if d not in ("client", "spark-history")}
+    assert s["spark-history"]["depends_on"] == {"namenode": {"condition": "service_healthy"}}
+    # Workers start with their master (they retry until it answers): start-up runs in parallel.
     for dn in ("datanode-1", "datanode-2"):
-        assert s[dn]["depends_on"] == {"namenode": {"condition": "service_healthy"}}
+        assert s[dn]["depends_on"] == {"namenode": {"condition": "service_started"}}
     for nm in ("nodemanager-1", "nodemanager-2"):
-        assert s[nm]["depends_on"] == {"resourcemanager": {"condition": "service_healthy"}}
+        assert s[nm]["depends_on"] == {"resourcemanager": {"condition": "service_started"}}
 
 
 def test_mounts_exist_and_hdfs_lives_on_volumes(compose):
@@ -138,7 +140,9 @@ def test_spark_containers_spread_over_both_nodemanagers():
     driver = up(_mib(spark["spark.driver.memory"]) + _mib(spark["spark.driver.memoryOverhead"]))
     assert 2 * executor > nm and executor + max(am, driver) <= nm
     assert spark["spark.executor.instances"] == "2" and spark["spark.master"] == "yarn"
-    assert spark["spark.yarn.archive"].startswith("hdfs://namenode:8020/")
+    # Spark's jars come from the image on every node, not from an upload per submit.
+    assert spark["spark.yarn.jars"] == "local:/opt/spark-jars/*"
+    assert "/opt/spark-jars" in (REPO / "docker" / "Dockerfile").read_text()
     py = spark["spark.executorEnv.PYSPARK_PYTHON"]
     assert py == spark["spark.yarn.appMasterEnv.PYSPARK_PYTHON"] == spark["spark.pyspark.python"]
     assert f"PYSPARK_PYTHON={py}" in (REPO / "docker" / "Dockerfile").read_text()
