@@ -75,10 +75,10 @@ class ComposeCluster:
                                timeout=timeout)
         except subprocess.TimeoutExpired as e:
             out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-            pytest.fail(f"{' '.join(argv[:3])} in {service} timed out after {timeout}s:\n"
+            pytest.fail(f"{' '.join(argv)[:200]} in {service} timed out after {timeout}s:\n"
                         + out[-4000:], pytrace=False)
         if r.returncode != 0:
-            pytest.fail(f"{' '.join(argv[:3])} in {service} exited {r.returncode}:\n"
+            pytest.fail(f"{' '.join(argv)[:200]} in {service} exited {r.returncode}:\n"
                         + r.stdout[-6000:], pytrace=False)
         return r
 
