@@ -99,7 +99,7 @@ if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
 fi
 STARTED_CLUSTER=1
 t=$(date +%s)
-scripts/compose-cluster test --base-image "$BASE" "${ca[@]}" -- -q -rA
+scripts/compose-cluster test --timeout "${RNN_SPARK_COMPOSE_TIMEOUT:-1200}" --base-image "$BASE" "${ca[@]}" -- -q -rA
 rc=$?
 say "scripts/compose-cluster test: exit $rc after $(since "$t")"
 docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' \
