@@ -82,11 +82,15 @@ def _new_app(compose, before: set) -> dict:
 
 
 def _executor_hosts(compose, app_id: str) -> set:
-    """Hosts of the executors, from the Spark history server (the event log in HDFS)."""
-    deadline = time.monotonic() + 90
+    """Hosts of the executors, from the Spark history server (the event log in HDFS). In cluster
+    mode the application has an attempt id ("1"), which is part of the REST path."""
+    deadline = time.monotonic() + 120
     while True:
         try:
-            execs = compose.get_json(f"{compose.history_url}/api/v1/applications/{app_id}/allexecutors")
+            app = compose.get_json(f"{compose.history_url}/api/v1/applications/{app_id}")
+            attempt = app["attempts"][0].get("attemptId")
+            path = f"{app_id}/{attempt}" if attempt else app_id
+            execs = compose.get_json(f"{compose.history_url}/api/v1/applications/{path}/allexecutors")
             return {e["hostPort"].rsplit(":", 1)[0] for e in execs if e["id"] != "driver"}
         except OSError:
             if time.monotonic() > deadline:
