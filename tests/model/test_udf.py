@@ -80,7 +80,7 @@ def test_scorer_bad_sequences(lm_run, series_run):
 @pytest.mark.spark
 def test_predict_udf_on_a_dataframe(classify_run, lm_run):
     pytest.importorskip("pandas")
-    from rnn_spark.data.spark_ingest import session
+    from rnn_spark.ingest.spark import session
     from rnn_spark.spark import predict_udf
     spark, created = session("local[2]")
     try:
