@@ -5,7 +5,7 @@ import subprocess
 import sysconfig
 from pathlib import Path
 
-from rnn_spark import data, fs
+from rnn_spark import fs, ingest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_damaged_shard_on_yarn_is_one_line(hadoop_cluster, hdfs_tmp):
     ds = hadoop_cluster.uri(f"{hdfs_tmp}/ds")
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    m = data.ingest_text([str(stdlib / "json" / "*.py")], ds, seq_len=33, rows_per_group=64,
-                         seed=3, quiet=True, engine="local")
+    m = ingest.ingest_text([str(stdlib / "json" / "*.py")], ds, seq_len=33, rows_per_group=64,
+                           seed=3, quiet=True, engine="local")
     shard = m.work_units("train")[0].shard
     fs.write_bytes(shard, fs.read_bytes(shard)[:-100], overwrite=True)  # truncated
     cmd = hadoop_cluster.spark_submit_cmd(
