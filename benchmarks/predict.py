@@ -22,7 +22,7 @@ import numpy as np
 
 
 def make_dataset(root: str, rows: int, vocab: int, seed: int = 0) -> str:
-    from rnn_spark import ingest as data
+    from rnn_spark import ingest
     rng = np.random.default_rng(seed)
     src = os.path.join(root, "seqs.jsonl")
     with open(src, "w") as f:
@@ -30,7 +30,7 @@ def make_dataset(root: str, rows: int, vocab: int, seed: int = 0) -> str:
             n = int(rng.integers(20, 80))
             f.write(json.dumps({"sequence": rng.integers(0, vocab, n).tolist(), "label": i % 4}) + "\n")
     out = os.path.join(root, "data")
-    data.ingest_labelled([src], out, task="classify", val_fraction=0.0, rows_per_group=1000,
+    ingest.ingest_labelled([src], out, task="classify", val_fraction=0.0, rows_per_group=1000,
                          shard_bytes=1 << 20, quiet=True)
     return out
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rnn_spark import config, fs, ingest as data
+from rnn_spark import config, fs, ingest
 from rnn_spark.cli import main
 from rnn_spark.runners.spark import BLAS_PIN_ENV
 from rnn_spark.serve import load_model
@@ -35,7 +35,7 @@ def hdfs_run(hadoop_cluster):
     root = hadoop_cluster.uri("/tmp/e2e/model-yarn")
     ds, run = root + "/data", root + "/run"
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    data.ingest_text([str(stdlib / "json" / "*.py")], ds, seq_len=33, rows_per_group=64,
+    ingest.ingest_text([str(stdlib / "json" / "*.py")], ds, seq_len=33, rows_per_group=64,
                      seed=3, overwrite=True, quiet=True, engine="local")
     fs.rm(run, recursive=True, missing_ok=True)
     cfg = config.load([], {"data.path": ds, "train.run_dir": run, "model.hidden_sizes": [16],

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_spark import config, ingest as data
+from rnn_spark import config, ingest
 from rnn_spark.training.loop import train
 
 
@@ -27,7 +27,7 @@ def lm_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("lm")
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     ds = str(root / "data")
-    data.ingest_text([str(stdlib / "json" / "*.py")], ds, seq_len=24, rows_per_group=32,
+    ingest.ingest_text([str(stdlib / "json" / "*.py")], ds, seq_len=24, rows_per_group=32,
                      val_fraction=0.1, seed=3, quiet=True)
     return ds, _train(ds, root / "run", **{"model.cell": "gru"})
 
@@ -45,7 +45,7 @@ def classify_run(tmp_path_factory):
     src = root / "seqs.jsonl"
     src.write_text("\n".join(lines) + "\n")
     ds = str(root / "data")
-    data.ingest_labelled([str(src)], ds, task="classify", rows_per_group=40, val_fraction=0.2,
+    ingest.ingest_labelled([str(src)], ds, task="classify", rows_per_group=40, val_fraction=0.2,
                          quiet=True)
     return ds, _train(ds, root / "run", **{"model.cell": "lstm", "train.max_rounds": 6})
 
@@ -61,7 +61,7 @@ def series_run(tmp_path_factory):
     src = root / "load.csv"
     src.write_text("\n".join(rows) + "\n")
     ds = str(root / "data")
-    data.ingest_series([str(src)], ds, window=12, horizon=2, columns=["load", "temp"],
+    ingest.ingest_series([str(src)], ds, window=12, horizon=2, columns=["load", "temp"],
                        target_columns=["load"], time_column="t", group_column="entity",
                        rows_per_group=64, val_fraction=0.2, quiet=True)
     return ds, _train(ds, root / "run", **{"model.cell": "rnn_tanh"})
