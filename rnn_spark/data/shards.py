@@ -25,7 +25,7 @@ def shard_path(split: str, index: int) -> str:
     return f"{split}/{index // 1000:03d}/part-{index:05d}.parquet"
 
 
-class _HashingWriter:
+class HashingWriter:
     """File-like wrapper that hashes and counts every byte written through it."""
 
     def __init__(self, raw):
@@ -59,7 +59,7 @@ def write_shard(table: pa.Table, out_dir: str, split: str, index: int, rows_per_
     steps = steps_of(table, task)
     groups = []
     with fs.atomic_write(uri) as raw:
-        sink = _HashingWriter(raw)
+        sink = HashingWriter(raw)
         writer = pq.ParquetWriter(sink, schema, compression=COMPRESSION, use_dictionary=False,
                                   write_statistics=False, store_schema=True)
         for start in range(0, table.num_rows, rows_per_group):

@@ -13,7 +13,6 @@ names), rows, and per file: path, split, source shard, rows, bytes, sha256.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ import pyarrow.parquet as pq
 
 from rnn_spark import fs
 from rnn_spark.data import WorkUnit
+from rnn_spark.data.shards import HashingWriter
 from rnn_spark.errors import UserError
 from rnn_spark.serve.common import (check_data, check_out, engine_from_spec,
                                     manifest_of, unit_reader)
@@ -40,30 +40,6 @@ class PredictSummary:
     unknown_tokens: int = 0
 
 
-class _HashingWriter:
-    """A write-only file object that hashes what passes through (for the manifest's sha256)."""
-
-    def __init__(self, f):
-        self.f, self.h, self.n, self.closed = f, hashlib.sha256(), 0, False
-
-    def write(self, b):
-        self.h.update(b)
-        self.n += len(b)
-        return self.f.write(b)
-
-    def tell(self):
-        return self.n
-
-    def flush(self):
-        self.f.flush()
-
-    def writable(self):
-        return True
-
-    def close(self):
-        self.closed = True
-
-
 def predict_task(task: dict, shared: dict) -> dict:
     """Worker side: score one input shard's units into ``task["path"]`` (atomic, retry-safe)."""
     model = engine_from_spec(shared["spec"])
@@ -72,7 +48,7 @@ def predict_task(task: dict, shared: dict) -> dict:
     rows = 0
     try:
         with fs.atomic_write(task["path"], overwrite=True) as f:
-            hw = _HashingWriter(f)
+            hw = HashingWriter(f)
             with pq.ParquetWriter(hw, schema(m.task), compression="zstd",
                                   write_statistics=False) as w:
                 for d in task["units"]:
@@ -84,7 +60,7 @@ def predict_task(task: dict, shared: dict) -> dict:
     finally:
         reader.close()
     return {"path": fs.basename(task["path"]), "split": task["split"], "source": task["source"],
-            "rows": rows, "bytes": hw.n, "sha256": hw.h.hexdigest()}
+            "rows": rows, "bytes": hw.pos, "sha256": hw.sha.hexdigest()}
 
 
 def _splits(m, split: str) -> list[str]:

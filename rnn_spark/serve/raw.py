@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 from rnn_spark import fs
 from rnn_spark.errors import UserError
 from rnn_spark.serve.common import check_out, engine_from_spec
-from rnn_spark.serve.predict import PredictSummary, _HashingWriter, write_outputs
+from rnn_spark.data.shards import HashingWriter
+from rnn_spark.serve.predict import PredictSummary, write_outputs
 from rnn_spark.serve.score import schema, score_table
 
 ROWS_PER_GROUP = 1024
@@ -44,7 +45,7 @@ def raw_task(task: dict, shared: dict) -> dict:
     rows = np.arange(len(starts), dtype=np.int64)
     n = 0
     with fs.atomic_write(task["path"], overwrite=True) as f:
-        hw = _HashingWriter(f)
+        hw = HashingWriter(f)
         with pq.ParquetWriter(hw, schema("lm"), compression="zstd", write_statistics=False) as w:
             for a in range(0, len(starts), ROWS_PER_GROUP):
                 sl = slice(a, a + ROWS_PER_GROUP)
@@ -55,7 +56,7 @@ def raw_task(task: dict, shared: dict) -> dict:
                 w.write_table(out, row_group_size=max(1, out.num_rows))
                 n += out.num_rows
     return {"path": fs.basename(task["path"]), "split": "input", "source": task["uri"], "rows": n,
-            "bytes": hw.n, "sha256": hw.h.hexdigest(), "unknown_tokens": unknown}
+            "bytes": hw.pos, "sha256": hw.sha.hexdigest(), "unknown_tokens": unknown}
 
 
 def _options(tm, seq_len):
