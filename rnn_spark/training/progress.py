@@ -27,6 +27,21 @@ def _eta(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
+def _columns(stream) -> int | None:
+    """None when the terminal reports its width (tqdm follows it), else a fixed width."""
+    import os
+
+    try:
+        if os.get_terminal_size(stream.fileno()).columns > 0:
+            return None
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "100")))
+    except ValueError:
+        return 100
+
+
 class Progress:
     def __init__(self, total: int, start: int, every_s: float = 30.0, quiet: bool = False,
                  stream: TextIO | None = None, tty: bool | None = None):
@@ -42,8 +57,10 @@ class Progress:
         if self.tty:
             from tqdm import tqdm
 
+            cols = _columns(self.stream)  # a terminal that reports no size gets a fixed width
             self.bar = tqdm(total=total, initial=start, file=self.stream, unit="round",
-                            dynamic_ncols=True, mininterval=0.5, smoothing=0.1, leave=True,
+                            dynamic_ncols=cols is None, ncols=cols, mininterval=0.5,
+                            smoothing=0.1, leave=True,
                             bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
 
     def _fields(self) -> str:
