@@ -50,7 +50,8 @@ def _register() -> None:
     # Imported lazily so a broken optional sub-command never hides the others' --help.
     import importlib
 
-    for module, attr in (("ingest", "ingest"), ("train", "train"), ("train", "config_cmd")):
+    for module, attr in (("ingest", "ingest"), ("train", "train"), ("train", "config_cmd"),
+                         ("report", "report")):
         try:
             mod = importlib.import_module(f"rnn_spark.cli.{module}")
         except ModuleNotFoundError as exc:
