@@ -71,7 +71,10 @@ class MlflowTracker:
     def __init__(self, cfg: Config):
         mlflow = _need("mlflow", "mlflow", "train.mlflow (--mlflow)")
         t = cfg.train
-        self.client = mlflow.tracking.MlflowClient(tracking_uri=_tracking_uri(t.mlflow_uri))
+        uri = _tracking_uri(t.mlflow_uri)
+        if uri.startswith("file:"):  # MLflow 3 keeps its file store behind this switch
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        self.client = mlflow.tracking.MlflowClient(tracking_uri=uri)
         exp = self.client.get_experiment_by_name(t.mlflow_experiment)
         exp_id = exp.experiment_id if exp else self.client.create_experiment(t.mlflow_experiment)
         self.run_id = self.client.create_run(exp_id, run_name=os.path.basename(t.run_dir.rstrip("/")),
