@@ -1,7 +1,7 @@
 """The report page: everything inline (CSS, SVG charts), no script, no network.
 
 Reads RUN/metrics.jsonl, RUN/config.toml, the dataset's manifest (when reachable) and, for
-language models, a generated sample from the exported model (the `sample_text` hook: the serve
+language models, a generated sample from the exported model (report/sample.py: the serve
 package's generator when it is installed; no sample otherwise).
 """
 
@@ -15,6 +15,7 @@ import time
 from rnn_spark import fs
 from rnn_spark.errors import UserError
 from rnn_spark.report.charts import Chart, all_charts
+from rnn_spark.report.sample import sample_text
 from rnn_spark.training.rundir import RunDir
 
 CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222}
@@ -64,21 +65,6 @@ def _dataset(cfg_text: str) -> tuple[list[tuple[str, object]], object]:
     return rows, m
 
 
-def sample_text(run: RunDir, manifest) -> str | None:
-    """A text sample from RUN/model for language models; None where no generator is available
-    (the serve package is optional) or the task is not `lm`."""
-    if manifest is None or manifest.task != "lm" or not fs.exists(run.model):
-        return None
-    try:
-        from rnn_spark.serve import generate  # noqa: F401  (branch `model`)
-    except ImportError:
-        return None
-    try:
-        return str(generate.sample(run.model, length=300, seed=0))
-    except Exception as exc:  # a report never fails for want of a sample
-        return f"(no sample: {exc})"
-
-
 def build_report(run_uri: str, log_scale: bool = False) -> tuple[str, list[Chart]]:
     run = RunDir(run_uri)
     recs = _read_records(run)
@@ -106,7 +92,7 @@ def build_report(run_uri: str, log_scale: bool = False) -> tuple[str, list[Chart
              "<h2>Summary</h2>", _table(summary)]
     for c in charts:
         parts.append(f"<h2>{html.escape(c.title)}</h2><div class='chart' id='chart-{c.name}'>{c.svg}</div>")
-    sample = sample_text(run, manifest)
+    sample = sample_text(run.model, manifest.task if manifest is not None else None)
     if sample:
         parts.append(f"<h2>Generated sample</h2><pre id='sample'>{html.escape(sample)}</pre>")
     parts += ["<h2>Dataset</h2>", _table(ds_rows),

@@ -128,7 +128,7 @@ class Trainer:
                              flush_seconds=t.metrics_flush_seconds)
         metrics.truncate_after(start - 1)
         self.open_runner()
-        trackers = open_trackers(cfg, self.run_dir, self._note)
+        trackers = open_trackers(cfg, self.run_dir, self.manifest)
         self._say(f"training {self.model_cfg.cell} {self.model_cfg.hidden_sizes} "
                   f"({self.model.num_params:,} parameters) on {len(self.units)} work units, "
                   f"{t.workers} workers x {t.steps_per_round} minibatches x {t.batch_size} rows per round, "
@@ -302,8 +302,9 @@ class Trainer:
             self._note(msg)
 
     def _note(self, msg: str) -> None:  # a decision the user should know of, even with --quiet
-        if self.progress is not None and self.progress.bar is not None:
-            self.progress.write(f"rnn-spark: {msg}")  # above the live line, not through it
+        progress = getattr(self, "progress", None)  # None until run() starts
+        if progress is not None and progress.bar is not None:
+            progress.write(f"rnn-spark: {msg}")  # above the live line, not through it
         else:
             print(f"rnn-spark: {msg}", file=sys.stderr, flush=True)
 

@@ -138,10 +138,15 @@ def check_trackers(cfg: Config) -> None:
         _need("mlflow", "mlflow", "train.mlflow (--mlflow)")
 
 
-def open_trackers(cfg: Config, run_dir: RunDir, note: Callable[[str], None]) -> Trackers:
+def open_trackers(cfg: Config, run_dir: RunDir, manifest=None) -> Trackers:
     items: list = []
     if cfg.train.tensorboard_dir:
         items.append(TensorBoardTracker(cfg, cfg.train.tensorboard_dir))
     if cfg.train.mlflow:
         items.append(MlflowTracker(cfg))
-    return Trackers(items)
+    if not items:
+        return Trackers(items)
+    from rnn_spark.report.sample import sample_text
+
+    task = getattr(manifest, "task", None)
+    return Trackers(items, sample=lambda: sample_text(run_dir.model, task))
