@@ -38,7 +38,7 @@ def cli(ctx, webhdfs_url, hdfs_user, hdfs_timeout) -> None:
         try:
             parse_timeout(given["hdfs_timeout"])
         except fs.FsError as exc:
-            raise UserError(f"--hdfs-timeout {given['hdfs_timeout']}: {exc.cause}") from None
+            raise UserError(f"--hdfs-timeout: {exc.cause}") from None
     opts = {"webhdfs_url": given.get("webhdfs_url"), "user": given.get("hdfs_user"),
             "timeout": given.get("hdfs_timeout")}
     opts = {k: v for k, v in opts.items() if v}

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from rnn_spark.engine.optim import OptionError
+from rnn_spark.engine.options import OptionError
 
 __all__ = ["clip_by_global_norm", "global_norm"]
 

@@ -11,9 +11,12 @@ import numpy as np
 
 
 class GradRows:
-    def __init__(self, d: np.ndarray, t0: int) -> None:
-        self.gate_major = d.ndim == 4
-        if self.gate_major:
+    """``d`` from step ``t0`` on as the ``[N, G*H]`` matrix above; ``gate_major`` is the layer's
+    layout (``Prep.gate_major``): ``d`` is ``[G, T, B, H]`` if set, else ``[T, B, G*H]``."""
+
+    def __init__(self, d: np.ndarray, t0: int, gate_major: bool) -> None:
+        self.gate_major = gate_major
+        if gate_major:
             G, _, _, H = d.shape
             self.d = d[:, t0:].reshape(G, -1, H)  # per gate [N, H], contiguous
             self.G, self.H = G, H

@@ -10,12 +10,32 @@ Gate order r, z, n is kept (the two sigmoid gates are already contiguous).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 
-from .cells import Cell, MaskInfo, block_out
+from .buffers import Workspace
+from .cellbase import Backward, Cell, Forward, MaskInfo, Prep, block_out
+
+
+@dataclass(frozen=True)
+class GRUPrep(Prep):
+    """:class:`Prep` plus ``b_hn [H]``, the n-gate's recurrent bias (it sits inside ``r * (.)``,
+    so it cannot be folded into the input projection's bias)."""
+
+    b_hn: np.ndarray
+
+
+class GRUCache(NamedTuple):
+    a: np.ndarray  # [T, B, 3H] activations r, z, n (the forward's xp, overwritten)
+    hb: np.ndarray  # [T+1, B, H] h_0 .. h_T
+    ghn: np.ndarray  # [T, B, H] h_{t-1} W_hn^T + b_hn
 
 
 class GRUCell(Cell):
+    """GRU (module doc). State ``h [B, H]``."""
+
     gates = 3
     perm_blocks = None
     n_sigmoid = 2
@@ -26,52 +46,57 @@ class GRUCell(Cell):
         b[: 2 * H] += b_hh[: 2 * H]
         return self.scaled(b)
 
-    def prepare(self, w_hh, b_hh, batch=1, ws=None):
+    def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray, batch: int = 1,
+                ws: Workspace | None = None) -> GRUPrep:
         p = super().prepare(w_hh, b_hh, batch, ws)
-        p["bhn"] = np.array(b_hh[2 * self.hidden_size:])
-        return p
+        return GRUPrep(p.ws, p.fwd, p.bwd, p.gate_major, np.array(b_hh[2 * self.hidden_size:]))
 
-    def forward(self, xp, h0, prep, mi: MaskInfo):
+    def forward(self, xp: np.ndarray, h0: np.ndarray, prep: GRUPrep, mi: MaskInfo) -> Forward:
+        """xp: ``[T, B, 3H]`` input pre-activations r, z, n (r, z scaled; overwritten with the
+        activations, kept for the backward); h0: ``[B, H]``."""
         T, B, _ = xp.shape
         H = self.hidden_size
         dt = xp.dtype
-        ws = prep["ws"]
-        hb = ws.get("hb", (T + 1, B, H), dt)
-        ghn = ws.get("ghn", (T, B, H), dt)
+        ws = prep.ws
+        hb = ws.get("hb", (T + 1, B, H), dt)  # [T+1, B, H]
+        ghn = ws.get("ghn", (T, B, H), dt)  # [T, B, H]
         hb[0] = h0
-        fwd, bhn = prep["fwd"], prep["bhn"]
-        gh = np.empty((B, 3 * H), dtype=dt)
-        ghv = block_out(gh, fwd)
-        tmp = np.empty((B, H), dtype=dt)
+        fwd, bhn = prep.fwd, prep.b_hn  # [J, H, m], [H]
+        gh = np.empty((B, 3 * H), dtype=dt)  # [B, 3H] h_{t-1} W_hh^T
+        ghv = block_out(gh, fwd)  # [J, B, m] view of gh
+        tmp = np.empty((B, H), dtype=dt)  # [B, H]
         H2 = 2 * H
         for t in range(T):
-            a = xp[t]
-            np.matmul(hb[t], fwd, out=ghv)
-            rz = a[:, :H2]
+            a = xp[t]  # [B, 3H]
+            np.matmul(hb[t], fwd, out=ghv)  # [B, H] @ [J, H, m] -> [J, B, m]: h_{t-1} W_hh^T
+            rz = a[:, :H2]  # [B, 2H] r, z
             np.add(rz, gh[:, :H2], out=rz)
             np.tanh(rz, out=rz)
             np.multiply(rz, 0.5, out=rz)
-            np.add(rz, 0.5, out=rz)
-            np.add(gh[:, H2:], bhn, out=ghn[t])
-            n = a[:, H2:]
-            np.multiply(a[:, :H], ghn[t], out=tmp)
+            np.add(rz, 0.5, out=rz)  # sigmoid = 0.5 tanh(z/2) + 0.5
+            np.add(gh[:, H2:], bhn, out=ghn[t])  # [B, H] h_{t-1} W_hn^T + b_hn
+            n = a[:, H2:]  # [B, H]
+            np.multiply(a[:, :H], ghn[t], out=tmp)  # r * ghn
             np.add(n, tmp, out=n)
             np.tanh(n, out=n)
-            np.subtract(hb[t], n, out=tmp)
-            np.multiply(a[:, H:H2], tmp, out=tmp)
-            np.add(n, tmp, out=hb[t + 1])
+            np.subtract(hb[t], n, out=tmp)  # h_{t-1} - n
+            np.multiply(a[:, H:H2], tmp, out=tmp)  # z * (h_{t-1} - n)
+            np.add(n, tmp, out=hb[t + 1])  # h_t = (1 - z) n + z h_{t-1}
             if mi.masked(t):
-                np.copyto(hb[t + 1], hb[t], where=mi.drop[t])
-        return hb[1:], hb[T].copy(), {"a": xp, "hb": hb, "ghn": ghn}
+                mi.hold(t, hb[t + 1], hb[t])
+        return Forward(hb[1:], hb[T].copy(), GRUCache(xp, hb, ghn))
 
-    def backward(self, dy, cache, prep, mi: MaskInfo, t0: int):
-        a, hb, ghn = cache["a"], cache["hb"], cache["ghn"]
+    def backward(self, dy: np.ndarray, cache: GRUCache, prep: GRUPrep, mi: MaskInfo,
+                 t0: int) -> Backward:
+        """dy: ``[T, B, H]``. dxp ``[T, B, 3H]`` and dgh ``[T, B, 3H]`` differ in the n slot:
+        ``dxp_n = dz_n``, ``dgh_n = dz_n * r``."""
+        a, hb, ghn = cache
         T, B, H = dy.shape
         dt = dy.dtype
         H2 = 2 * H
-        ws = prep["ws"]
-        dx = ws.get("dx", (T, B, 3 * H), dt)
-        dg = ws.get("dg", (T, B, 3 * H), dt)
+        ws = prep.ws
+        dx = ws.get("dx", (T, B, 3 * H), dt)  # [T, B, 3H] dxp
+        dg = ws.get("dg", (T, B, 3 * H), dt)  # [T, B, 3H] dgh
         w = slice(t0, T)
         r, z, n = a[w, :, :H], a[w, :, H:H2], a[w, :, H2:]
         # whole-window factors: pn = (1-n^2)(1-z) [dx n-slot], pz = (h_prev-n) z(1-z) [dg z-slot],
@@ -87,27 +112,26 @@ class GRUCell(Cell):
         np.subtract(1, r, out=pr)
         pr *= r
         pr *= ghn[w]
-        bwd = prep["bwd"]
-        dh = np.empty((B, H), dtype=dt)
-        tmp = np.empty((B, H), dtype=dt)
-        dh_next = np.zeros((B, H), dtype=dt)
-        dv = block_out(dh_next, bwd)
+        bwd = prep.bwd  # [J, 3H, m]: W_hh (r, z, n rows) in J column blocks
+        dh = np.empty((B, H), dtype=dt)  # [B, H] dL/dh_t
+        tmp = np.empty((B, H), dtype=dt)  # [B, H]
+        dh_next = np.zeros((B, H), dtype=dt)  # [B, H] dL/dh_{t-1} from step t
+        dv = block_out(dh_next, bwd)  # [J, B, m] view of dh_next
         for t in range(T - 1, t0 - 1, -1):
-            np.add(dy[t], dh_next, out=dh)
+            np.add(dy[t], dh_next, out=dh)  # [B, H]
             m = mi.masked(t)
             if m:
-                carry = dh * mi.drop_f[t]
-                dh *= mi.keep_f[t]
-            dpn = dx[t, :, H2:]
-            g = dg[t]
+                carry = mi.hold_grad(t, dh)  # [B, H]
+            dpn = dx[t, :, H2:]  # [B, H] pn, then dL/dz_n
+            g = dg[t]  # [B, 3H]
             np.multiply(dh, dpn, out=dpn)
-            np.multiply(dh, g[:, H:H2], out=g[:, H:H2])
-            np.multiply(dpn, g[:, :H], out=g[:, :H])
-            np.multiply(dpn, a[t, :, :H], out=g[:, H2:])
-            np.matmul(g, bwd, out=dv)
-            np.multiply(dh, a[t, :, H:H2], out=tmp)
+            np.multiply(dh, g[:, H:H2], out=g[:, H:H2])  # dz_z
+            np.multiply(dpn, g[:, :H], out=g[:, :H])  # dz_r
+            np.multiply(dpn, a[t, :, :H], out=g[:, H2:])  # dz_n * r
+            np.matmul(g, bwd, out=dv)  # [B, 3H] @ [J, 3H, m] -> [J, B, m]: dgh_t W_hh
+            np.multiply(dh, a[t, :, H:H2], out=tmp)  # dh * z
             dh_next += tmp
             if m:
                 dh_next += carry
         dx[w, :, :H2] = dg[w, :, :H2]
-        return dx, dg, hb[:T], dh_next
+        return Backward(dx, dg, hb[:T], dh_next)

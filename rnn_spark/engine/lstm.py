@@ -14,19 +14,39 @@ matmuls over small column blocks (see gemmplan) whose outputs land in that layou
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import gemmplan
-from .cells import CHUNK_ELEMS, Cell, MaskInfo, Workspace, transpose_into
+from .buffers import Workspace, transpose_into
+from .cellbase import Backward, Cell, Forward, MaskInfo, Prep
+
+# The backward's per-step factors are computed in chunks of about this many elements (~1 MB of
+# float32), so they stay in cache between being computed and being used by the step loop.
+CHUNK_ELEMS = 1 << 18
+
+
+class LSTMCache(NamedTuple):
+    a: np.ndarray  # [4, T, B, H] gate activations o, i, f, g (the forward's xp, overwritten)
+    hb: np.ndarray  # [T+1, B, H] h_0 .. h_T
+    cb: np.ndarray  # [T+1, B, H] c_0 .. c_T
+    tc: np.ndarray  # [T, B, H] tanh(c_t)
 
 
 class LSTMCell(Cell):
+    """LSTM: i, f, o = sigmoid(.), g = tanh(.), c' = f c + i g, h' = o tanh(c'). State ``(h, c)``."""
+
     gates = 4
     perm_blocks = (3, 0, 1, 2)
     n_sigmoid = 3
     gate_major = True  # xp arrives, and the pre-activation gradient leaves, as [4, T, B, H]
 
-    def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray, batch: int = 1, ws=None) -> dict:
+    def zero_state(self, batch: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros((batch, self.hidden_size), dtype), np.zeros((batch, self.hidden_size), dtype)
+
+    def prepare(self, w_hh: np.ndarray, b_hh: np.ndarray, batch: int = 1,
+                ws: Workspace | None = None) -> Prep:
         """Recurrent weights laid out for the per-step products of a batch of ``batch`` rows,
         both cut into ``J`` column blocks of width ``m`` (gemmplan) and run as one batched matmul:
 
@@ -41,56 +61,57 @@ class LSTMCell(Cell):
         ws = ws if ws is not None else Workspace()  # reused buffers: fresh ones page-fault
         m = gemmplan.block_width(H, batch, H)
         J = H // m
-        fwd = ws.get("wfwd", (4, J, H, m), dt)
-        bwd = ws.get("wbwd", (4, J, H, m), dt)
+        fwd = ws.get("wfwd", (4, J, H, m), dt)  # [4, J, H, m]: W_g^T blocks, scaled
+        bwd = ws.get("wbwd", (4, J, H, m), dt)  # [4, J, H, m]: W_g blocks
         for g, (_, bt, sc) in enumerate(self.blocks):
             wg = w_hh[bt]  # [H out, H in]
             for j in range(J):
                 transpose_into(fwd[g, j], wg[j * m:(j + 1) * m], sc)
             np.copyto(bwd[g], wg.reshape(H, J, m).transpose(1, 0, 2))
-        return {"fwd": fwd, "bwd": bwd}
+        return Prep(ws, fwd, bwd, self.gate_major)
 
-    def forward(self, xp, state0, prep, mi: MaskInfo):
+    def forward(self, xp: np.ndarray, state0: tuple, prep: Prep, mi: MaskInfo) -> Forward:
         """xp: [4, T, B, H] input pre-activations, gate-major (internal order, scaled); it is
-        overwritten with the gate activations (kept for the backward)."""
+        overwritten with the gate activations (kept for the backward). state0: (h0, c0) [B, H]."""
         _, T, B, H = xp.shape
         dt = xp.dtype
         h0, c0 = state0
-        ws = prep["ws"]
-        A = xp
-        P = ws.get("pg", (4, B, H), dt)  # recurrent part of a step's pre-activations
-        hb = ws.get("hb", (T + 1, B, H), dt)
-        cb = ws.get("cb", (T + 1, B, H), dt)
-        tc = ws.get("tc", (T, B, H), dt)
+        ws = prep.ws
+        A = xp  # [4, T, B, H]
+        P = ws.get("pg", (4, B, H), dt)  # [4, B, H] recurrent part of a step's pre-activations
+        hb = ws.get("hb", (T + 1, B, H), dt)  # [T+1, B, H]
+        cb = ws.get("cb", (T + 1, B, H), dt)  # [T+1, B, H]
+        tc = ws.get("tc", (T, B, H), dt)  # [T, B, H]
         hb[0] = h0
         cb[0] = c0
-        ig = np.empty((B, H), dtype=dt)
-        fwd = prep["fwd"]
+        ig = np.empty((B, H), dtype=dt)  # [B, H] i * g
+        fwd = prep.fwd  # [4, J, H, m]
         J, m = fwd.shape[1], fwd.shape[3]
-        pv = P.reshape(4, B, J, m).transpose(0, 2, 1, 3)  # block view for the matmul
+        pv = P.reshape(4, B, J, m).transpose(0, 2, 1, 3)  # [4, J, B, m] block view of P
         for t in range(T):
             at = A[:, t]  # [4, B, H], each gate contiguous
-            np.matmul(hb[t], fwd, out=pv)
-            np.add(at, P, out=at)
+            np.matmul(hb[t], fwd, out=pv)  # [B, H] @ [4, J, H, m] -> [4, J, B, m]: h_{t-1} W_g^T
+            np.add(at, P, out=at)  # [4, B, H] pre-activations (sigmoid gates halved)
             np.tanh(at, out=at)
-            s = at[:3]
+            s = at[:3]  # [3, B, H] o, i, f
             np.multiply(s, 0.5, out=s)
-            np.add(s, 0.5, out=s)
-            c = cb[t + 1]
-            np.multiply(at[2], cb[t], out=c)
-            np.multiply(at[1], at[3], out=ig)
+            np.add(s, 0.5, out=s)  # sigmoid = 0.5 tanh(z/2) + 0.5
+            c = cb[t + 1]  # [B, H]
+            np.multiply(at[2], cb[t], out=c)  # f * c_{t-1}
+            np.multiply(at[1], at[3], out=ig)  # i * g
             np.add(c, ig, out=c)
-            np.tanh(c, out=tc[t])
-            np.multiply(at[0], tc[t], out=hb[t + 1])
+            np.tanh(c, out=tc[t])  # [B, H]
+            np.multiply(at[0], tc[t], out=hb[t + 1])  # h_t = o * tanh(c_t)
             if mi.masked(t):
-                np.copyto(hb[t + 1], hb[t], where=mi.drop[t])
-                np.copyto(cb[t + 1], cb[t], where=mi.drop[t])
+                mi.hold(t, hb[t + 1], hb[t])
+                mi.hold(t, cb[t + 1], cb[t])
         final = (hb[T].copy(), cb[T].copy())
-        return hb[1:], final, {"a": A, "hb": hb, "cb": cb, "tc": tc}
+        return Forward(hb[1:], final, LSTMCache(A, hb, cb, tc))
 
-    def backward(self, dy, cache, prep, mi: MaskInfo, t0: int):
-        """Returns the pre-activation gradient gate-major ``[4, T, B, H]`` (valid from t0)."""
-        A, hb, cb, tc = cache["a"], cache["hb"], cache["cb"], cache["tc"]
+    def backward(self, dy: np.ndarray, cache: LSTMCache, prep: Prep, mi: MaskInfo,
+                 t0: int) -> Backward:
+        """dy: [T, B, H]. dxp = dgh = the pre-activation gradient, gate-major ``[4, T, B, H]``."""
+        A, hb, cb, tc = cache
         T, B, H = dy.shape
         dt = dy.dtype
         # Per-step factors, computed in chunks of steps just before the reverse loop needs them
@@ -98,10 +119,10 @@ class LSTMCell(Cell):
         #   slot o: tanh(c) * o(1-o)    slot i: g * i(1-i)
         #   slot f: c_prev * f(1-f)     slot g: i * (1-g^2)
         # The pre-activation gradient of step t is [dh, dc, dc, dc] * sp[:, t], made in place.
-        ws = prep["ws"]
-        sp = ws.get("sp", (4, T, B, H), dt)
-        o2 = ws.get("o2", (T, B, H), dt)  # o * (1 - tanh(c)^2)
-        P = ws.get("pg", (4, B, H), dt)  # per-gate parts of dh_prev
+        ws = prep.ws
+        sp = ws.get("sp", (4, T, B, H), dt)  # [4, T, B, H]
+        o2 = ws.get("o2", (T, B, H), dt)  # [T, B, H] o * (1 - tanh(c)^2)
+        P = ws.get("pg", (4, B, H), dt)  # [4, B, H] per-gate parts of dh_prev
         chunk = max(1, CHUNK_ELEMS // (B * 4 * H))
 
         def factors(lo, hi):
@@ -120,34 +141,32 @@ class LSTMCell(Cell):
             np.subtract(1, ow, out=ow)
             ow *= q[0]
 
-        bwd = prep["bwd"]
+        bwd = prep.bwd  # [4, J, H, m]
         J, m = bwd.shape[1], bwd.shape[3]
-        pv = P.reshape(4, B, J, m).transpose(0, 2, 1, 3)
-        dh = np.empty((B, H), dtype=dt)
-        dc = np.empty((B, H), dtype=dt)
-        dh_next = np.zeros((B, H), dtype=dt)
-        dc_next = np.zeros((B, H), dtype=dt)
+        pv = P.reshape(4, B, J, m).transpose(0, 2, 1, 3)  # [4, J, B, m] block view of P
+        dh = np.empty((B, H), dtype=dt)  # [B, H] dL/dh_t
+        dc = np.empty((B, H), dtype=dt)  # [B, H] dL/dc_t
+        dh_next = np.zeros((B, H), dtype=dt)  # [B, H] dL/dh_{t-1} from step t
+        dc_next = np.zeros((B, H), dtype=dt)  # [B, H] dL/dc_{t-1} from step t
         lo = T
         for t in range(T - 1, t0 - 1, -1):
             if t < lo:
                 lo = max(t0, t + 1 - chunk)
                 factors(lo, t + 1)
-            np.add(dy[t], dh_next, out=dh)
+            np.add(dy[t], dh_next, out=dh)  # [B, H]
             msk = mi.masked(t)
             if msk:
-                carry_h = dh * mi.drop_f[t]
-                carry_c = dc_next * mi.drop_f[t]
-                dh *= mi.keep_f[t]
-                dc_next *= mi.keep_f[t]
+                carry_h = mi.hold_grad(t, dh)  # [B, H]
+                carry_c = mi.hold_grad(t, dc_next)  # [B, H]
             np.multiply(dh, o2[t], out=dc)
-            np.add(dc, dc_next, out=dc)
-            st = sp[:, t]
+            np.add(dc, dc_next, out=dc)  # [B, H]
+            st = sp[:, t]  # [4, B, H] -> dL/dz_t in place
             st[0] *= dh
             st[1:] *= dc
-            np.multiply(dc, A[2, t], out=dc_next)
-            np.matmul(st[:, None], bwd, out=pv)
-            np.sum(P, axis=0, out=dh_next)
+            np.multiply(dc, A[2, t], out=dc_next)  # dc * f
+            np.matmul(st[:, None], bwd, out=pv)  # [4, 1, B, H] @ [4, J, H, m] -> [4, J, B, m]: dz_g W_g
+            np.sum(P, axis=0, out=dh_next)  # [B, H] sum over gates
             if msk:
                 np.add(dh_next, carry_h, out=dh_next)
                 dc_next += carry_c
-        return sp, sp, hb[:T], (dh_next.copy(), dc_next)
+        return Backward(sp, sp, hb[:T], (dh_next.copy(), dc_next))

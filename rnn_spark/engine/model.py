@@ -4,6 +4,9 @@ All parameters live in one flat vector ``model.flat``; ``model.params`` maps PyT
 (``embedding.weight``, ``rnn.weight_ih_l{k}``, ``rnn.weight_hh_l{k}``, ``rnn.bias_ih_l{k}``,
 ``rnn.bias_hh_l{k}``, ``head.weight``, ``head.bias``) to views of it with PyTorch shapes.
 Public arrays are batch-first (``[B, T, ...]``); the engine works time-major inside.
+Each layer is a cell (cells.py picks it by name) driven through the contract in cellbase.py:
+``prepare`` -> ``Projection.forward`` -> ``forward``, and on the way back ``backward`` -> one GEMM
+per weight gradient over the whole window (GradRows).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .cells import MaskInfo, Workspace, aligned_empty, make_cell, transpose_into
+from .buffers import Workspace, aligned_empty, transpose_into
+from .cellbase import MaskInfo
+from .cells import make_cell
 from .config import ModelConfig
 from .gradrows import GradRows
 from .losses import mean_squared_error, softmax_cross_entropy
@@ -29,16 +34,17 @@ class Model:
         self.cfg = cfg
         self.dtype = np.dtype(cfg.dtype)
         self.use_table: bool | None = None  # token projection path; None = choose by size
-        G = {"lstm": 4, "gru": 3}.get(cfg.cell, 1)
         specs: list[tuple[str, tuple[int, ...]]] = []
         if cfg.token_input:
             specs.append(("embedding.weight", (cfg.vocab_size, cfg.embedding_size)))
         self.cells = []
         n_in = cfg.in_features
         for k, h in enumerate(cfg.hidden_sizes):
+            cell = make_cell(cfg.cell, n_in, h)
+            G = cell.gates
             specs += [(f"rnn.weight_ih_l{k}", (G * h, n_in)), (f"rnn.weight_hh_l{k}", (G * h, h)),
                       (f"rnn.bias_ih_l{k}", (G * h,)), (f"rnn.bias_hh_l{k}", (G * h,))]
-            self.cells.append(make_cell(cfg.cell, n_in, h))
+            self.cells.append(cell)
             n_in = h
         specs += [("head.weight", (cfg.output_size, n_in)), ("head.bias", (cfg.output_size,))]
         self._specs = specs
@@ -109,10 +115,7 @@ class Model:
         return self._views(flat_grad)
 
     def zero_state(self, batch: int) -> list:
-        dt = self.dtype
-        if self.cfg.cell == "lstm":
-            return [(np.zeros((batch, h), dt), np.zeros((batch, h), dt)) for h in self.cfg.hidden_sizes]
-        return [np.zeros((batch, h), dt) for h in self.cfg.hidden_sizes]
+        return [cell.zero_state(batch, self.dtype) for cell in self.cells]
 
     # -- scratch buffers ---------------------------------------------------------------------------
     def _ws(self) -> list:
@@ -164,15 +167,15 @@ class Model:
         wss = self._ws()
         for k, cell in enumerate(self.cells):
             emb = self.params["embedding.weight"] if (k == 0 and self.cfg.token_input) else None
-            proj = Projection(cell, self.params[f"rnn.weight_ih_l{k}"], self.params[f"rnn.bias_ih_l{k}"],
-                              self.params[f"rnn.bias_hh_l{k}"], emb, self.use_table, wss[k])
             prep = cell.prepare(self.params[f"rnn.weight_hh_l{k}"], self.params[f"rnn.bias_hh_l{k}"], B,
                                 wss[k])
-            prep["ws"] = wss[k]
-            xp = proj.forward(y)
-            y, fs, cache = cell.forward(xp, state[k], prep, mi)
-            caches.append((proj, prep, cache))
-            final.append(fs)
+            proj = Projection(cell, self.params[f"rnn.weight_ih_l{k}"], self.params[f"rnn.bias_ih_l{k}"],
+                              self.params[f"rnn.bias_hh_l{k}"], prep, emb, self.use_table)
+            xp = proj.forward(y)  # [T, B, G*H] or gate-major [G, T, B, H]
+            fw = cell.forward(xp, state[k], prep, mi)
+            y = fw.y  # [T, B, H]
+            caches.append((proj, prep, fw.cache))
+            final.append(fw.final)
         return y, final, caches, mi
 
     def _head(self, y, mt, row_mask):
@@ -249,9 +252,10 @@ class Model:
         for k in range(len(self.cells) - 1, -1, -1):
             cell = self.cells[k]
             proj, prep, cache = caches[k]
-            dxp, dgh, hprev, _ = cell.backward(dy, cache, prep, mi, t0)
+            bw = cell.backward(dy, cache, prep, mi, t0)
+            dxp, dgh, hprev = bw.dxp, bw.dgh, bw.hprev
             H = hprev.shape[2]
-            gr = GradRows(dgh, t0)
+            gr = GradRows(dgh, t0, prep.gate_major)
             dw = gr.t_at(hprev[t0:].reshape(-1, H), out=hws.get(("dwhh", k), (gr.GH * H,), self.dtype))
             cell.to_torch_into(dw, g[f"rnn.weight_hh_l{k}"])
             dx = None if k == 0 else hws.get(("dx", k), (T, B, proj.w_int.shape[1]), self.dtype)

@@ -26,7 +26,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from rnn_spark.errors import ConfigError
+# The option kit lives in options.py; OptionError is re-exported here (callers import it from optim).
+from rnn_spark.engine.options import OptionError, as_float, check_dtype, require, take_options
 
 __all__ = [
     "OPTIMIZERS",
@@ -38,42 +39,6 @@ __all__ = [
     "make_optimizer",
     "make_optimizer_from_config",
 ]
-
-
-class OptionError(ConfigError, ValueError):
-    """An unknown name, an unknown option or an out-of-range option value."""
-
-
-def take_options(kind: str, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict:
-    """Merge ``given`` over ``defaults``; unknown keys raise :class:`OptionError` naming the valid ones."""
-    unknown = sorted(set(given) - set(defaults))
-    if unknown:
-        valid = ", ".join(sorted(defaults)) or "(none)"
-        raise OptionError(f"{kind}: unknown option(s) {', '.join(unknown)}; valid options: {valid}")
-    merged = dict(defaults)
-    merged.update(given)
-    return merged
-
-
-def require(ok: bool, kind: str, message: str) -> None:
-    """Raise :class:`OptionError` with ``"<kind>: <message>"`` unless ``ok``."""
-    if not ok:
-        raise OptionError(f"{kind}: {message}")
-
-
-def as_float(kind: str, key: str, value: Any) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise OptionError(f"{kind}: option {key} must be a number, got {value!r}") from None
-    require(math.isfinite(out), kind, f"option {key} must be finite, got {value!r}")
-    return out
-
-
-def check_dtype(kind: str, dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype)
-    require(dt in (np.float32, np.float64), kind, f"dtype must be float32 or float64, got {dt}")
-    return dt
 
 
 class Optimizer:

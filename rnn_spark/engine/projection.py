@@ -16,7 +16,7 @@ import functools
 
 import numpy as np
 
-from .cells import Workspace
+from .cellbase import Cell, Prep
 from .gradrows import GradRows
 
 
@@ -33,18 +33,23 @@ def scatter_rows(values: np.ndarray, index: np.ndarray, nrows: int) -> np.ndarra
 
 
 class Projection:
-    """Forward/backward of one layer's input projection. ``tokens`` is set for token input."""
+    """Forward/backward of one layer's input projection. ``tokens`` is set for token input.
 
-    def __init__(self, cell, w_ih: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray,
-                 embedding: np.ndarray | None = None, use_table: bool | None = None,
-                 ws: Workspace | None = None) -> None:
+    ``prep`` is the layer's :class:`~rnn_spark.engine.cellbase.Prep` of this call: its workspace
+    holds the projection's buffers too, and its ``gate_major`` says which layout ``XP`` (and the
+    cell's ``dxp``) has.
+    """
+
+    def __init__(self, cell: Cell, w_ih: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, prep: Prep,
+                 embedding: np.ndarray | None = None, use_table: bool | None = None) -> None:
         self.cell = cell
         self.w_ih = w_ih  # [GH, In], PyTorch order
         self.b_s = cell.input_bias(b_ih, b_hh)
         self.embedding = embedding
         self.use_table = use_table
         self.forced = use_table  # True: table + one-hot, False: gather both ways, None: by cost
-        self.ws = ws if ws is not None else Workspace()
+        self.ws = prep.ws
+        self.gate_major = prep.gate_major
 
     @functools.cached_property
     def w_int(self) -> np.ndarray:
@@ -69,8 +74,8 @@ class Projection:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: tokens [T, B] (int) or features [T, B, In]. Returns XP (internal order, scaled):
-        ``[T, B, GH]``, or gate-major ``[G, T, B, H]`` for a cell with ``gate_major`` set."""
-        gm = getattr(self.cell, "gate_major", False)
+        ``[T, B, GH]``, or gate-major ``[G, T, B, H]`` when ``prep.gate_major`` is set."""
+        gm = self.gate_major
         G = self.cell.gates
         if self.embedding is not None:
             T, B = x.shape
@@ -113,7 +118,7 @@ class Projection:
                  g_emb: np.ndarray | None, dx_out: np.ndarray | None) -> np.ndarray:
         """Accumulate dW_ih, db_ih (and dE) into PyTorch-layout gradient views; write dx[t0:].
         Returns the sum of the ``dxp`` rows (internal order), i.e. db_ih before reordering."""
-        gr = GradRows(dxp, t0)
+        gr = GradRows(dxp, t0, self.gate_major)
         N = gr.n
         if self.embedding is not None:
             V, E = self.embedding.shape

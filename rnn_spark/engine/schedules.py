@@ -34,7 +34,7 @@ import bisect
 import math
 from typing import Any
 
-from rnn_spark.engine.optim import OptionError, as_float, require, take_options
+from rnn_spark.engine.options import OptionError, as_float, as_int, require, take_options
 
 __all__ = ["SCHEDULES", "Schedule", "make_schedule"]
 
@@ -45,14 +45,6 @@ SCHEDULES: dict[str, dict[str, Any]] = {
     "multistep": {"milestones": None, "gamma": 0.1},
     "cosine": {"total_steps": None, "min_lr": 0.0},
 }
-
-
-def _int(kind: str, key: str, value: Any, minimum: int) -> int:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-    if not ok and isinstance(value, float) and value.is_integer() and value >= minimum:
-        value, ok = int(value), True
-    require(ok, kind, f"option {key} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class Schedule:
@@ -73,18 +65,18 @@ class Schedule:
             o["gamma"] = as_float(kind, "gamma", o["gamma"])
             require(o["gamma"] > 0.0, kind, f"option gamma must be > 0, got {o['gamma']}")
         if key == "step":
-            o["step_size"] = _int(kind, "step_size", o["step_size"], 1)
+            o["step_size"] = as_int(kind, "step_size", o["step_size"], 1)
         if key == "multistep":
             ms = o["milestones"]
             require(isinstance(ms, (list, tuple)), kind, f"option milestones must be a list, got {ms!r}")
-            ms = [_int(kind, "milestones", m, 0) for m in ms]
+            ms = [as_int(kind, "milestones", m, 0) for m in ms]
             require(ms == sorted(ms), kind, f"option milestones must be increasing, got {ms}")
             o["milestones"] = ms
         if key == "cosine":
-            o["total_steps"] = _int(kind, "total_steps", o["total_steps"], 1)
+            o["total_steps"] = as_int(kind, "total_steps", o["total_steps"], 1)
             o["min_lr"] = as_float(kind, "min_lr", o["min_lr"])
             require(o["min_lr"] >= 0.0, kind, f"option min_lr must be >= 0, got {o['min_lr']}")
-        o["warmup_steps"] = _int(kind, "warmup_steps", o["warmup_steps"], 0)
+        o["warmup_steps"] = as_int(kind, "warmup_steps", o["warmup_steps"], 0)
         o["warmup_start_factor"] = as_float(kind, "warmup_start_factor", o["warmup_start_factor"])
         f = o["warmup_start_factor"]
         require(0.0 <= f <= 1.0, kind, f"option warmup_start_factor must lie in [0, 1], got {f}")

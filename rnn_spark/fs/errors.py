@@ -26,7 +26,7 @@ class FsNotFound(FsError):
 class FsExists(FsError):
     """The destination exists and overwriting was not asked for."""
 
-    def __init__(self, uri, cause="already exists (pass --overwrite to replace it)"):
+    def __init__(self, uri, cause="already exists (pass overwrite=True / --overwrite to replace it)"):
         super().__init__(uri, cause)
 
 

@@ -56,7 +56,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from rnn_spark.engine.optim import OptionError, as_float, check_dtype, require, take_options
+from rnn_spark.engine.options import OptionError, as_float, check_dtype, require, take_options
 
 __all__ = ["AVERAGERS", "Averager", "make_averager"]
 

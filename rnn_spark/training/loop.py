@@ -229,7 +229,8 @@ class Trainer:
         if point.checkpoint is not None:
             ck = point.checkpoint
             self.state.restore(ck.weights, ck.state, int(ck.meta.get("opt_steps", 0)))
-            self.best_val = float(ck.meta.get("best_val", float("inf")))
+            best = ck.meta.get("best_val")  # null: no validation yet
+            self.best_val = float("inf") if best is None else float(best)
             self._say(f"resuming from {ck.uri} at round {point.start}")
         fs.write_text(self.run_dir.config, self.cfg.to_toml(), overwrite=True)
         return point.start
@@ -283,7 +284,8 @@ class Trainer:
                               self._model_json())
 
     def _meta(self, g: int) -> dict:
-        return {"round": g, "opt_steps": self.state.opt_steps, "best_val": self.best_val,
+        best = self.best_val if np.isfinite(self.best_val) else None  # meta.json is strict JSON
+        return {"round": g, "opt_steps": self.state.opt_steps, "best_val": best,
                 "config": self.cfg.to_dict(), "model": self.model_cfg.to_dict(),
                 "rounds_per_epoch": self.rounds_per_epoch, "total_steps": self.total_steps,
                 "dataset_fingerprint": self.fingerprint, **self.early.to_meta()}

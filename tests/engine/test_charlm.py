@@ -13,25 +13,8 @@ import argparse
 import numpy as np
 
 from rnn_spark.engine import Model, ModelConfig
+from rnn_spark.engine.optim import make_optimizer
 from rnn_spark.engine.tbptt import train_minibatch
-
-
-def adam(n, dtype, lr=3e-3, b1=0.9, b2=0.999, eps=1e-8):
-    try:
-        from rnn_spark.engine.optim import make_optimizer
-    except ImportError:  # fall back to a minimal Adam if the optimizer module is absent
-        make_optimizer = None
-    if make_optimizer is not None:
-        opt = make_optimizer("adam", n, dtype)
-        return lambda p, g: opt.step(p, g, lr)
-    m, v, t = np.zeros(n, dtype), np.zeros(n, dtype), [0]
-
-    def step(p, g):
-        t[0] += 1
-        m[:] = b1 * m + (1 - b1) * g
-        v[:] = b2 * v + (1 - b2) * g * g
-        p -= lr * (m / (1 - b1 ** t[0])) / (np.sqrt(v / (1 - b2 ** t[0])) + eps)
-    return step
 
 
 def test_char_lstm_learns_real_text():
@@ -46,7 +29,7 @@ def test_char_lstm_learns_real_text():
     V = len(chars)
     model = Model(ModelConfig(cell="lstm", vocab_size=V, embedding_size=32, hidden_sizes=[128],
                               output_size=V, task="lm", forget_bias=1.0), seed=0)
-    step = adam(model.num_params, model.flat.dtype)
+    opt = make_optimizer("adam", model.num_params, model.flat.dtype)
     rng = np.random.default_rng(0)
     B, T = 16, 100
     updates, recent = 0, []
@@ -54,7 +37,8 @@ def test_char_lstm_learns_real_text():
         starts = rng.integers(0, len(train) - T - 1, B)
         x = np.stack([train[s:s + T] for s in starts])
         y = np.stack([train[s + 1:s + T + 1] for s in starts])
-        stats = train_minibatch(model, x, y, None, k1=50, k2=50, step_fn=lambda g: step(model.flat, g))
+        stats = train_minibatch(model, x, y, None, k1=50, k2=50,
+                                step_fn=lambda g: opt.step(model.flat, g, 3e-3))
         updates += stats["updates"]
         recent.append(stats["loss_sum"] / stats["count"])
     n = (len(held) - 1) // 100 * 100

@@ -12,7 +12,7 @@ def test_layouts_agree(t0):
     G, T, B, H, X, K = 4, 5, 3, 6, 7, 2
     gm = rng.standard_normal((G, T, B, H))
     bm = np.ascontiguousarray(gm.transpose(1, 2, 0, 3)).reshape(T, B, G * H)  # [T, B, G*H]
-    a, b = GradRows(gm, t0), GradRows(bm, t0)
+    a, b = GradRows(gm, t0, True), GradRows(bm, t0, False)
     N = (T - t0) * B
     assert a.n == b.n == N and a.GH == b.GH == G * H
     d2 = bm[t0:].reshape(N, G * H)

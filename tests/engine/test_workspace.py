@@ -1,4 +1,4 @@
-"""The engine reuses scratch buffers between calls (cells.Workspace): nothing it returns may alias
+"""The engine reuses scratch buffers between calls (buffers.Workspace): nothing it returns may alias
 them, and a model stays picklable and usable from several threads."""
 
 import copy

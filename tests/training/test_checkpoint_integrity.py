@@ -126,3 +126,15 @@ def test_pruning_never_keeps_only_a_damaged_checkpoint(run):
     names = [p.rsplit("/", 1)[-1] for p in ckpt.list_checkpoints(rd)]
     assert names == ["round-000001", "round-000009"]
     assert ckpt.newest_intact(rd)[0].round == 1
+
+
+def test_meta_json_is_strict_json_without_validation(char_dataset, tmp_path, capsys):
+    from safety_helpers import strict_json
+
+    run = tmp_path / "run"
+    assert run_cli(capsys, tiny_args(char_dataset, run, "--quiet", "--val-split", ""))[0] == 0
+    meta = strict_json((run / "checkpoints" / "round-000001" / "meta.json").read_text())
+    assert meta["best_val"] is None
+    rc, _, err = run_cli(capsys, tiny_args(char_dataset, run, "--quiet", "--val-split", "",
+                                           "--resume", "--max-rounds", "3"))
+    assert rc == 0, err

@@ -136,7 +136,7 @@ def test_overwrite_refusal_names_flags_not_python(ds, tmp_path, capsys):
 
 def test_hdfs_timeout_message_names_the_flag(capsys):
     rc, _, err = run_cli(capsys, ["--hdfs-timeout", "abc", "config"])
-    assert rc == 2 and err.startswith("error: --hdfs-timeout abc:") and "RNN_SPARK" not in err
+    assert rc == 2 and err.startswith("error: --hdfs-timeout: bad timeout") and "RNN_SPARK" not in err
 
 
 def test_resume_string_is_saved_in_config_toml(ds, tmp_path, capsys):

@@ -1,0 +1,122 @@
+"""No import cycles between the modules of any rnn_spark package.
+
+The import graph is read from the sources with ``ast`` (nothing is imported): every ``import`` and
+``from ... import`` anywhere in a module (also inside functions: a lazy import that breaks a cycle
+at run time still ties the two modules together) gives an edge to the rnn_spark module it names
+(``from pkg import name`` goes to ``pkg.name`` when that is a module, else to ``pkg``'s
+``__init__``). A cycle is a strongly connected component of more than one module; any cycle
+fails, except those in ``KNOWN_CYCLES``.
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import rnn_spark
+
+ROOT = pathlib.Path(rnn_spark.__file__).parent
+
+# TODO(coordinator): empty this after merging; each entry is a cycle being removed on a branch.
+# A listed cycle that is gone fails the test too, so the list cannot go stale.
+KNOWN_CYCLES: set[frozenset[str]] = {
+    frozenset({"rnn_spark.data.pipeline", "rnn_spark.data.spark_ingest"}),  # data/ split (issue #9)
+    # hdfs_config imports webhdfs lazily (in a function) and webhdfs imports hdfs_config: no branch
+    # owns this one yet
+    frozenset({"rnn_spark.fs.hdfs_config", "rnn_spark.fs.webhdfs"}),
+}
+
+
+def module_name(path: pathlib.Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = {module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
+    graph: dict[str, set[str]] = {name: set() for name in files}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    base = ".".join(up + ([base] if base else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in files else base
+                           for a in node.names]
+            for t in targets:
+                while t and t not in files:  # "import a.b.c" of a non-module -> nearest module
+                    t = t.rpartition(".")[0]
+                if t and t != name:
+                    graph[name].add(t)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[frozenset[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            v, it = work[-1]
+            w = next(it, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(sorted(graph[w]))))
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = set()
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.add(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    out.append(frozenset(comp))
+    return out
+
+
+def test_cycle_finder_finds_cycles():
+    g = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"f"}, "f": {"e"}, "g": set()}
+    assert sorted(map(sorted, cycles(g))) == [["a", "b", "c"], ["e", "f"]]
+
+
+def test_import_graph_reads_relative_and_absolute_imports():
+    g = import_graph()
+    assert "rnn_spark.engine.cellbase" in g["rnn_spark.engine.lstm"]  # from .cellbase import ...
+    assert "rnn_spark.engine.gemmplan" in g["rnn_spark.engine.lstm"]  # from . import gemmplan
+    assert "rnn_spark.errors" in g["rnn_spark.engine.config"]  # from ..errors import ...
+    assert "rnn_spark.engine.options" in g["rnn_spark.engine.optim"]  # absolute
+
+
+def test_no_import_cycles_inside_packages():
+    found = cycles(import_graph())
+    for c in found:
+        if c in KNOWN_CYCLES:
+            print("TODO (allowed for now) import cycle:", " <-> ".join(sorted(c)))
+    new = [" <-> ".join(sorted(c)) for c in found if c not in KNOWN_CYCLES]
+    assert not new, f"import cycles: {new}"
+    gone = [" <-> ".join(sorted(c)) for c in KNOWN_CYCLES if c not in found]
+    assert not gone, f"cycles fixed: remove them from KNOWN_CYCLES: {gone}"
