@@ -1,11 +1,12 @@
-"""Round overhead: what a training round costs beyond the workers' own compute.
+"""Round overhead: where a training round's time goes, per phase, as H (minibatches per round) grows.
 
-Ingests a small char corpus (Python's `email` sources), then trains the same configuration with
-the inline runner and with Spark local[N], and prints JSON: per-round wall time, the workers'
-compute (inline: the sum of the tasks, run one after another; Spark: the slowest task), and the
-difference (broadcast, scheduling, result transfer, driver folding).
+Ingests a small char corpus (Python's `email` sources), then trains LSTM-<hidden> with W workers
+on Spark local[N] for each H and prints JSON: the mean seconds of every phase of the per-round time
+split (the same fields as metrics.jsonl's `kind: "round"` records), and the round overhead = round
+wall minus the slowest task (read + compute), also as a fraction of the round. Goal: <= 10% at H=20.
 
-    python3 benchmarks/rounds.py [--hidden 128] [--rounds 20] [--workers 2] [--master local[2]]
+    python3 benchmarks/rounds.py [--hidden 256] [--workers 2] [--steps 1,5,20] [--rounds 5]
+                                 [--master local[2]] [--runner spark|inline]
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 import json
 import sysconfig
 import tempfile
-import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -22,58 +23,59 @@ import numpy as np
 from rnn_spark import config, ingest
 from rnn_spark.training.loop import Trainer
 
-
-def run_rounds(trainer: Trainer, n: int) -> list[dict]:
-    """Per round: the wall time and the workers' compute (inline runs the tasks one after another,
-    Spark side by side: compute is the sum or the slowest)."""
-    out = []
-    for g in range(n):
-        t0 = time.perf_counter()
-        sums = trainer.run_round(g)
-        wall = time.perf_counter() - t0
-        secs = sums.task_seconds
-        compute = sum(secs) if trainer.cfg.train.runner == "inline" else max(secs)
-        out.append({"wall": wall, "task": compute, "targets": sums.n})
-    return out
+PHASES = ("broadcast_s", "launch_s", "read_max_s", "compute_max_s", "compute_mean_s",
+          "transfer_s", "fold_s", "task_max_s", "straggler")
 
 
-def measure(ds: str, runner: str, args, run_dir: str) -> dict:
+def measure(ds: str, args, steps: int, run_dir: str, runner) -> dict:
     cfg = config.load([], {
-        "data.path": ds, "train.run_dir": run_dir, "train.runner": runner,
+        "data.path": ds, "train.run_dir": run_dir, "train.runner": args.runner,
         "spark.master": args.master, "train.workers": args.workers,
-        "train.steps_per_round": args.steps, "train.batch_size": 32, "train.k1": 64,
+        "train.steps_per_round": steps, "train.batch_size": 32, "train.k1": 64,
         "model.hidden_sizes": [args.hidden], "model.embedding_size": 32, "train.epochs": 100})
-    trainer = Trainer(cfg, quiet=True)
-    try:
-        trainer.open_runner()
-        run_rounds(trainer, 2)  # warm-up: Spark session, Python workers, caches
-        rounds = run_rounds(trainer, args.rounds)
-    finally:
-        trainer.close()
-    wall = float(np.median([r["wall"] for r in rounds]))
-    task = float(np.median([r["task"] for r in rounds]))
-    targets = float(np.median([r["targets"] for r in rounds]))
-    return {"runner": runner, "round_s": round(wall, 4), "compute_s": round(task, 4),
-            "overhead_s": round(wall - task, 4), "targets_per_s": round(targets / wall),
-            "params": trainer.model.num_params}
+    trainer = Trainer(cfg, runner=runner, quiet=True)
+    trainer.open_runner()
+    trainer.run_round(0)  # warm-up: Python workers, caches
+    rows = []
+    for g in range(1, args.rounds + 1):
+        import time
+
+        t0 = time.perf_counter()
+        trainer.run_round(g)
+        wall = time.perf_counter() - t0
+        rows.append({"round_s": wall, **asdict(trainer.last_split)})
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in ["round_s", *PHASES]}
+    overhead = mean["round_s"] - mean["task_max_s"]
+    return {"H": steps, **{k: round(v, 4) for k, v in mean.items()},
+            "overhead_s": round(overhead, 4), "overhead_frac": round(overhead / mean["round_s"], 4),
+            "params": trainer.model.num_params, "runner": trainer.runner}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--hidden", type=int, default=128)
-    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=4, help="H, minibatches per worker per round")
+    ap.add_argument("--steps", default="1,5,20", help="H values, comma-separated")
     ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--runner", default="spark", choices=("spark", "inline"))
     args = ap.parse_args()
+    results, runner = [], None
     with tempfile.TemporaryDirectory() as tmp:
         ds = str(Path(tmp) / "ds")
         stdlib = Path(sysconfig.get_paths()["stdlib"])
         ingest.ingest_text([str(stdlib / "email" / "*.py")], ds, seq_len=128, quiet=True)
-        results = [measure(ds, r, args, str(Path(tmp) / f"run-{r}")) for r in ("inline", "spark")]
-    print(json.dumps({"benchmark": "rounds", "hidden": args.hidden, "workers": args.workers,
-                      "steps_per_round": args.steps, "batch": 32, "k1": 64, "master": args.master,
-                      "results": results}, indent=1))
+        try:
+            for h in (int(x) for x in args.steps.split(",")):
+                res = measure(ds, args, h, str(Path(tmp) / f"run-{h}"), runner)
+                runner = res.pop("runner")  # one Spark session for every H
+                results.append(res)
+        finally:
+            if runner is not None:
+                runner.close()
+    print(json.dumps({"benchmark": "rounds", "cell": "lstm", "hidden": args.hidden,
+                      "workers": args.workers, "batch": 32, "k1": 64, "master": args.master,
+                      "runner": args.runner, "rounds": args.rounds, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

@@ -103,6 +103,25 @@ class TrainConfig:
                             ("stop", "skip_worker"))
     verify_data: bool = opt(False, "workers check each shard's sha256 against the manifest (reads "
                                    "every shard whole once; the size is always checked)")
+    early_stop_patience: int = opt(0, "stop after this many validations in a row without an "
+                                   "improvement of at least early_stop_min_delta (0 = never stop early)")
+    early_stop_min_delta: float = opt(0.0, "the smallest drop of the validation loss that counts "
+                                      "as an improvement")
+    export: str = opt("best", "the weights written to RUN/model: best (lowest validation loss; the "
+                      "last round's when no validation ran) or last", ("best", "last"))
+    metrics_flush_seconds: float = opt(30.0, "on HDFS, rewrite RUN/metrics.jsonl at least this "
+                                       "often (local files are rewritten every round)")
+    progress_seconds: float = opt(30.0, "not on a terminal: seconds between progress lines (on a "
+                                  "terminal one live line is redrawn)")
+    tensorboard_dir: str = opt("", "write TensorBoard event files here (needs rnn-spark[tensorboard]; "
+                               "\"\" = off)")
+    mlflow: bool = opt(False, "log params, per-round metrics and the model to MLflow (needs "
+                       "rnn-spark[mlflow])")
+    mlflow_uri: str = opt("mlruns", "MLflow tracking URI (default: a local mlruns/ file store)")
+    mlflow_experiment: str = opt("rnn-spark", "MLflow experiment name")
+
+
+LOG_LEVELS = ("", "ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF")
 
 
 @dataclass
@@ -111,6 +130,8 @@ class SparkConfig:
     app_name: str = opt("rnn-spark", "Spark application name")
     task_cpus: int = opt(1, "cores per task; also the BLAS threads of each worker")
     conf: dict = opt({}, "extra Spark settings, e.g. {\"spark.executor.memory\" = \"4g\"}")
+    log_level: str = opt("", "Spark's own log level (\"\" = quiet: conf/log4j2.properties, warnings "
+                         "and errors only, start-up noise hidden)", LOG_LEVELS)
 
 
 SECTIONS = {
@@ -201,6 +222,10 @@ class Config:
             ("optim.min_lr", 0 <= o.min_lr <= o.lr, f"between 0 and optim.lr={o.lr}"),
             ("optim.total_steps", o.total_steps >= 0, ">= 0 (0 = the planned run)"),
             ("spark.task_cpus", self.spark.task_cpus >= 1, ">= 1"),
+            ("train.early_stop_patience", t.early_stop_patience >= 0, ">= 0 (0 = off)"),
+            ("train.early_stop_min_delta", t.early_stop_min_delta >= 0, ">= 0"),
+            ("train.metrics_flush_seconds", t.metrics_flush_seconds > 0, "> 0"),
+            ("train.progress_seconds", t.progress_seconds > 0, "> 0"),
         ]
         for key, ok, what in checks:
             if not ok:
@@ -220,7 +245,8 @@ class Config:
 
 
 _SPARK_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|yarn|(spark|k8s|mesos)://\S+)$")
-FLAG_ALIASES = {"data.path": "data"}  # data.path reads better as --data
+FLAG_ALIASES = {"data.path": "data",  # data.path reads better as --data
+                "spark.log_level": "spark_log_level"}
 
 
 def flag_name(dotted: str) -> str:

@@ -53,7 +53,7 @@ def _register() -> None:
     for module, attr in (("ingest", "ingest"), ("train", "train"), ("train", "config_cmd"),
                          ("evaluate", "evaluate"), ("predict", "predict"),
                          ("generate", "generate"), ("export", "export"),
-                         ("inspect", "inspect_cmd"),
+                         ("inspect", "inspect_cmd"), ("report", "report"),
                          ("submit", "submit"), ("submit", "pack_env")):
         try:
             mod = importlib.import_module(f"rnn_spark.cli.{module}")

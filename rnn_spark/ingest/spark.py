@@ -102,6 +102,7 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict,
             except UserError as exc:  # reported by the driver, first in file order
                 return ("error", str(exc))
 
+        sc.setJobGroup("rnn-spark: ingest: scan", "ingest: scan")  # named in the Spark UI
         try:
             results = sc.parallelize(items, max(1, min(len(items), 10000))).map(scan).collect()
         except Exception as exc:  # noqa: BLE001 - Py4J wraps the task's error
@@ -133,6 +134,7 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict,
             table = pa.concat_tables([p for _, p in items])
             return [write_shard(table, tmp, name, idx, plans[name].rows_per_group, task, schema)]
 
+        sc.setJobGroup("rnn-spark: ingest: write", "ingest: write shards")
         try:
             infos = (sc.parallelize(blocks, max(1, min(len(blocks), 10000))).flatMap(pieces)
                      .partitionBy(total, lambda k: k).mapPartitions(write).collect())

@@ -24,5 +24,6 @@ def make_runner(name: str, workers: int, spark, result_bytes: int = 0):
         from rnn_spark.runners.spark import SparkRunner
 
         return SparkRunner(spark.master, spark.app_name, spark.task_cpus, spark.conf,
-                           result_bytes_hint=result_bytes)
+                           result_bytes_hint=result_bytes,
+                           log_level=getattr(spark, "log_level", ""))
     raise ConfigError(f"train.runner: {name!r} is not one of {', '.join(RUNNERS)}")

@@ -84,9 +84,31 @@ def ship_package(sc) -> None:
     sc.addPyFile(package_zip(tempfile.mkdtemp(prefix="rnn-spark-")))
 
 
+def log4j2_conf() -> str | None:
+    """conf/log4j2.properties of this source tree (None when rnn_spark runs from elsewhere)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "conf" / "log4j2.properties"
+    return str(path) if path.is_file() else None
+
+
+def _quiet_logging(sconf, log_level: str) -> None:
+    """No log level asked for: the driver JVM logs through conf/log4j2.properties (warnings and
+    errors, no start-up noise). Set in the conf the JVM is launched with, so it holds from the
+    first line; spark-submit's own --driver-java-options are kept."""
+    path = log4j2_conf()
+    if log_level or path is None:
+        return
+    key = "spark.driver.extraJavaOptions"
+    have = sconf.get(key, "")
+    if "log4j2.configurationFile" not in have:
+        sconf.set(key, f"{have} -Dlog4j2.configurationFile=file:{path}".strip())
+
+
 class SparkRunner:
     def __init__(self, master: str = "local[2]", app_name: str = "rnn-spark", task_cpus: int = 1,
-                 conf: dict | None = None, result_bytes_hint: int = 0, quiet: bool = True):
+                 conf: dict | None = None, result_bytes_hint: int = 0, quiet: bool = True,
+                 log_level: str = ""):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         from rnn_spark.fs.hdfs_config import export_env
 
@@ -117,15 +139,25 @@ class SparkRunner:
                 sconf.setIfMissing(f"spark.executorEnv.{var}", value)
         for key, value in (conf or {}).items():
             sconf.set(key, str(value))
+        _quiet_logging(sconf, log_level)
         self.spark = SparkSession.builder.config(conf=sconf).getOrCreate()
         self.sc = self.spark.sparkContext
-        if quiet:
+        if log_level:
+            self.sc.setLogLevel(log_level)
+        elif quiet:
             self.sc.setLogLevel("WARN")
         if not self.sc.master.startswith("local"):
             ship_package(self.sc)
         self.task_cpus = task_cpus
         self.result_bytes_hint = result_bytes_hint
         self.workers_hint = self.sc.defaultParallelism
+        self.last_broadcast_s = 0.0   # the newest round's broadcast, for the metrics
+        self._label: str | None = None
+
+    def describe(self, text: str) -> None:
+        """The job group and description of the next job(s), e.g. "round 120/1400: train":
+        what the Spark UI and the YARN history server show for it."""
+        self._label = text
 
     def map(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any) -> Iterator[Any]:
         try:
@@ -144,7 +176,13 @@ class SparkRunner:
             raise err from None
 
     def _run(self, fn, tasks: list, shared: Any) -> Iterator[Any]:
+        import time
+
+        if self._label:
+            self.sc.setJobGroup(f"rnn-spark: {self._label}", self._label)
+        t0 = time.perf_counter()
         bc = self.sc.broadcast(shared)
+        self.last_broadcast_s = time.perf_counter() - t0
         try:
             rdd = self.sc.parallelize(tasks, len(tasks)).mapPartitions(
                 functools.partial(_run_partition, fn, bc, self.task_cpus))

@@ -19,10 +19,14 @@ from rnn_spark.engine import Model
 from rnn_spark.errors import UserError
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training import prepare, resume
+from rnn_spark.training.earlystop import EarlyStop
 from rnn_spark.training.metrics import MetricsLog
+from rnn_spark.training.progress import Progress
 from rnn_spark.training.plan import Slice, plan_epoch, rounds_in_epoch
 from rnn_spark.training.protocol import EvalTask, RunSpec, Shared, Task, model_config
+from rnn_spark.training.roundstats import RoundClock, round_record
 from rnn_spark.training.rundir import RunDir
+from rnn_spark.training.trackers import check_trackers, open_trackers
 from rnn_spark.training.state import DriverState, RoundSums
 from rnn_spark.training.worker import eval_task, train_task
 
@@ -58,9 +62,13 @@ class Trainer:
         self.spec.optimizer.build(1, self.model_cfg.dtype)  # its options, checked here
         self.total_steps = cfg.optim.total_steps or self.total_rounds * t.steps_per_round
         self.fingerprint = resume.dataset_fingerprint(self.manifest)
+        check_trackers(cfg)
         self.runner = runner
         self._plans: dict[int, list] = {}
         self.best_val = float("inf")
+        self.early = EarlyStop(t.early_stop_patience, t.early_stop_min_delta)
+        self.last_split = None   # the RoundSplit of the newest run_round
+        self.progress: Progress | None = None
 
     # -- one round -----------------------------------------------------------------------------
     def tasks_for_round(self, g: int) -> list[Task]:
@@ -82,14 +90,23 @@ class Trainer:
 
     def run_round(self, g: int) -> RoundSums:
         """Round g: the tasks run from the current broadcast weights; their results are folded
-        into the driver state. Returns the round's sums (loss, counts, each task's seconds)."""
+        into the driver state. Returns the round's sums (loss, counts, each task's seconds); where
+        the time went is in self.last_split (training/roundstats.py)."""
         self.open_runner()
+        _label(self.runner, f"round {g + 1}/{self.total_rounds}: train")
+        clock = RoundClock()
         shared = Shared(self.spec, self.state.bcast, self.state.opt_state, self.state.opt_steps)
         sums = RoundSums(self.state.bcast.astype(np.float64), self.cfg.train.workers)
         policy = self.cfg.train.on_nonfinite
         for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
+            clock.note(res)
+            t0 = time.perf_counter()
             sums.add(prepare.check_result(res, g, policy, self.run_dir, self._warn, shared.weights))
+            clock.fold_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
         self.state.fold(sums)
+        clock.fold_s += time.perf_counter() - t0
+        self.last_split = clock.split(float(getattr(self.runner, "last_broadcast_s", 0.0)))
         return sums
 
     def open_runner(self):
@@ -105,44 +122,87 @@ class Trainer:
     def run(self) -> dict:
         cfg, t = self.cfg, self.cfg.train
         start = self._prepare_run_dir()
-        if start >= self.total_rounds:
+        if start >= self.total_rounds or self.early.reason:
             return self._finished(start)
-        metrics = MetricsLog(self.run_dir.metrics, quiet=self.quiet, keep_existing=start > 0)
+        metrics = MetricsLog(self.run_dir.metrics, keep_existing=start > 0,
+                             flush_seconds=t.metrics_flush_seconds)
         metrics.truncate_after(start - 1)
         self.open_runner()
+        trackers = open_trackers(cfg, self.run_dir, self.manifest)
         self._say(f"training {self.model_cfg.cell} {self.model_cfg.hidden_sizes} "
                   f"({self.model.num_params:,} parameters) on {len(self.units)} work units, "
                   f"{t.workers} workers x {t.steps_per_round} minibatches x {t.batch_size} rows per round, "
                   f"{self.rounds_per_epoch} rounds/epoch, rounds {start}..{self.total_rounds - 1}")
         t0 = time.time()
         last_loss = float("nan")
+        self.progress = Progress(self.total_rounds, start, t.progress_seconds, quiet=self.quiet)
+        try:
+            end = self._rounds(start, metrics, trackers)
+        finally:
+            self.progress.close()
+        last_loss = (metrics.last("round") or {}).get("loss", last_loss)
+        metrics.flush()
+        model_dir, exported = self._export()
+        summary = {"rounds": end, "train_loss": last_loss,
+                   "val": metrics.last("val"), "seconds": time.time() - t0, "model": model_dir,
+                   "exported": exported, "best_val_loss": _finite(self.best_val),
+                   "stop_reason": self.early.reason or "completed"}
+        trackers.finish(summary, model_dir, metrics.records)
+        self._say(f"done: {end - start} rounds in {summary['seconds']:.1f}s, "
+                  f"final train loss {last_loss:.4f}; model ({exported}) written to {model_dir}")
+        return summary
+
+    def _rounds(self, start: int, metrics: MetricsLog, trackers) -> int:
+        """Rounds start.. until the last one or an early stop; returns the rounds done in total."""
+        cfg, t = self.cfg, self.cfg.train
         for g in range(start, self.total_rounds):
-            rt = time.time()
+            rt = time.perf_counter()
             sums = self.run_round(g)
-            secs = time.time() - rt
+            secs = time.perf_counter() - rt
             last_loss = sums.loss_sum / max(sums.n, 1)
             if not np.isfinite(last_loss) or not np.all(np.isfinite(self.state.bcast)):
                 raise UserError(f"round {g}: the loss diverged ({last_loss}); lower --lr "
                                 f"(optim.lr, now {cfg.optim.lr}) or set --clip-norm")
-            metrics.add({"kind": "round", "round": g, "epoch": g // self.rounds_per_epoch,
-                         "loss": last_loss, "targets": sums.n, "rows": sums.rows,
-                         "updates": sums.updates, "seconds": secs,
-                         "targets_per_s": sums.n / max(secs, 1e-9),
-                         "lr": float(self.lr_at((g + 1) * t.steps_per_round - 1))})
             last = g == self.total_rounds - 1
+            val, val_s = None, 0.0
             if self.val_units and ((t.validate_every and (g + 1) % t.validate_every == 0) or last):
-                self._validate(g, metrics)
-            if (t.checkpoint_every and (g + 1) % t.checkpoint_every == 0) or last:
+                vt = time.perf_counter()
+                val = self._validate(g)
+                val_s = time.perf_counter() - vt
+            rec = round_record(g, g // self.rounds_per_epoch, sums, self.last_split, secs,
+                               float(self.lr_at((g + 1) * t.steps_per_round - 1)),
+                               float(getattr(self.state, "update_norm", float("nan"))),
+                               float(np.linalg.norm(self.state.global_w)), val_s)
+            metrics.add(rec)
+            self.progress.round(rec)
+            for r in filter(None, (val, self._stop_record(g, val))):
+                metrics.add(r)
+                if r["kind"] == "val":
+                    self.progress.val(r)
+            if (t.checkpoint_every and (g + 1) % t.checkpoint_every == 0) or last or self.early.reason:
+                ct = time.perf_counter()
                 self._checkpoint(g)
+                rec["checkpoint_s"] = time.perf_counter() - ct
                 metrics.flush()
-        metrics.flush()
-        self.model.set_flat(self.state.global_w.astype(self.model.flat.dtype))
-        model_dir = ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
-        summary = {"rounds": self.total_rounds, "train_loss": last_loss,
-                   "val": metrics.last("val"), "seconds": time.time() - t0, "model": model_dir}
-        self._say(f"done: {self.total_rounds - start} rounds in {summary['seconds']:.1f}s, "
-                  f"final train loss {last_loss:.4f}; model written to {model_dir}")
-        return summary
+            trackers.round(rec, val)
+            if self.early.reason:
+                self.progress.write(f"rnn-spark: {self.early.reason}")
+                return g + 1
+        return self.total_rounds
+
+    def _stop_record(self, g: int, val: dict | None) -> dict | None:
+        if val is None or not self.early.patience or not self.early.update(val["loss"], g):
+            return None
+        return {"kind": "stop", "round": g, "reason": self.early.reason, "best_val_loss": self.best_val}
+
+    def _export(self) -> tuple[str, str]:
+        """RUN/model: the best validation weights (train.export = best, when a validation ran),
+        else the last round's. Returns (model dir, "best" or "last")."""
+        weights, exported = self.state.global_w, "last"
+        if self.cfg.train.export == "best" and np.isfinite(self.best_val) and fs.exists(self.run_dir.best):
+            weights, exported = ckpt.load_checkpoint(self.run_dir.best).weights["global"], "best"
+        self.model.set_flat(weights.astype(self.model.flat.dtype))
+        return ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json()), exported
 
     def close(self) -> None:
         if self.runner is not None:
@@ -160,7 +220,9 @@ class Trainer:
         for line in point.warnings:
             self._warn(line)
         self.resumed = point.checkpoint
-        if point.start >= self.total_rounds:
+        if point.checkpoint is not None:
+            self.early.load_meta(point.checkpoint.meta)
+        if point.start >= self.total_rounds or self.early.reason:
             return point.start
         self.open_runner()  # a runner that cannot start (bad Spark master) leaves nothing behind
         prepare.create_run_dir(self.run_dir, replace)
@@ -178,8 +240,12 @@ class Trainer:
         written only if the run stopped between its last checkpoint and the model)."""
         metrics = MetricsLog(self.run_dir.metrics, quiet=True, keep_existing=True)
         model_dir = self.run_dir.model
-        self._note(f"already finished at round {start - 1}; raise --epochs or --max-rounds to "
-                   f"train further")
+        if self.early.reason:
+            self._note(f"already finished: {self.early.reason}; raise --early-stop-patience "
+                       f"(train.early_stop_patience) to train further")
+        else:
+            self._note(f"already finished at round {start - 1}; raise --epochs or --max-rounds to "
+                       f"train further")
         if not fs.exists(model_dir):
             self.model.set_flat(self.resumed.weights["global"].astype(self.model.flat.dtype))
             ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
@@ -188,7 +254,10 @@ class Trainer:
         return {"rounds": start, "train_loss": last.get("loss"), "val": metrics.last("val"),
                 "seconds": 0.0, "model": model_dir}
 
-    def _validate(self, g: int, metrics: MetricsLog) -> None:
+    def _validate(self, g: int) -> dict:
+        """The validation loss of the stored weights after round g (a `kind: "val"` record);
+        a new best is kept in RUN/best."""
+        _label(self.runner, f"round {g + 1}/{self.total_rounds}: validate")
         w = self.cfg.train.workers
         tasks = [EvalTask(worker=i, units=tuple(self.val_units[i::w]))
                  for i in range(min(w, len(self.val_units)))]
@@ -202,12 +271,12 @@ class Trainer:
         rec = {"kind": "val", "round": g, "loss": loss_sum / max(count, 1), "count": count}
         if self.manifest.task in ("lm", "classify"):
             rec["accuracy"] = correct / max(count, 1)
-        metrics.add(rec)
         if rec["loss"] < self.best_val:
             self.best_val = rec["loss"]
             ckpt.write_checkpoint_dir(self.run_dir.best,
                                       self.state.weights_arrays(), self.state.state_arrays(),
                                       self._meta(g), self._model_json())
+        return rec
 
     def _checkpoint(self, g: int) -> None:
         ckpt.write_checkpoint(self.run_dir, g, self.state.weights_arrays(),
@@ -219,7 +288,7 @@ class Trainer:
         return {"round": g, "opt_steps": self.state.opt_steps, "best_val": best,
                 "config": self.cfg.to_dict(), "model": self.model_cfg.to_dict(),
                 "rounds_per_epoch": self.rounds_per_epoch, "total_steps": self.total_steps,
-                "dataset_fingerprint": self.fingerprint}
+                "dataset_fingerprint": self.fingerprint, **self.early.to_meta()}
 
     def _model_json(self) -> dict:
         out = {"model": self.model_cfg.to_dict(), "format": "pytorch-state-dict-npz",
@@ -232,13 +301,28 @@ class Trainer:
 
     def _say(self, msg: str) -> None:
         if not self.quiet:
-            print(f"rnn-spark: {msg}", file=sys.stderr, flush=True)
+            self._note(msg)
 
     def _note(self, msg: str) -> None:  # a decision the user should know of, even with --quiet
-        print(f"rnn-spark: {msg}", file=sys.stderr, flush=True)
+        progress = getattr(self, "progress", None)  # None until run() starts
+        if progress is not None and progress.bar is not None:
+            progress.write(f"rnn-spark: {msg}")  # above the live line, not through it
+        else:
+            print(f"rnn-spark: {msg}", file=sys.stderr, flush=True)
 
     def _warn(self, msg: str) -> None:
         self._note(f"warning: {msg}")
+
+
+def _label(runner, text: str) -> None:
+    """Name the runner's next job (Spark: job group + description, seen in the Spark UI)."""
+    describe = getattr(runner, "describe", None)
+    if describe is not None:
+        describe(text)
+
+
+def _finite(v: float) -> float | None:
+    return v if np.isfinite(v) else None
 
 
 def train(cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False) -> dict:

@@ -189,7 +189,11 @@ class TaskResult:
     rows: int
     opt_state: Mapping[str, np.ndarray] | None  # None unless average_optimizer_state
     opt_steps: int
-    seconds: float                 # the task's own compute time
+    seconds: float                 # the task's own time, data reads included
+    read_seconds: float = 0.0      # of which: reading and decoding its rows (shards -> minibatches)
+    tokens: int = 0                # input time steps trained on (padding excluded)
+    started: float = 0.0           # wall clock (time.time()) when the task began ...
+    finished: float = 0.0          # ... and ended: the driver derives launch and transfer times
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,28 @@ class LocalStats:
     loss_sum: float = 0.0
     updates: int = 0    # optimizer updates (TBPTT windows)
     rows: int = 0
+    tokens: int = 0     # real (unpadded) input time steps
+
+
+class TimedIter:
+    """Wraps an iterator and adds the time spent inside next() to `seconds`: a task's data read
+    (row groups read and decoded, minibatches padded) apart from its training compute."""
+
+    def __init__(self, make: Callable[[], Iterable]):
+        self.seconds = 0.0
+        t0 = time.perf_counter()
+        self._it = iter(make())
+        self.seconds += time.perf_counter() - t0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        t0 = time.perf_counter()
+        try:
+            return next(self._it)
+        finally:
+            self.seconds += time.perf_counter() - t0
 
 
 def local_steps(model: Model, opt: Optimizer, lr_at: Callable[[int], float], clip_norm: float,
@@ -106,12 +128,13 @@ def local_steps(model: Model, opt: Optimizer, lr_at: Callable[[int], float], cli
         out.n += int(stats["count"])
         out.updates += int(stats["updates"])
         out.rows += mb.rows
+        out.tokens += int(np.count_nonzero(mb.mask))
         step += 1
     return out
 
 
 def train_task(task: Task, shared: Shared) -> TaskResult:
-    t0 = time.perf_counter()
+    started, t0 = time.time(), time.perf_counter()
     spec = shared.spec
     model = _model(spec)
     model.set_flat(shared.weights)
@@ -119,16 +142,17 @@ def train_task(task: Task, shared: Shared) -> TaskResult:
     if shared.opt_state is not None and spec.average_optimizer_state:
         opt.load_state(shared.opt_state, int(shared.opt_steps))
     rng = task_rng(spec, task)
+    batches = TimedIter(lambda: task_minibatches(task, spec, model.flat.dtype, rng))
     stats = local_steps(model, opt, spec.schedule.build(), spec.optimizer.clip_norm,
-                        task_minibatches(task, spec, model.flat.dtype, rng), task.step0,
-                        spec.k1, spec.k2)
+                        batches, task.step0, spec.k1, spec.k2)
     opt_state = None
     if spec.average_optimizer_state:
         opt_state = {k: np.array(v, copy=True) for k, v in opt.state_vectors().items()}
     result = TaskResult(worker=task.worker, weights=model.flat.copy(), n=stats.n,
                         loss_sum=stats.loss_sum, updates=stats.updates, rows=stats.rows,
                         opt_state=opt_state, opt_steps=opt.step_count if opt_state is not None else 0,
-                        seconds=time.perf_counter() - t0)
+                        seconds=time.perf_counter() - t0, read_seconds=batches.seconds,
+                        tokens=stats.tokens, started=started, finished=time.time())
     return faults.inject(task, result)  # tests only: RNN_SPARK_INJECT_NAN
 
 

@@ -1,0 +1,118 @@
+"""The report page: everything inline (CSS, SVG charts), no script, no network.
+
+Reads RUN/metrics.jsonl, RUN/config.toml, the dataset's manifest (when reachable) and, for
+language models, a generated sample from the exported model (report/sample.py: the serve
+package's generator when it is installed; no sample otherwise).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import time
+
+from rnn_spark import fs
+from rnn_spark.errors import UserError
+from rnn_spark.report.charts import Chart, all_charts
+from rnn_spark.report.sample import sample_text
+from rnn_spark.training.rundir import RunDir
+
+CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222}
+h1{font-size:22px}h2{font-size:17px;border-bottom:1px solid #ddd;padding-bottom:3px;margin-top:28px}
+table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}
+pre{background:#f6f8fa;padding:10px;overflow:auto;font-size:12px}.chart svg{max-width:100%;height:auto}
+.note{color:#777}"""
+
+
+def _read_records(run: RunDir) -> list[dict]:
+    if not fs.exists(run.metrics):
+        raise UserError(f"{run.uri}: no metrics.jsonl; is this a run directory written by "
+                        f"`rnn-spark train`? (pass the run directory, e.g. runs/lm)")
+    return [json.loads(line) for line in fs.read_text(run.metrics).splitlines() if line.strip()]
+
+
+def _num(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}" if math.isfinite(v) else str(v)
+    return html.escape(str(v)) if v is not None else "-"
+
+
+def _table(rows: list[tuple[str, object]]) -> str:
+    return "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{_num(v)}</td></tr>"
+                               for k, v in rows) + "</table>"
+
+
+def _dataset(cfg_text: str) -> tuple[list[tuple[str, object]], object]:
+    """Rows about the dataset, and its manifest (None when it cannot be read now)."""
+    from rnn_spark.config import tomllib
+
+    try:
+        path = tomllib.loads(cfg_text).get("data", {}).get("path", "")
+    except tomllib.TOMLDecodeError:
+        return [("dataset", "config.toml unreadable")], None
+    try:
+        from rnn_spark import data
+
+        m = data.read_manifest(path)
+    except (UserError, OSError) as exc:
+        return [("path", path), ("manifest", f"not readable now: {exc}")], None
+    rows = [("path", path), ("task", m.task), ("kind", m.kind), ("vocabulary size", m.vocab_size),
+            ("input size", m.input_size), ("output size", m.output_size)]
+    for split in m.splits:
+        c = m.counts(split)
+        rows.append((f"{split}: sequences / tokens", f"{c['sequences']:,} / {c['tokens']:,}"))
+    return rows, m
+
+
+def build_report(run_uri: str, log_scale: bool = False) -> tuple[str, list[Chart]]:
+    run = RunDir(run_uri)
+    recs = _read_records(run)
+    rounds = [r for r in recs if r.get("kind") == "round"]
+    vals = [r for r in recs if r.get("kind") == "val"]
+    stop = next((r for r in recs if r.get("kind") == "stop"), None)
+    cfg_text = fs.read_text(run.config) if fs.exists(run.config) else ""
+    ds_rows, manifest = _dataset(cfg_text)
+    charts = all_charts(rounds, vals, log_scale)
+    best = min(vals, key=lambda v: v["loss"]) if vals else None
+    last = rounds[-1] if rounds else {}
+    summary = [("rounds", len(rounds)), ("final train loss", last.get("loss")),
+               ("final validation loss", vals[-1]["loss"] if vals else None),
+               ("best validation loss", f"{best['loss']:.6g} (round {best['round']})" if best else None),
+               ("stopped", stop["reason"] if stop else "ran to its last round"),
+               ("mean tokens/s", _mean(rounds, "tokens_per_s")),
+               ("mean round seconds", _mean(rounds, "seconds")),
+               ("mean straggler ratio", _mean(rounds, "straggler"))]
+    if best and "accuracy" in best:
+        summary.append(("accuracy at best", best["accuracy"]))
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>rnn-spark report: "
+             f"{html.escape(run.uri)}</title><style>{CSS}</style></head><body>",
+             f"<h1>rnn-spark run <code>{html.escape(run.uri)}</code></h1>",
+             f"<p class='note'>written {time.strftime('%Y-%m-%d %H:%M:%S')}</p>",
+             "<h2>Summary</h2>", _table(summary)]
+    for c in charts:
+        parts.append(f"<h2>{html.escape(c.title)}</h2><div class='chart' id='chart-{c.name}'>{c.svg}</div>")
+    sample = sample_text(run.model, manifest.task if manifest is not None else None)
+    if sample:
+        parts.append(f"<h2>Generated sample</h2><pre id='sample'>{html.escape(sample)}</pre>")
+    parts += ["<h2>Dataset</h2>", _table(ds_rows),
+              "<h2>Configuration</h2>", f"<pre id='config'>{html.escape(cfg_text)}</pre>",
+              "</body></html>"]
+    return "\n".join(parts), charts
+
+
+def _mean(rounds: list[dict], field: str):
+    xs = [r[field] for r in rounds if isinstance(r.get(field), (int, float))]
+    return sum(xs) / len(xs) if xs else None
+
+
+def write_report(run_uri: str, out: str | None = None, log_scale: bool = False) -> str:
+    """Write the page (default RUN/report.html) and PNG copies of its charts beside it
+    (report-<chart>.png); local or hdfs://. Returns the page's URI."""
+    page, charts = build_report(run_uri, log_scale)
+    out = out or RunDir(run_uri).report
+    stem = fs.basename(out).rsplit(".", 1)[0]
+    for c in charts:
+        fs.write_bytes(fs.join(fs.parent(out), f"{stem}-{c.name}.png"), c.png, overwrite=True)
+    fs.write_text(out, page, overwrite=True)
+    return out

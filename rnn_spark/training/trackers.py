@@ -1,0 +1,152 @@
+"""Optional experiment trackers fed from the same records as RUN/metrics.jsonl.
+
+    train.tensorboard_dir  TensorBoard event files (extra: rnn-spark[tensorboard], tensorboardX):
+                           a scalar per numeric metrics field ("round/<field>", "val/<field>"),
+                           the hyper-parameters with the final metrics, the config and (for
+                           language models) a generated text sample as text.
+    train.mlflow           an MLflow run (extra: rnn-spark[mlflow]) in train.mlflow_uri
+                           (default: a local mlruns/ file store): params = the flattened config,
+                           metrics per round, RUN/model as an artifact.
+
+Both are off by default; a missing library is a one-line user error before training starts.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from rnn_spark.config import Config
+from rnn_spark.errors import ConfigError
+from rnn_spark.training.rundir import RunDir
+
+SKIP = {"kind", "round", "epoch", "time"}
+
+
+def numeric_fields(rec: dict) -> dict[str, float]:
+    """The fields of a metrics record that are charted: numbers, not bookkeeping."""
+    return {k: float(v) for k, v in rec.items()
+            if k not in SKIP and isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def flat_params(cfg: Config) -> dict[str, str]:
+    return {f"{sec}.{k}": str(v) for sec, vals in cfg.to_dict().items() for k, v in vals.items()}
+
+
+def _need(module: str, extra: str, key: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(f"{key} is set but {module} is not installed; "
+                          f"pip install 'rnn-spark[{extra}]' (or unset {key})") from None
+
+
+class TensorBoardTracker:
+    def __init__(self, cfg: Config, logdir: str):
+        tbx = _need("tensorboardX", "tensorboard", "train.tensorboard_dir (--tensorboard-dir)")
+        self.cfg = cfg
+        self.writer = tbx.SummaryWriter(logdir=logdir)
+        self.writer.add_text("config", "```\n" + cfg.to_toml() + "\n```", 0)
+
+    def round(self, rec: dict, val: dict | None) -> None:
+        g = rec["round"]
+        for k, v in numeric_fields(rec).items():
+            self.writer.add_scalar(f"round/{k}", v, g)
+        for k, v in numeric_fields(val or {}).items():
+            self.writer.add_scalar(f"val/{k}", v, g)
+
+    def finish(self, summary: dict, model_dir: str, records: list[dict], sample: str | None) -> None:
+        final = {"hparam/train_loss": summary.get("train_loss") or 0.0,
+                 "hparam/best_val_loss": summary.get("best_val_loss") or 0.0}
+        hp = {k: v for k, v in flat_params(self.cfg).items() if not k.startswith("spark.conf")}
+        self.writer.add_hparams(hp, final, name=".")
+        if sample:
+            self.writer.add_text("sample", sample, summary.get("rounds", 0))
+        self.writer.close()
+
+
+class MlflowTracker:
+    def __init__(self, cfg: Config):
+        mlflow = _need("mlflow", "mlflow", "train.mlflow (--mlflow)")
+        t = cfg.train
+        uri = _tracking_uri(t.mlflow_uri)
+        if uri.startswith("file:"):  # MLflow 3 keeps its file store behind this switch
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        self.client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+        exp = self.client.get_experiment_by_name(t.mlflow_experiment)
+        exp_id = exp.experiment_id if exp else self.client.create_experiment(t.mlflow_experiment)
+        self.run_id = self.client.create_run(exp_id, run_name=os.path.basename(t.run_dir.rstrip("/")),
+                                             tags={"rnn_spark.run_dir": t.run_dir}).info.run_id
+        from mlflow.entities import Param
+
+        params = [Param(k, v[:500]) for k, v in sorted(flat_params(cfg).items())]
+        for i in range(0, len(params), 100):
+            self.client.log_batch(self.run_id, params=params[i:i + 100])
+
+    def round(self, rec: dict, val: dict | None) -> None:
+        import time
+
+        from mlflow.entities import Metric
+
+        ms = int(time.time() * 1000)
+        out = [Metric(k, v, ms, rec["round"]) for k, v in numeric_fields(rec).items()]
+        out += [Metric(f"val_{k}", v, ms, rec["round"]) for k, v in numeric_fields(val or {}).items()]
+        self.client.log_batch(self.run_id, metrics=out)
+
+    def finish(self, summary: dict, model_dir: str, records: list[dict], sample: str | None) -> None:
+        from rnn_spark import fs
+
+        if not fs.is_remote(model_dir):
+            self.client.log_artifacts(self.run_id, model_dir, artifact_path="model")
+        if sample:
+            self.client.set_tag(self.run_id, "sample", sample[:5000])
+        self.client.set_tag(self.run_id, "stop_reason", summary.get("stop_reason", ""))
+        self.client.set_terminated(self.run_id)
+
+
+def _tracking_uri(uri: str) -> str:
+    """A plain path is a local file store (file:// URI, absolute)."""
+    if "://" in uri or uri.startswith("file:"):
+        return uri
+    return "file://" + os.path.abspath(uri)
+
+
+class Trackers:
+    def __init__(self, items: list, sample: Callable[[], str | None] | None = None):
+        self.items = items
+        self.sample = sample
+
+    def round(self, rec: dict, val: dict | None) -> None:
+        for t in self.items:
+            t.round(rec, val)
+
+    def finish(self, summary: dict, model_dir: str, records: list[dict]) -> None:
+        if not self.items:
+            return
+        text = self.sample() if self.sample else None
+        for t in self.items:
+            t.finish(summary, model_dir, records, text)
+
+
+def check_trackers(cfg: Config) -> None:
+    """Refuse, before anything is created, a tracker whose library is missing."""
+    if cfg.train.tensorboard_dir:
+        _need("tensorboardX", "tensorboard", "train.tensorboard_dir (--tensorboard-dir)")
+    if cfg.train.mlflow:
+        _need("mlflow", "mlflow", "train.mlflow (--mlflow)")
+
+
+def open_trackers(cfg: Config, run_dir: RunDir, manifest=None) -> Trackers:
+    items: list = []
+    if cfg.train.tensorboard_dir:
+        items.append(TensorBoardTracker(cfg, cfg.train.tensorboard_dir))
+    if cfg.train.mlflow:
+        items.append(MlflowTracker(cfg))
+    if not items:
+        return Trackers(items)
+    from rnn_spark.report.sample import sample_text
+
+    task = getattr(manifest, "task", None)
+    return Trackers(items, sample=lambda: sample_text(run_dir.model, task))
