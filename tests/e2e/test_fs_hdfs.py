@@ -218,7 +218,7 @@ def test_unreachable_closed_port(hdfs_root):
         assert time.monotonic() - t0 < 10
         assert str(ei.value).startswith(
             f"{fs.join(hdfs_root, 'x')}: NameNode WebHDFS at http://127.0.0.1:{port} unreachable")
-        assert "(connection refused); address from configure(webhdfs_url=); " \
-               "check HADOOP_CONF_DIR or --webhdfs-url" in str(ei.value)
+        assert "(connection refused); address from --webhdfs-url (or RNN_SPARK_WEBHDFS_URL); " \
+               "check it, or HADOOP_CONF_DIR" in str(ei.value)
     finally:
         hdfs_config.configure(webhdfs_url=None, timeout=None, retries=None)
