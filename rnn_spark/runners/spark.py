@@ -85,10 +85,11 @@ def ship_package(sc) -> None:
 
 
 def log4j2_conf() -> str | None:
-    """conf/log4j2.properties of this source tree (None when rnn_spark runs from elsewhere)."""
+    """The quiet log4j2 configuration, shipped inside the package (conf/log4j2.properties links to
+    it), so a wheel install is as quiet as a checkout; None if it is missing."""
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "conf" / "log4j2.properties"
+    path = Path(__file__).resolve().parent / "log4j2.properties"
     return str(path) if path.is_file() else None
 
 
