@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +84,7 @@ def _npz(uri: str) -> dict[str, np.ndarray]:
     try:
         with np.load(io.BytesIO(fs.read_bytes(uri)), allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
         raise UserError(f"{uri}: not a readable .npz weights file ({err}); the model is "
                         "damaged, use another checkpoint") from None
 
@@ -158,9 +159,23 @@ def _from_manifest(meta: dict, where: str) -> dict:
     return {"vocab": m.vocab_info, "stats": m.stats, "dataset": path}
 
 
+def verify_checkpoint(where: str) -> None:
+    """A checkpoint (or best/) is checked as resume checks it: every file against its sha256 in
+    checksums.json, and that each parses. Damage is one line naming the file."""
+    from rnn_spark.training.checkpoint import CheckpointDamaged, load_checkpoint
+
+    try:
+        load_checkpoint(where)
+    except CheckpointDamaged as err:
+        raise UserError(f"{err}; load another checkpoint or the run's model/ "
+                        "(rnn-spark inspect RUN lists them)") from None
+
+
 def load_model(uri: str) -> TrainedModel:
     """Load the model ``uri`` leads to (see the module doc); one-line UserError on bad input."""
     where, kind = resolve(uri)
+    if kind == "checkpoint":
+        verify_checkpoint(where)
     weights = _npz(fs.join(where, "weights.npz"))
     mj_uri = fs.join(where, "model.json")
     mj = _json(mj_uri) if fs.exists(mj_uri) else None

@@ -50,7 +50,8 @@ def test_old_checkpoint_without_model_json_uses_manifest(lm_run, tmp_path):
     ds, run = lm_run
     ck = tmp_path / "ck"
     shutil.copytree(list_checkpoints(run)[-1], ck)
-    (ck / "model.json").unlink(missing_ok=True)
+    for name in ("model.json", "checksums.json"):  # as the first release wrote them
+        (ck / name).unlink(missing_ok=True)
     assert rs.load_model(str(ck)).vocab.size == read_manifest(ds).vocab_size
     meta = json.loads((ck / "meta.json").read_text())
     meta["config"]["data"]["path"] = str(tmp_path / "gone")
@@ -59,11 +60,31 @@ def test_old_checkpoint_without_model_json_uses_manifest(lm_run, tmp_path):
         rs.load_model(str(ck))
 
 
+def test_damaged_checkpoint_is_one_line(lm_run, tmp_path, capsys):
+    _, run = lm_run
+    ck = tmp_path / "ck"
+    shutil.copytree(list_checkpoints(run)[-1], ck)
+    blob = (ck / "weights.npz").read_bytes()
+    (ck / "weights.npz").write_bytes(blob[: len(blob) // 2])  # truncated
+    with pytest.raises(UserError, match=r"damaged checkpoint \(weights.npz: sha256 mismatch\)"):
+        rs.load_model(str(ck))
+    code, out, err = run_cli(capsys, "inspect", str(ck))
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "weights.npz" in err and "Traceback" not in err
+    model = tmp_path / "model"  # a model/ directory has no checksums: the .npz itself is checked
+    shutil.copytree(run + "/model", model)
+    blob = (model / "weights.npz").read_bytes()
+    (model / "weights.npz").write_bytes(blob[: len(blob) // 2])
+    code, out, err = run_cli(capsys, "inspect", str(model))
+    assert code == 2 and "not a readable .npz" in err and len(err.strip().splitlines()) == 1
+
+
 def test_checkpoint_with_its_own_model_json(lm_run, tmp_path):
     """Checkpoints written with a model.json (format rnn-spark-checkpoint) need no dataset."""
     ds, run = lm_run
     ck = tmp_path / "ck"
     shutil.copytree(list_checkpoints(run)[-1], ck)
+    (ck / "checksums.json").unlink()  # meta.json is edited below
     mj = json.loads((ck / "meta.json").read_text())
     model_json = json.loads(open(run + "/model/model.json").read())
     model_json.update(format="rnn-spark-checkpoint", weights="global")
