@@ -120,11 +120,14 @@ class SparkRunner:
         from pyspark import SparkConf, SparkContext
         from pyspark.sql import SparkSession
 
-        if "PYSPARK_GATEWAY_PORT" in os.environ:
+        submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+        if submitted:
             # Launched by spark-submit: its JVM is up; attach so SparkConf sees --master & co.
             SparkContext._ensure_initialized()
         sconf = SparkConf()
-        if not sconf.contains("spark.master"):  # spark-submit's --master wins
+        # spark-submit's --master wins; otherwise ours, even when an earlier session of this
+        # process left its own spark.master in the JVM's system properties
+        if not (submitted and sconf.contains("spark.master")):
             sconf.setMaster(master)
         sconf.setIfMissing("spark.app.name", app_name)
         sconf.set("spark.task.cpus", str(task_cpus))

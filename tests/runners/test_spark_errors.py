@@ -13,7 +13,15 @@ pytestmark = pytest.mark.spark
 
 @pytest.fixture(scope="module")
 def runner():
+    from pyspark import SparkContext
+
+    # getOrCreate would hand back a context an earlier test left open, with its own master (and
+    # no task retries): this module needs local[2,4]
+    active = SparkContext._active_spark_context
+    if active is not None and active.master != "local[2,4]":
+        active.stop()
     r = SparkRunner("local[2,4]", "rnn-spark-test-errors")  # up to 4 attempts per task
+    assert r.sc.master == "local[2,4]"
     yield r
     r.close()
 
