@@ -221,7 +221,10 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _run(cmd: list[str], what: str, cwd: str | None = None) -> None:
-    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    # No PYTHONPATH and a scratch working directory: pip in the new venv must not see this
+    # checkout (its rnn_spark.egg-info would make it skip our wheel as "already installed")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         tail = " | ".join((r.stderr or r.stdout).strip().splitlines()[-3:])
         raise UserError(f"packing the environment: {what} failed ({tail}); "
@@ -240,7 +243,10 @@ def _build(path: Path, reqs: tuple[str, ...]) -> None:
         _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], "python -m venv")
         _run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
               "--no-deps", "--no-input", "--disable-pip-version-check", "--no-warn-script-location",
-              "-q", *reqs, str(wheel)], "pip install of the pinned requirements")
+              "--ignore-installed", "-q", *reqs, str(wheel)], "pip install of the pinned requirements",
+             cwd=tmp)
+        if not list((venv / "lib").glob("python*/site-packages/rnn_spark/__init__.py")):
+            raise UserError("packing the environment: rnn-spark's wheel did not install into it")
         part = Path(tmp) / "env.tar.gz"
         venv_pack.pack(prefix=str(venv), output=str(part), verbose=False, compress_level=4)
         os.replace(part, path)
@@ -265,7 +271,7 @@ def _build_wheel(tmp: Path) -> Path:
     wheels = tmp / "wheels"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
           "--disable-pip-version-check", "-q", "-w", str(wheels), str(proj)],
-         "building the rnn-spark wheel")
+         "building the rnn-spark wheel", cwd=str(tmp))
     found = sorted(wheels.glob("*.whl"))
     if not found:
         raise UserError("packing the environment: pip wheel made no wheel of rnn-spark")
