@@ -107,6 +107,8 @@ class TrainConfig:
                                    "improvement of at least early_stop_min_delta (0 = never stop early)")
     early_stop_min_delta: float = opt(0.0, "the smallest drop of the validation loss that counts "
                                       "as an improvement")
+    stop_at_val_loss: float = opt(0.0, "stop as soon as a validation loss is at or below this "
+                                  "target (0 = off)")
     export: str = opt("best", "the weights written to RUN/model: best (lowest validation loss; the "
                       "last round's when no validation ran) or last", ("best", "last"))
     metrics_flush_seconds: float = opt(30.0, "on HDFS, rewrite RUN/metrics.jsonl at least this "
@@ -224,6 +226,7 @@ class Config:
             ("spark.task_cpus", self.spark.task_cpus >= 1, ">= 1"),
             ("train.early_stop_patience", t.early_stop_patience >= 0, ">= 0 (0 = off)"),
             ("train.early_stop_min_delta", t.early_stop_min_delta >= 0, ">= 0"),
+            ("train.stop_at_val_loss", t.stop_at_val_loss >= 0, ">= 0 (0 = off)"),
             ("train.metrics_flush_seconds", t.metrics_flush_seconds > 0, "> 0"),
             ("train.progress_seconds", t.progress_seconds > 0, "> 0"),
         ]

@@ -66,7 +66,8 @@ class Trainer:
         self.runner = runner
         self._plans: dict[int, list] = {}
         self.best_val = float("inf")
-        self.early = EarlyStop(t.early_stop_patience, t.early_stop_min_delta)
+        self.early = EarlyStop(t.early_stop_patience, t.early_stop_min_delta,
+                               target=t.stop_at_val_loss)
         self.last_split = None   # the RoundSplit of the newest run_round
         self.progress: Progress | None = None
 
@@ -191,7 +192,7 @@ class Trainer:
         return self.total_rounds
 
     def _stop_record(self, g: int, val: dict | None) -> dict | None:
-        if val is None or not self.early.patience or not self.early.update(val["loss"], g):
+        if val is None or not self.early.active or not self.early.update(val["loss"], g):
             return None
         return {"kind": "stop", "round": g, "reason": self.early.reason, "best_val_loss": self.best_val}
 
@@ -241,8 +242,8 @@ class Trainer:
         metrics = MetricsLog(self.run_dir.metrics, quiet=True, keep_existing=True)
         model_dir = self.run_dir.model
         if self.early.reason:
-            self._note(f"already finished: {self.early.reason}; raise --early-stop-patience "
-                       f"(train.early_stop_patience) to train further")
+            self._note(f"already finished: {self.early.reason}; a run that stopped early stays "
+                       f"stopped: to train further, start a new --run-dir")
         else:
             self._note(f"already finished at round {start - 1}; raise --epochs or --max-rounds to "
                        f"train further")
@@ -268,7 +269,8 @@ class Trainer:
             loss_sum += res.loss_sum
             count += res.count
             correct += res.correct
-        rec = {"kind": "val", "round": g, "loss": loss_sum / max(count, 1), "count": count}
+        rec = {"kind": "val", "round": g, "loss": loss_sum / max(count, 1), "count": count,
+               "time": time.time()}
         if self.manifest.task in ("lm", "classify"):
             rec["accuracy"] = correct / max(count, 1)
         if rec["loss"] < self.best_val:
