@@ -1,0 +1,208 @@
+"""Time to a target validation loss: rnn-spark against single-process PyTorch and PyTorch DDP.
+
+The race of issue #13, run end to end on this machine. Every entrant is launched as a fresh process
+(imports and Spark start-up count) on the same data, model, batch per worker and validation text:
+
+* corpus: prose docstrings of the Python standard library (``ast.get_docstring`` of every module,
+  class and function, files in sorted order, test suites left out), cut at ``--chars``; ingested
+  once with ``rnn-spark ingest text --seq-len 50 --val-fraction 0.05 --seed 0`` (the val split is
+  the ingest's seeded 5% of sequences, the same rows for every entrant);
+* model: char LSTM, embedding 64, hidden 256, Adam lr 2e-3, clip 1.0, batch 32 per worker, one
+  update per 50-step row;
+* validation on the whole val split every ``--val-rows`` training rows (summed over workers); an
+  entrant stops at the first validation <= ``--target`` (rnn-spark: ``train.stop_at_val_loss``).
+
+Entrants: ``torch`` (one process, 1 thread), ``ddp`` (TorchDistributor, 2 processes, gloo),
+``inline`` (rnn-spark, W=1, runner inline), ``spark`` (rnn-spark on local[2] with W=2 and the
+project's DEFAULT settings for everything the race does not fix). ``--extra`` adds rnn-spark
+variants as NAME=--flag,value,... (e.g. ``bmuf10=--averager,bmuf,--steps-per-round,10``).
+
+Prints one JSON object: per entrant the seconds from launch to the target, the wall time to exit,
+steps/rounds, the validation curve; and ratios against PyTorch and DDP.
+
+    python3 benchmarks/time_to_loss.py [--entrants torch,ddp,inline,spark] [--target 1.35]
+                                       [--repeat 1] [--out benchmarks/results/time_to_loss.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SKIP_DIRS = {"test", "tests", "idlelib", "site-packages", "lib2to3", "__pycache__", "turtledemo"}
+
+
+def corpus(out: Path, chars: int) -> Path:
+    """Prose from the standard library's docstrings, deterministic for one Python version."""
+    path = out / "corpus.txt"
+    if path.exists() and path.stat().st_size > 0:
+        return path
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    parts, size = [], 0
+    for file in sorted(stdlib.rglob("*.py")):
+        if SKIP_DIRS & set(file.relative_to(stdlib).parts[:-1]):
+            continue
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node)
+                if doc and len(doc) >= 200:     # prose, not one-liners
+                    parts.append(doc)
+                    size += len(doc) + 2
+        if size >= chars:
+            break
+    path.write_text("\n\n".join(parts)[:chars], encoding="utf-8")
+    return path
+
+
+def dataset(work: Path, chars: int) -> str:
+    ds = work / "data"
+    if not (ds / "manifest.json").exists():
+        text = corpus(work, chars)
+        subprocess.run(["rnn-spark", "ingest", "text", str(text), "--out", str(ds), "--seq-len", "50",
+                        "--val-fraction", "0.05", "--seed", "0", "--overwrite", "--quiet"], check=True)
+    return str(ds)
+
+
+def run_torch(mode: str, ds: str, args) -> dict:
+    t0 = time.time()
+    cmd = [sys.executable, str(HERE / "ttl_torch.py"), mode, "--data", ds, "--target", str(args.target),
+           "--val-rows", str(args.val_rows), "--max-epochs", str(args.max_epochs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+    wall = time.time() - t0
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1:], "wall_s": wall}
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"to_target_s": (out["t_target"] - t0) if out["reached"] else None, "wall_s": wall,
+            "steps": out["steps"], "val": [(v["step"], round(v["loss"], 4)) for v in out["val"]]}
+
+
+RACE = ["--cell", "lstm", "--hidden-sizes", "256", "--embedding-size", "64", "--k1", "50",
+        "--batch-size", "32", "--optimizer", "adam", "--lr", "0.002", "--clip-norm", "1.0"]
+
+
+def run_rnn_spark(name: str, ds: str, work: Path, flags: list[str], args) -> dict:
+    """rnn-spark train as a user runs it; validate_every follows --val-rows for the run's W and H."""
+    run = work / f"run-{name}"
+    probe = _resolved(ds, run, flags)
+    W, H = probe.train.workers, probe.train.steps_per_round
+    every = max(1, round(args.val_rows / (W * H * 32)))
+    cmd = ["rnn-spark", "train", "--data", ds, "--run-dir", str(run), "--overwrite", *RACE,
+           "--epochs", str(args.max_epochs), "--validate-every", str(every), "--checkpoint-every", "0",
+           "--stop-at-val-loss", str(args.target), "--quiet", *flags]
+    t0 = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+    wall = time.time() - t0
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-3:], "wall_s": wall}
+    recs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    vals = [r for r in recs if r["kind"] == "val"]
+    hit = next((r for r in vals if r["loss"] <= args.target), None)
+    rounds = [r for r in recs if r["kind"] == "round"]
+    return {"to_target_s": (hit["time"] - t0) if hit else None, "wall_s": wall,
+            "rounds": len(rounds), "W": W, "H": H, "worker_steps": len(rounds) * W * H,
+            "first_round_s": rounds[0]["seconds"] if rounds else None,
+            "round_s_median": sorted(r["seconds"] for r in rounds)[len(rounds) // 2] if rounds else None,
+            "config": _run_config(run),
+            "val": [(r["round"], round(r["loss"], 4)) for r in vals]}
+
+
+def _resolved(ds: str, run: Path, flags: list[str]):
+    """The defaults, with the few flags the race reads (W, H) applied."""
+    from rnn_spark import config
+
+    cfg = config.load([], {})
+    names = {"--workers": "workers", "--steps-per-round": "steps_per_round"}
+    for flag, value in zip(flags, flags[1:]):
+        if flag in names:
+            setattr(cfg.train, names[flag], int(value))
+    return cfg
+
+
+def _run_config(run: Path) -> dict:
+    """What the run resolved for the settings the defaults decide (RUN/config.toml)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    cfg = tomllib.loads((run / "config.toml").read_text())
+    t, o = cfg["train"], cfg["optim"]
+    keep = ("workers", "steps_per_round", "averager", "block_momentum", "block_lr", "outer_lr",
+            "outer_momentum", "average_optimizer_state")
+    return {**{k: t[k] for k in keep if k in t}, "lr": o["lr"], "schedule": o["schedule"],
+            "warmup_steps": o["warmup_steps"]}
+
+
+ENTRANTS = {
+    "inline": ["--runner", "inline", "--workers", "1"],
+    "spark": ["--runner", "spark", "--master", "local[2]", "--workers", "2"],
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--entrants", default="torch,ddp,inline,spark")
+    ap.add_argument("--extra", action="append", default=[],
+                    help="NAME=--flag,value,... an rnn-spark variant on local[2] W=2")
+    ap.add_argument("--target", type=float, default=1.35)
+    ap.add_argument("--chars", type=int, default=440_000)
+    ap.add_argument("--val-rows", type=int, default=1280, help="training rows between validations")
+    ap.add_argument("--max-epochs", type=int, default=12)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--work", default="runs/bench-ttl")
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    ds = dataset(work, args.chars)
+    entrants = [e for e in args.entrants.split(",") if e]
+    extras = dict(e.split("=", 1) for e in args.extra)
+    results: dict[str, list] = {}
+    for rep in range(args.repeat):
+        for name in [*entrants, *extras]:
+            print(f"time_to_loss: {name} (repeat {rep + 1}/{args.repeat})", file=sys.stderr, flush=True)
+            if name in ("torch", "ddp"):
+                res = run_torch("single" if name == "torch" else "ddp", ds, args)
+            elif name in ENTRANTS:
+                res = run_rnn_spark(name, ds, work, ENTRANTS[name], args)
+            else:
+                res = run_rnn_spark(name, ds, work, [*ENTRANTS["spark"], *extras[name].split(",")], args)
+            print(f"  -> {res.get('to_target_s')} s to target, {res.get('wall_s'):.1f} s wall",
+                  file=sys.stderr, flush=True)
+            results.setdefault(name, []).append(res)
+    summary = {}
+    for name, runs in results.items():
+        times = sorted(r["to_target_s"] for r in runs if r.get("to_target_s") is not None)
+        summary[name] = {"to_target_s_median": times[len(times) // 2] if times else None,
+                         "to_target_s_all": times}
+    ratios = {}
+    for base in ("torch", "ddp"):
+        b = summary.get(base, {}).get("to_target_s_median")
+        for name, s in summary.items():
+            if b and s["to_target_s_median"] and name != base:
+                ratios[f"{name}/{base}"] = round(s["to_target_s_median"] / b, 3)
+    out = {"benchmark": "time_to_loss", "target": args.target, "chars": args.chars,
+           "val_rows": args.val_rows, "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
+           "python": sys.version.split()[0], "summary": summary, "ratios": ratios, "runs": results}
+    text = json.dumps(out, indent=1)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
