@@ -78,7 +78,8 @@ def dataset(work: Path, chars: int) -> str:
 def run_torch(mode: str, ds: str, args) -> dict:
     t0 = time.time()
     cmd = [sys.executable, str(HERE / "ttl_torch.py"), mode, "--data", ds, "--target", str(args.target),
-           "--val-rows", str(args.val_rows), "--max-epochs", str(args.max_epochs)]
+           "--val-rows", str(args.val_rows), "--max-epochs", str(args.max_epochs),
+           "--hidden", str(args.hidden), "--lr", str(args.lr)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
     wall = time.time() - t0
     if proc.returncode != 0:
@@ -88,8 +89,11 @@ def run_torch(mode: str, ds: str, args) -> dict:
             "steps": out["steps"], "val": [(v["step"], round(v["loss"], 4)) for v in out["val"]]}
 
 
-RACE = ["--cell", "lstm", "--hidden-sizes", "256", "--embedding-size", "64", "--k1", "50",
-        "--batch-size", "32", "--optimizer", "adam", "--lr", "0.002", "--clip-norm", "1.0"]
+def race_flags(args) -> list[str]:
+    """The settings every rnn-spark entrant shares with the PyTorch ones."""
+    return ["--cell", "lstm", "--hidden-sizes", str(args.hidden), "--embedding-size", "64",
+            "--k1", "50", "--batch-size", "32", "--optimizer", "adam", "--lr", str(args.lr),
+            "--clip-norm", "1.0"]
 
 
 def run_rnn_spark(name: str, ds: str, work: Path, flags: list[str], args) -> dict:
@@ -98,7 +102,7 @@ def run_rnn_spark(name: str, ds: str, work: Path, flags: list[str], args) -> dic
     probe = _resolved(ds, run, flags)
     W, H = probe.train.workers, probe.train.steps_per_round
     every = max(1, round(args.val_rows / (W * H * 32)))
-    cmd = ["rnn-spark", "train", "--data", ds, "--run-dir", str(run), "--overwrite", *RACE,
+    cmd = ["rnn-spark", "train", "--data", ds, "--run-dir", str(run), "--overwrite", *race_flags(args),
            "--epochs", str(args.max_epochs), "--validate-every", str(every), "--checkpoint-every", "0",
            "--stop-at-val-loss", str(args.target), "--quiet", *flags]
     t0 = time.time()
@@ -158,6 +162,8 @@ def main() -> None:
                     help="NAME=--flag,value,... an rnn-spark variant on local[2] W=2")
     ap.add_argument("--target", type=float, default=1.35)
     ap.add_argument("--chars", type=int, default=440_000)
+    ap.add_argument("--hidden", type=int, default=256, help="LSTM hidden size of every entrant")
+    ap.add_argument("--lr", type=float, default=0.002, help="Adam's learning rate (per worker)")
     ap.add_argument("--val-rows", type=int, default=1280, help="training rows between validations")
     ap.add_argument("--max-epochs", type=int, default=12)
     ap.add_argument("--repeat", type=int, default=1)
@@ -195,6 +201,7 @@ def main() -> None:
             if b and s["to_target_s_median"] and name != base:
                 ratios[f"{name}/{base}"] = round(s["to_target_s_median"] / b, 3)
     out = {"benchmark": "time_to_loss", "target": args.target, "chars": args.chars,
+           "hidden": args.hidden, "lr": args.lr,
            "val_rows": args.val_rows, "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
            "python": sys.version.split()[0], "summary": summary, "ratios": ratios, "runs": results}
     text = json.dumps(out, indent=1)

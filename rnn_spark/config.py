@@ -58,6 +58,8 @@ class ModelSection:
 class OptimConfig:
     optimizer: str = opt("adam", "local optimizer run by each worker", ("sgd", "adam", "adamw", "rmsprop"))
     lr: float = opt(0.002, "base learning rate of the local optimizer")
+    lr_scaling: str = opt("none", "the local learning rate for W workers: lr (none), lr * sqrt(W) "
+                          "(sqrt) or lr * W (linear)", ("none", "sqrt", "linear"))
     momentum: float = opt(0.0, "momentum (sgd, rmsprop)")
     nesterov: bool = opt(False, "Nesterov momentum (sgd)")
     beta1: float = opt(0.9, "Adam beta1")
