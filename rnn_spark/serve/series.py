@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rnn_spark import fs
 from rnn_spark.errors import UserError
 
 KEY_FIELDS = (pa.field("group", pa.string()), pa.field("time_index", pa.int64()),
@@ -162,10 +163,16 @@ def dataset_indexes(m, stats: dict) -> tuple[SeriesIndex, ...] | None:
     opts = SeriesOptions.of(m.data.get("options") or {}, stats)
     out = []
     for src in m.data.get("sources", []):
+        why = (f"{m.root}: its series source {src['uri']} is needed to key the forecasts by group "
+               "and time and {}")
         try:
-            out.append(read_index(opts, src["uri"], opts.window + opts.horizon))
+            size = fs.info(src["uri"])["size"]
+            index = read_index(opts, src["uri"], opts.window + opts.horizon)
         except UserError as err:
-            raise UserError(f"{m.root}: its series source {src['uri']} is needed to key the "
-                            f"forecasts by group and time and is not readable "
-                            f"({str(err).splitlines()[0]}); make it reachable") from None
+            raise UserError(why.format(f"is not readable ({str(err).splitlines()[0]}); make it "
+                                       "reachable")) from None
+        if src.get("bytes") is not None and size != src["bytes"]:
+            raise UserError(why.format(f"has changed since the ingest ({size} bytes, the "
+                                       f"manifest says {src['bytes']}); ingest it again"))
+        out.append(index)
     return tuple(out)

@@ -148,3 +148,21 @@ def test_raw_forecast_needs_the_training_options(series_run, tmp_path, monkeypat
     with pytest.raises(UserError, match="not readable to take its ingest options"):
         predict_raw(tm, [str(src)], str(tmp_path / "o"))
     assert sorted(os.listdir(tmp_path)) == ["s.csv"]
+
+
+def test_forecast_keys_need_the_unchanged_source(series_run, tmp_path, capsys):
+    from rnn_spark import ingest
+    src = tmp_path / "s.csv"
+    src.write_text("entity,t,load,temp\n" + "".join(f"a,{k},{k % 7},{k % 3}\n" for k in range(60)))
+    ds = str(tmp_path / "ds")
+    ingest.ingest_series([str(src)], ds, window=WINDOW, horizon=HORIZON, columns=["load", "temp"],
+                         target_columns=["load"], time_column="t", group_column="entity",
+                         val_fraction=0.2, quiet=True)
+    o = str(tmp_path / "o")
+    src.write_text(src.read_text() + "a,60,1,1\n")
+    code, _, err = run_cli(capsys, "predict", "--model", series_run[1], "--data", ds, "--out", o)
+    assert code == 2 and "has changed since the ingest" in err and len(err.splitlines()) == 1
+    src.unlink()
+    code, _, err = run_cli(capsys, "predict", "--model", series_run[1], "--data", ds, "--out", o)
+    assert code == 2 and "is not readable" in err and "make it reachable" in err
+    assert sorted(os.listdir(tmp_path)) == ["ds"]
