@@ -123,6 +123,9 @@ def labelled_blocks(opts: LabelledOptions, uri: str, idx: int, cfg, stats):
             y = -1 if cfg.task == "classify" else np.full(cfg.output_size, np.nan)
         else:
             y = job._label(lab, loc, opts.label_column)
+            if cfg.task == "regress" and len(y) != cfg.output_size:
+                raise DataError(f"{loc}: target has {len(y)} value(s), the model predicts "
+                                f"{cfg.output_size}; fix the row")
         xs.append(x)
         ys.append(y)
     if not xs:
@@ -137,12 +140,10 @@ def labelled_blocks(opts: LabelledOptions, uri: str, idx: int, cfg, stats):
             if norm and "features" in norm:
                 xv = (xv - norm["features"]["mean"]) / norm["features"]["std"]
             xv, width = xv.astype(np.float32).reshape(-1), cfg.input_size
-        kw = {"y": np.array(by, dtype=np.int32)}
-        if cfg.task == "regress":
+        if cfg.task == "classify":
+            kw = {"y": np.array(by, dtype=np.int32)}
+        else:
             y = np.stack([np.asarray(v, np.float64) for v in by])
-            if y.shape[1] != cfg.output_size:
-                raise DataError(f"{uri}: targets have {y.shape[1]} values, the model predicts "
-                                f"{cfg.output_size}; fix the label column")
             if norm and "targets" in norm:
                 y = (y - norm["targets"]["mean"]) / norm["targets"]["std"]
             kw = {"y": y.astype(np.float32).reshape(-1),

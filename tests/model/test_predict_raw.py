@@ -166,3 +166,38 @@ def test_forecast_keys_need_the_unchanged_source(series_run, tmp_path, capsys):
     code, _, err = run_cli(capsys, "predict", "--model", series_run[1], "--data", ds, "--out", o)
     assert code == 2 and "is not readable" in err and "make it reachable" in err
     assert sorted(os.listdir(tmp_path)) == ["ds"]
+
+
+def test_raw_labelled_regression(tmp_path, capsys):
+    from rnn_spark import config, ingest
+    from rnn_spark.training.loop import train
+    rng = np.random.default_rng(2)
+    rows = []
+    for _ in range(120):
+        x = rng.normal(5, 2, (int(rng.integers(3, 9)), 2))
+        rows.append(json.dumps({"sequence": x.round(3).tolist(), "label": [float(x.sum())]}))
+    (tmp_path / "train.jsonl").write_text("\n".join(rows) + "\n")
+    ds, run = str(tmp_path / "ds"), str(tmp_path / "run")
+    ingest.ingest_labelled([str(tmp_path / "train.jsonl")], ds, task="regress", quiet=True)
+    train(config.load([], {"data.path": ds, "train.run_dir": run, "model.hidden_sizes": [8],
+                           "train.k1": 8, "train.batch_size": 8, "train.steps_per_round": 2,
+                           "train.workers": 1, "train.max_rounds": 2, "train.runner": "inline"}),
+          quiet=True)
+    tm = rs.load_model(run)
+    src = tmp_path / "new.csv"
+    src.write_text('sequence,label\n"1 2; 3 4; 5 6",21\n"7 8; 9 10",\n')
+    out = tmp_path / "p"
+    code, _, err = run_cli(capsys, "predict", "--model", run, "--input", str(src), "--out", str(out))
+    assert code == 0, err
+    _, t = read_out(out)
+    f, y = tm.stats["features"], tm.stats["targets"]
+    for seq, pred in zip(([[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 10]]), t["pred"].to_pylist()):
+        x = ((np.array(seq) - f["mean"]) / np.array(f["std"])).astype(np.float32)[None]
+        z = tm.engine().forward(x, np.ones((1, len(seq)), np.float32))[0][0].astype(np.float64)
+        np.testing.assert_allclose(pred, z * y["std"][0] + y["mean"][0], rtol=1e-4, atol=1e-4)
+    assert t["target"][0].as_py() == [21.0] and np.isnan(t["target"][1].as_py()).all()
+    bad = tmp_path / "bad.csv"
+    bad.write_text('sequence,label\n"1 2 3; 4 5 6",1\n')
+    code, _, err = run_cli(capsys, "predict", "--model", run, "--input", str(bad),
+                           "--out", str(tmp_path / "o"))
+    assert code == 2 and "line 2" in err and "reads 2" in err and not (tmp_path / "o").exists()
