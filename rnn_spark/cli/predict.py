@@ -16,7 +16,7 @@ from rnn_spark.cli.evaluate import open_runner, runner_options
 @click.option("--input", "inputs", multiple=True, metavar="RAW",
               help="raw file(s) read as the training data's ingest reads them, with the model's "
                    "own vocabulary/statistics: text (lm), labelled sequences (classify), series "
-                   "CSV/Parquet (forecast)")
+                   "CSV/Parquet (forecast); repeat it for several (globs, directories too)")
 @click.option("--out", required=True, metavar="URI", help="output directory (local or hdfs://)")
 @click.option("--split", default="all", show_default=True,
               type=click.Choice(["all", "train", "val"]), help="which split of --data to score")
@@ -33,7 +33,7 @@ from rnn_spark.cli.evaluate import open_runner, runner_options
 @runner_options
 def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt, overwrite,
             runner, master, workers, confs):
-    """Score a dataset (or raw text) with a trained model; write Parquet shards + predictions.json.
+    """Score a dataset (or raw files) with a trained model; write Parquet shards + predictions.json.
 
     \b
     classify: label, pred, probs; regress: pred and target in original units;
