@@ -19,12 +19,7 @@ ROOT = pathlib.Path(rnn_spark.__file__).parent
 
 # A cycle being removed may be listed here while its fix lands; a listed cycle that is gone fails
 # the test too, so the list cannot go stale.
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # serve/ (issue #10) imports its modules both ways, partly lazily; to be untangled next
-    frozenset({"rnn_spark", "rnn_spark.runners.spark", "rnn_spark.serve", "rnn_spark.serve.common",
-               "rnn_spark.serve.evaluate", "rnn_spark.serve.generate", "rnn_spark.serve.load",
-               "rnn_spark.serve.predict", "rnn_spark.serve.score"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 def module_name(path: pathlib.Path) -> str:

@@ -14,7 +14,9 @@ from rnn_spark.cli.evaluate import open_runner, runner_options
               help="run directory, its model/ or best/, or a checkpoint (local or hdfs://)")
 @click.option("--data", metavar="URI", help="dataset written by `rnn-spark ingest`")
 @click.option("--input", "inputs", multiple=True, metavar="RAW",
-              help="raw text file(s) to score with the model's own vocabulary (language models)")
+              help="raw file(s) read as the training data's ingest reads them, with the model's "
+                   "own vocabulary/statistics: text (lm), labelled sequences (classify), series "
+                   "CSV/Parquet (forecast); repeat it for several (globs, directories too)")
 @click.option("--out", required=True, metavar="URI", help="output directory (local or hdfs://)")
 @click.option("--split", default="all", show_default=True,
               type=click.Choice(["all", "train", "val"]), help="which split of --data to score")
@@ -22,26 +24,34 @@ from rnn_spark.cli.evaluate import open_runner, runner_options
               help="language models: next tokens kept per sequence")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--seq-len", type=click.IntRange(1), default=None,
-              help="--input: steps per sequence (default: the training dataset's)")
+              help="--input: steps per sequence (lm) or per window (forecast); default: the "
+                   "training dataset's")
+@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "parquet", "jsonl"]),
+              default=None, help="--input of classify/forecast models: the files' format "
+                                 "(default: the training dataset's, else from the file name)")
 @click.option("--overwrite", is_flag=True, help="replace an existing --out")
 @runner_options
-def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, overwrite, runner,
-            master, workers, confs):
-    """Score a dataset (or raw text) with a trained model; write Parquet shards + predictions.json.
+def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt, overwrite,
+            runner, master, workers, confs):
+    """Score a dataset (or raw files) with a trained model; write Parquet shards + predictions.json.
 
     \b
     classify: label, pred, probs; regress: pred and target in original units;
     lm: top-k next tokens (ids, tokens, probabilities) and the loss of every sequence.
-    Rows are keyed by (split, src_file, src_row) of the input dataset.
+    Rows are keyed by (split, src_file, src_row) of the input; forecasts of series data also
+    by group and time (group, time_index, time).
     \b
-    Example:
+    Examples:
       rnn-spark predict --model runs/cls --data runs/cls-data --out runs/cls-pred --runner spark
+      rnn-spark predict --model runs/load --input new-load.csv --out runs/load-forecast
     """
     from rnn_spark.serve import load_model
     from rnn_spark.serve.common import check_out
 
     if bool(data) == bool(inputs):
         raise click.UsageError("pass exactly one of --data URI or --input RAW...")
+    if data and (fmt or seq_len):
+        raise click.UsageError("--format and --seq-len go with --input, not --data")
     check_out(out, overwrite, [data] if data else [], kind="predictions directory")
     tm = load_model(model_uri)
     r = open_runner(runner, master, workers, confs)
@@ -49,7 +59,7 @@ def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, ove
         if inputs:
             from rnn_spark.serve.raw import predict_raw
             res = predict_raw(tm, list(inputs), out, runner=r, batch_size=batch_size, top_k=top_k,
-                              seq_len=seq_len, overwrite=overwrite)
+                              seq_len=seq_len, fmt=fmt, overwrite=overwrite)
         else:
             from rnn_spark.serve.predict import predict as run_predict
             res = run_predict(tm, data, out, split=split, runner=r, batch_size=batch_size,

@@ -66,9 +66,7 @@ def package_zip(dest_dir: str) -> str:
     import zipfile
     from pathlib import Path
 
-    import rnn_spark
-
-    root = Path(rnn_spark.__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent  # the rnn_spark package (no import: no cycle)
     out = Path(dest_dir) / "rnn_spark.zip"
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for path in sorted(root.rglob("*.py")):

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 from rnn_spark.data import Manifest, WorkUnit, read_manifest
-from rnn_spark.engine import Model, ModelConfig
+from rnn_spark.engine import ModelConfig
 from rnn_spark.errors import UserError
 
 
@@ -50,15 +50,13 @@ def make_runner(runner: str, master: str = "local[2]", workers: int = 2, conf: d
     return SparkRunner(master, app_name, 1, conf or {})
 
 
-def engine_from_spec(spec: dict) -> Model:
-    model = Model(ModelConfig.from_dict(spec["model"]), seed=0)
-    model.set_flat(spec["flat"])
-    return model
-
-
-def manifest_of(shared: dict) -> Manifest:
-    data, root = shared["manifest"]
-    return Manifest(data, root)
+def denorm(stats, part: str, width: int):
+    """(mean, std) per output column of a normalised part, or None when it was not normalised."""
+    if not stats or not stats.get("normalized") or part not in stats:
+        return None
+    mean, std = np.asarray(stats[part]["mean"]), np.asarray(stats[part]["std"])
+    idx = np.arange(width) % len(mean)
+    return mean[idx], std[idx]
 
 
 def unit_reader():

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnn_spark.data.batching import table_minibatches
-from rnn_spark.serve.common import (chunk, engine_from_spec, log_softmax64,
-                                    manifest_of, open_dataset, unit_reader)
+from rnn_spark.serve.common import chunk, denorm, log_softmax64, open_dataset, unit_reader
+from rnn_spark.serve.protocol import EvalShared, EvalTask
 
 
 @dataclass
@@ -48,15 +48,6 @@ class Evaluation:
     split: str
     rows: int
     metrics: dict     # JSON-able (see the module doc)
-
-
-def _denorm(stats, part: str, width: int):
-    """(mean, std) per output column of a normalised part, or None when it was not normalised."""
-    if not stats or not stats.get("normalized") or part not in stats:
-        return None
-    mean, std = np.asarray(stats[part]["mean"]), np.asarray(stats[part]["std"])
-    idx = np.arange(width) % len(mean)
-    return mean[idx], std[idx]
 
 
 def _naive_cols(stats, width: int):
@@ -108,7 +99,7 @@ def _regress(model, mb, s: Sums, stats):
     pred, targ = pred.astype(np.float64), targ.astype(np.float64)
     s.loss_sum += float(((pred - targ) ** 2).sum()) / O
     s.count += int(pred.shape[0])
-    d = _denorm(stats, "targets", O)
+    d = denorm(stats, "targets", O)
     if d is not None:
         pred, targ = pred * d[1] + d[0], targ * d[1] + d[0]
     err = pred - targ
@@ -116,7 +107,7 @@ def _regress(model, mb, s: Sums, stats):
     cols = _naive_cols(stats, O)
     if cols is not None:
         naive = last[:, cols].astype(np.float64)
-        fd = _denorm(stats, "features", len(stats["features"]["mean"]))
+        fd = denorm(stats, "features", len(stats["features"]["mean"]))
         if fd is not None:
             naive = naive * fd[1][cols] + fd[0][cols]
         ne = naive - targ
@@ -125,17 +116,16 @@ def _regress(model, mb, s: Sums, stats):
         s.reg[3:] = np.nan
 
 
-def evaluate_task(task: dict, shared: dict) -> list[Sums]:
-    """Worker side: one Sums per work unit of ``task["units"]`` (streamed one row group at a time)."""
-    from rnn_spark.data import WorkUnit
-    model = engine_from_spec(shared["spec"])
-    m = manifest_of(shared)
+def evaluate_task(task: EvalTask, shared: EvalShared) -> list[Sums]:
+    """Worker side: one Sums per work unit of ``task.units`` (streamed one row group at a time)."""
+    model = shared.model.engine()
+    m = shared.manifest
     reader, out = unit_reader(), []
     try:
-        for d in task["units"]:
+        for unit in task.units:
             s = Sums()
-            table = reader.read_row_group(WorkUnit.from_dict(d))
-            for mb in table_minibatches(table, m, shared["batch_size"], model.flat.dtype, False):
+            table = reader.read_row_group(unit)
+            for mb in table_minibatches(table, m, shared.batch_size, model.flat.dtype, False):
                 if m.task == "lm":
                     _lm(model, mb, s)
                 elif m.task == "classify":
@@ -185,9 +175,8 @@ def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 6
     own = runner is None
     runner = runner or make_runner("inline")
     try:
-        shared = {"spec": tm.spec(), "manifest": (m.data, m.root), "batch_size": batch_size}
-        tasks = [{"units": [u.to_dict() for u in part]}
-                 for part in chunk(units, 2 * max(1, runner.workers_hint))]
+        shared = EvalShared(tm.spec(), m, batch_size)
+        tasks = [EvalTask(tuple(part)) for part in chunk(units, 2 * max(1, runner.workers_hint))]
         total = Sums()
         for res in runner.map(evaluate_task, tasks, shared):
             for s in res:

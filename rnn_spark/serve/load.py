@@ -62,9 +62,10 @@ class TrainedModel:
     def flat(self) -> np.ndarray:
         return self.engine().flat.copy()
 
-    def spec(self) -> dict:
-        """What a worker needs to rebuild the model: plain JSON-able config + flat weights."""
-        return {"model": self.config.to_dict(), "flat": self.flat()}
+    def spec(self):
+        """What a worker needs to rebuild the model (a serve.protocol.ModelSpec)."""
+        from rnn_spark.serve.protocol import ModelSpec
+        return ModelSpec(self.config, self.flat())
 
     # -- the verbs (each lives in its own module) --------------------------------------------
     def evaluate(self, data: str, split: str = "val", runner=None):

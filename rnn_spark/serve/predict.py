@@ -8,7 +8,9 @@ every task and the manifest are written (a failed run leaves nothing). The outpu
 the model and the input only -- same bytes inline, on local Spark or on YARN.
 
 ``predictions.json``: format, format_version, task, model, dataset, splits, top_k, schema (column
-names), rows, and per file: path, split, source shard, rows, bytes, sha256.
+names), rows, and per file: path, split, source shard, rows, bytes, sha256, unknown_tokens.
+Forecasts of a series dataset carry its group and time keys (rnn_spark/serve/series.py): the
+driver reads the key columns of the dataset's source files once and broadcasts them.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from dataclasses import dataclass
 import pyarrow.parquet as pq
 
 from rnn_spark import fs
-from rnn_spark.data import WorkUnit
 from rnn_spark.data.shards import HashingWriter
 from rnn_spark.errors import UserError
-from rnn_spark.serve.common import (check_data, check_out, engine_from_spec,
-                                    manifest_of, unit_reader)
+from rnn_spark.serve.common import check_data, check_out, unit_reader
+from rnn_spark.serve.protocol import PartResult, PredictShared, PredictTask
 from rnn_spark.serve.score import schema, score_table
+from rnn_spark.serve.series import dataset_indexes, key_columns
 
 FORMAT = "rnn-spark-predictions"
 UNITS_PER_TASK = 2  # row groups per task (and part file): a function of the input alone
@@ -40,27 +42,29 @@ class PredictSummary:
     unknown_tokens: int = 0
 
 
-def predict_task(task: dict, shared: dict) -> dict:
-    """Worker side: score one input shard's units into ``task["path"]`` (atomic, retry-safe)."""
-    model = engine_from_spec(shared["spec"])
-    m = manifest_of(shared)
+def predict_task(task: PredictTask, shared: PredictShared) -> PartResult:
+    """Worker side: score one input shard's units into ``task.path`` (atomic, retry-safe)."""
+    model = shared.model.engine()
+    m = shared.manifest
     reader = unit_reader()
     rows = 0
     try:
-        with fs.atomic_write(task["path"], overwrite=True) as f:
+        with fs.atomic_write(task.path, overwrite=True) as f:
             hw = HashingWriter(f)
-            with pq.ParquetWriter(hw, schema(m.task), compression="zstd",
-                                  write_statistics=False) as w:
-                for d in task["units"]:
-                    table = reader.read_row_group(WorkUnit.from_dict(d))
-                    out = score_table(model, table, m, task["split"], batch_size=shared["batch_size"],
-                                      top_k=shared["top_k"], tokens=shared["tokens"])
+            with pq.ParquetWriter(hw, schema(m.task, shared.series is not None),
+                                  compression="zstd", write_statistics=False) as w:
+                for unit in task.units:
+                    table = reader.read_row_group(unit)
+                    keys = None if shared.series is None else key_columns(
+                        shared.series, table["src_file"].to_numpy(), table["src_row"].to_numpy())
+                    out = score_table(model, table, m, task.split, batch_size=shared.batch_size,
+                                      top_k=shared.top_k, tokens=shared.tokens, keys=keys)
                     w.write_table(out, row_group_size=max(1, out.num_rows))
                     rows += out.num_rows
     finally:
         reader.close()
-    return {"path": fs.basename(task["path"]), "split": task["split"], "source": task["source"],
-            "rows": rows, "bytes": hw.pos, "sha256": hw.sha.hexdigest()}
+    return PartResult(fs.basename(task.path), task.split, task.source, rows, hw.pos,
+                      hw.sha.hexdigest())
 
 
 def _splits(m, split: str) -> list[str]:
@@ -71,8 +75,8 @@ def _splits(m, split: str) -> list[str]:
     return [split]
 
 
-def write_outputs(tm, out: str, *, overwrite: bool, runner, fn, make_tasks, shared: dict,
-                  doc: dict) -> tuple[dict, list[dict]]:
+def write_outputs(tm, out: str, *, overwrite: bool, runner, fn, make_tasks, shared,
+                  doc: dict, keyed: bool = False) -> tuple[dict, list[PartResult]]:
     """Run ``fn`` over ``make_tasks(staging_dir)`` and commit the files + predictions.json to ``out``
     (all or nothing). -> (manifest, per-task results)."""
     from rnn_spark.serve.common import make_runner
@@ -82,8 +86,8 @@ def write_outputs(tm, out: str, *, overwrite: bool, runner, fn, make_tasks, shar
         with fs.staging_dir(out, overwrite=overwrite) as tmp:
             files = list(runner.map(fn, make_tasks(tmp), shared))
             doc = {"format": FORMAT, "format_version": 1, "task": tm.task, "model": tm.source.uri,
-                   **doc, "schema": schema(tm.task).names, "rows": sum(f["rows"] for f in files),
-                   "files": files}
+                   **doc, "schema": schema(tm.task, keyed).names,
+                   "rows": sum(f.rows for f in files), "files": [f.to_json() for f in files]}
             fs.write_text(fs.join(tmp, MANIFEST), json.dumps(doc, indent=1, sort_keys=True) + "\n")
     finally:
         if own:
@@ -107,16 +111,16 @@ def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_s
         for s in splits:
             units = m.work_units(s)
             for sh in m.shards(s):
-                mine = [u.to_dict() for u in units if u.shard == fs.join(m.root, sh["path"])]
+                mine = [u for u in units if u.shard == fs.join(m.root, sh["path"])]
                 for a in range(0, max(len(mine), 1), UNITS_PER_TASK):
-                    tasks.append({"path": fs.join(tmp, f"part-{len(tasks):05d}.parquet"),
-                                  "split": s, "source": sh["path"],
-                                  "units": mine[a:a + UNITS_PER_TASK]})
+                    tasks.append(PredictTask(fs.join(tmp, f"part-{len(tasks):05d}.parquet"), s,
+                                             sh["path"], tuple(mine[a:a + UNITS_PER_TASK])))
         return tasks
-    shared = {"spec": tm.spec(), "manifest": (m.data, m.root), "batch_size": batch_size,
-              "top_k": top_k, "tokens": tm.vocab.tokens if tm.vocab is not None else None}
+    series = dataset_indexes(m, tm.stats or m.stats) if tm.task == "regress" else None
+    shared = PredictShared(tm.spec(), m, batch_size, top_k,
+                           tuple(tm.vocab.tokens) if tm.vocab is not None else None, series)
     doc, files = write_outputs(tm, out, overwrite=replace, runner=runner, fn=predict_task,
-                               make_tasks=make_tasks, shared=shared,
+                               make_tasks=make_tasks, shared=shared, keyed=series is not None,
                                doc={"dataset": m.root, "splits": splits,
                                     "top_k": top_k if tm.task == "lm" else None})
     return PredictSummary(out, tm.task, doc["rows"], len(files))

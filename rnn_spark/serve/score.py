@@ -8,7 +8,8 @@ and ``length`` (steps). Then per task:
   (probabilities, descending) -- and ``loss`` (mean nats per predicted token of the row), ``tokens``;
 * classify: ``label`` (the stored label), ``pred`` (argmax), ``probs`` (softmax per class);
 * regress: ``pred`` and ``target`` in original units (normalisation undone): ``output_size``
-  values (last-step head) or ``length * output_size`` step-major (every-step head).
+  values (last-step head) or ``length * output_size`` step-major (every-step head); forecasts of
+  series data then ``group``, ``time_index``, ``time`` (rnn_spark/serve/series.py).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import numpy as np
 import pyarrow as pa
 
 from rnn_spark.data.batching import table_minibatches
-from rnn_spark.serve.common import log_softmax64
-from rnn_spark.serve.evaluate import _denorm
+from rnn_spark.serve.common import denorm, log_softmax64
 
 
-def schema(task: str) -> pa.Schema:
+def schema(task: str, keyed: bool = False) -> pa.Schema:
+    """The output columns; ``keyed``: a series forecast's key columns after them (serve/series.py)."""
     f = [pa.field("split", pa.string()), pa.field("src_file", pa.int32()),
          pa.field("src_row", pa.int64()), pa.field("length", pa.int32())]
     if task == "lm":
@@ -33,6 +34,9 @@ def schema(task: str) -> pa.Schema:
               pa.field("probs", pa.list_(pa.float32()))]
     else:
         f += [pa.field("pred", pa.list_(pa.float32())), pa.field("target", pa.list_(pa.float32()))]
+    if keyed:
+        from rnn_spark.serve.series import KEY_FIELDS
+        f += list(KEY_FIELDS)
     return pa.schema(f)
 
 
@@ -106,7 +110,7 @@ def _classify(model, table, manifest, batch_size):
 def _regress(model, table, manifest, batch_size, stats):
     preds, targs = [], []
     O = model.cfg.output_size
-    d = _denorm(stats, "targets", O)
+    d = denorm(stats, "targets", O)
     for mb in table_minibatches(table, manifest, batch_size, model.dtype, False):
         out, _ = model.forward(mb.inputs, mb.mask)
         out, tg = out.astype(np.float64), mb.targets.astype(np.float64)
@@ -121,7 +125,8 @@ def _regress(model, table, manifest, batch_size, stats):
 
 
 def score_table(model, table: pa.Table, manifest, split: str, *, batch_size: int, top_k: int,
-                tokens) -> pa.Table:
+                tokens, keys: dict | None = None) -> pa.Table:
+    """Predictions of ``table``'s rows; ``keys``: a forecast's key columns (serve/series.py)."""
     n = table.num_rows
     cols = {"split": pa.array([split] * n, type=pa.string()),
             "src_file": table["src_file"].combine_chunks().cast(pa.int32()),
@@ -133,4 +138,5 @@ def score_table(model, table: pa.Table, manifest, split: str, *, batch_size: int
         cols.update(_classify(model, table, manifest, batch_size))
     else:
         cols.update(_regress(model, table, manifest, batch_size, manifest.stats))
-    return pa.table(cols, schema=schema(manifest.task))
+    cols.update(keys or {})
+    return pa.table(cols, schema=schema(manifest.task, keys is not None))

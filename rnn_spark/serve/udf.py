@@ -17,8 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnn_spark.errors import DataError
-from rnn_spark.serve.common import log_softmax64
-from rnn_spark.serve.evaluate import _denorm
+from rnn_spark.serve.common import denorm, log_softmax64
 
 
 def return_fields(task: str) -> list[tuple[str, str]]:
@@ -98,7 +97,7 @@ class BatchScorer:
             p = np.exp(log_softmax64(out))
             return [{"pred": int(p[b].argmax()), "probs": p[b].astype(np.float32)} for b in range(B)]
         O = out.shape[-1]
-        d = _denorm(self.stats, "targets", O)
+        d = denorm(self.stats, "targets", O)
         out = out.astype(np.float64)
         if d is not None:
             out = out * d[1] + d[0]

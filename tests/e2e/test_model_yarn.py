@@ -68,3 +68,28 @@ def test_evaluate_and_predict_on_yarn(hadoop_cluster, hdfs_tmp, hdfs_run, tmp_pa
     before = fs.read_bytes(fs.join(out, "predictions.json"))
     assert main(["predict", "--model", run, "--data", ds, "--out", out]) == 2
     assert fs.read_bytes(fs.join(out, "predictions.json")) == before
+
+
+def test_forecast_on_yarn_keyed_by_group_and_time(hadoop_cluster, hdfs_tmp):
+    """A series model's forecasts on YARN carry the group and time keys (read by the driver from
+    the series source in HDFS, broadcast to the executors) and equal the inline runner's bytes."""
+    root = hadoop_cluster.uri(hdfs_tmp)
+    src, ds, run = root + "/load.csv", root + "/data", root + "/run"
+    fs.write_text(src, "entity,t,load,temp\n" + "".join(
+        f"{g},{k},{100 + (k * 7 + len(g)) % 13},{k % 5}\n" for g in ("n", "s") for k in range(80)))
+    ingest.ingest_series([src], ds, window=8, horizon=2, columns=["load", "temp"],
+                         target_columns=["load"], time_column="t", group_column="entity",
+                         rows_per_group=32, val_fraction=0.2, quiet=True, engine="local")
+    train(config.load([], {"data.path": ds, "train.run_dir": run, "model.hidden_sizes": [8],
+                           "train.k1": 8, "train.batch_size": 8, "train.steps_per_round": 2,
+                           "train.workers": 2, "train.max_rounds": 2, "train.validate_every": 2,
+                           "train.runner": "inline"}), quiet=True)
+    out, inline = root + "/pred", root + "/pred-inline"
+    submit_model_job(hadoop_cluster, "predict", "--model", run, "--data", ds, "--out", out)
+    predict(load_model(run), ds, inline)
+    names = [fs.basename(u) for u in fs.ls(inline)]
+    assert [fs.basename(u) for u in fs.ls(out)] == names
+    for name in names:
+        assert fs.read_bytes(fs.join(out, name)) == fs.read_bytes(fs.join(inline, name)), name
+    doc = json.loads(fs.read_text(fs.join(out, "predictions.json")))
+    assert doc["schema"][-3:] == ["group", "time_index", "time"] and doc["rows"] > 0

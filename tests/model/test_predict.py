@@ -188,7 +188,7 @@ def test_raw_input_bad(classify_run, lm_run, tmp_path, capsys):
     assert code == 2 and "UTF-8" in err and str(src) in err and not (tmp_path / "o").exists()
     code, _, err = run_cli(capsys, "predict", "--model", classify_run[1], "--input", str(src),
                            "--out", str(tmp_path / "o"))
-    assert code == 2 and "--input takes raw text for language models" in err
+    assert code == 2 and "cannot tell the format" in err and "--format" in err  # labelled input
     code, _, err = run_cli(capsys, "predict", "--model", lm_run[1], "--input",
                            str(tmp_path / "missing.txt"), "--out", str(tmp_path / "o"))
     assert code == 2 and "not found" in err

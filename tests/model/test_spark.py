@@ -49,3 +49,18 @@ def test_raw_predict_spark_bytes_equal_inline(lm_run, tmp_path, spark_runner):
     b = predict_raw(tm, srcs, str(tmp_path / "b"), runner=spark_runner)
     assert a.rows == b.rows and a.files == 3
     assert files_bytes(tmp_path / "a") == files_bytes(tmp_path / "b")
+
+
+def test_raw_classify_and_forecast_spark_bytes_equal_inline(classify_run, series_run, tmp_path,
+                                                            spark_runner):
+    cls = tmp_path / "cls.jsonl"
+    cls.write_text("".join(f'{{"sequence": [{i % 15}, {(i * 7) % 15}, 3]}}\n' for i in range(50)))
+    ser = tmp_path / "ser.csv"
+    ser.write_text("entity,t,load,temp\n" + "".join(
+        f"{g},{k},{100 + k % 9},{k % 4}\n" for g in "xy" for k in range(40)))
+    for name, run, src in (("cls", classify_run[1], cls), ("ser", series_run[1], ser)):
+        tm = rs.load_model(run)
+        a = predict_raw(tm, [str(src)], str(tmp_path / f"{name}-inline"))
+        b = predict_raw(tm, [str(src)], str(tmp_path / f"{name}-spark"), runner=spark_runner)
+        assert a.rows == b.rows > 0
+        assert files_bytes(tmp_path / f"{name}-inline") == files_bytes(tmp_path / f"{name}-spark")

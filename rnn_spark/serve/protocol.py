@@ -1,0 +1,92 @@
+"""The typed messages between serve's drivers and their tasks (what training/protocol.py is for
+training): a runner calls ``fn(task, shared)`` for every task; these cross to Spark executors
+pickled, so they are plain frozen dataclasses of numbers, strings, NumPy arrays and the data
+layer's own types (Manifest, WorkUnit, Vocab). Nothing here is written to disk.
+
+    ModelSpec        the weights and config a worker rebuilds the engine from
+    EvalShared / EvalTask                    evaluate: the broadcast, one task's work units
+    PredictShared / PredictTask              predict --data
+    RawShared / RawTask                      predict --input (raw files)
+    PartResult       what a predict task returns: one part file's entry in predictions.json
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rnn_spark.data import Manifest, WorkUnit
+from rnn_spark.engine import Model, ModelConfig
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    config: ModelConfig
+    flat: np.ndarray
+
+    def engine(self) -> Model:
+        model = Model(self.config, seed=0)
+        model.set_flat(self.flat)
+        return model
+
+
+@dataclass(frozen=True)
+class EvalShared:
+    model: ModelSpec
+    manifest: Manifest
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    units: tuple[WorkUnit, ...]
+
+
+@dataclass(frozen=True)
+class PredictShared:
+    model: ModelSpec
+    manifest: Manifest
+    batch_size: int
+    top_k: int
+    tokens: tuple[str, ...] | None   # lm: the vocabulary's token strings
+    series: tuple | None = None      # series datasets: one serve.series.SeriesIndex per source
+
+
+@dataclass(frozen=True)
+class PredictTask:
+    path: str                        # the part file to write
+    split: str
+    source: str                      # the input shard (relative to the dataset)
+    units: tuple[WorkUnit, ...]
+
+
+@dataclass(frozen=True)
+class RawShared:
+    model: ModelSpec
+    manifest: Manifest               # the model's sizes, task and statistics (no shards)
+    batch_size: int
+    top_k: int
+    vocab: object | None             # lm: rnn_spark.data.vocab.Vocab
+    options: object                  # serve.raw_parse: TextOptions | LabelledOptions | SeriesOptions
+
+
+@dataclass(frozen=True)
+class RawTask:
+    path: str
+    uri: str                         # the raw input file
+    idx: int                         # its index in predictions.json's "inputs" (= src_file)
+
+
+@dataclass(frozen=True)
+class PartResult:
+    path: str
+    split: str
+    source: str
+    rows: int
+    bytes: int
+    sha256: str
+    unknown_tokens: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
