@@ -30,7 +30,6 @@ class MetricsLog:
         self.flush_seconds = flush_seconds
         self.flushed_at = time.monotonic()
         self.dirty = False
-        self.flushes = 0  # files written (the e2e test checks the HDFS cadence with it)
 
     def truncate_after(self, rnd: int) -> None:
         """Drop records past round `rnd` (a resumed run re-does those rounds)."""
@@ -51,7 +50,6 @@ class MetricsLog:
         fs.write_text(self.uri, text, overwrite=True)
         self.flushed_at = time.monotonic()
         self.dirty = False
-        self.flushes += 1
 
     def close(self) -> None:
         """Write what is not written yet (train()'s end, also after an error: on HDFS the rounds
