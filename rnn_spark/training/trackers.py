@@ -140,11 +140,27 @@ def _log_model_dir(client, run_id: str, model_dir: str) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="rnn-spark-mlflow-") as tmp:
         for uri in fs.walk_files(model_dir):
-            rel = os.path.relpath(fs.path_of(uri), fs.path_of(model_dir))
+            rel = os.path.relpath(fs.split(uri)[2], fs.split(model_dir)[2])
             os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
             with open(os.path.join(tmp, rel), "wb") as f:
                 f.write(fs.read_bytes(uri))
         client.log_artifacts(run_id, tmp, artifact_path="model")
+
+
+def _tensorboard_path(uri: str) -> str:
+    """A local path for tensorboardX (file:// URIs become paths)."""
+    from rnn_spark import fs
+    from rnn_spark.fs import FsError
+
+    try:
+        remote = fs.is_remote(uri)
+    except FsError as exc:
+        raise ConfigError(f"train.tensorboard_dir (--tensorboard-dir): {exc}") from None
+    if remote:
+        raise ConfigError(f"train.tensorboard_dir (--tensorboard-dir) {uri}: TensorBoard event "
+                          f"files are written to a local directory; give a local path (the run "
+                          f"directory itself may be on HDFS)")
+    return fs.split(uri)[2]
 
 
 def _tracking_uri(uri: str) -> str:
@@ -182,9 +198,11 @@ class Trackers:
 
 
 def check_trackers(cfg: Config) -> None:
-    """Refuse, before anything is created, a tracker whose library is missing."""
+    """Refuse, before anything is created, a tracker whose library is missing, or a TensorBoard
+    directory tensorboardX cannot write (it would make a local directory named "hdfs:")."""
     if cfg.train.tensorboard_dir:
         _need("tensorboardX", "tensorboard", "train.tensorboard_dir (--tensorboard-dir)")
+        _tensorboard_path(cfg.train.tensorboard_dir)
     if cfg.train.mlflow:
         _need("mlflow", "mlflow", "train.mlflow (--mlflow)")
 
@@ -192,7 +210,7 @@ def check_trackers(cfg: Config) -> None:
 def open_trackers(cfg: Config, run_dir: RunDir, manifest=None) -> Trackers:
     items: list = []
     if cfg.train.tensorboard_dir:
-        items.append(TensorBoardTracker(cfg, cfg.train.tensorboard_dir))
+        items.append(TensorBoardTracker(cfg, _tensorboard_path(cfg.train.tensorboard_dir)))
     if cfg.train.mlflow:
         items.append(MlflowTracker(cfg))
     if not items:

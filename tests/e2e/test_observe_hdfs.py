@@ -76,7 +76,10 @@ def test_metrics_flushed_on_hdfs_between_checkpoints_and_report(hdfs, tmp_path, 
                "--max-rounds", str(ROUNDS), "--hidden-sizes", "8", "--embedding-size", "4",
                "--k1", "8", "--batch-size", "4", "--steps-per-round", "1", "--workers", "2",
                "--checkpoint-every", "0", "--validate-every", "0",
-               "--metrics-flush-seconds", str(FLUSH_S), "--quiet"])
+               "--metrics-flush-seconds", str(FLUSH_S), "--quiet",
+               # trackers stay local; MLflow gets the model on HDFS through a local copy
+               "--tensorboard-dir", str(tmp_path / "tb"), "--mlflow",
+               "--mlflow-uri", str(tmp_path / "mlruns")])
     releaser.join(timeout=5)
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -95,6 +98,14 @@ def test_metrics_flushed_on_hdfs_between_checkpoints_and_report(hdfs, tmp_path, 
     final = fs.read_text(fs.join(run, "metrics.jsonl")).splitlines()
     assert [r["round"] for r in map(json.loads, final) if r["kind"] == "round"] == list(range(ROUNDS))
 
+    mlflow = pytest.importorskip("mlflow")
+    client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "mlruns").as_uri())
+    (found,) = client.search_runs([client.get_experiment_by_name("rnn-spark").experiment_id])
+    assert found.info.status == "FINISHED"
+    assert {"model/weights.npz", "model/model.json"} <= {
+        a.path for a in client.list_artifacts(found.info.run_id, "model")}
+    assert len(list((tmp_path / "tb").glob("events.out.tfevents.*"))) == 1
+
     # the report of the hdfs:// run is written on HDFS, whole, with its PNG copies
     capsys.readouterr()
     assert main(["report", run]) == 0
@@ -105,6 +116,7 @@ def test_metrics_flushed_on_hdfs_between_checkpoints_and_report(hdfs, tmp_path, 
     for chart in ("loss", "throughput", "time", "straggler", "lr"):
         assert f"id='chart-{chart}'" in page
         assert fs.read_bytes(fs.join(run, f"report-{chart}.png")).startswith(b"\x89PNG\r\n\x1a\n")
+    assert "<pre id='sample'>" in page and "(no sample" not in page  # generated from HDFS
     assert not [tag for tag in ("<script", "<link", "<img", "<iframe") if tag in page]  # nothing fetched
     names = [fs.basename(u) for u in fs.ls(run)]
     assert not [n for n in names if n.startswith((".", "_")) and n != ".rnn-spark-run"], names

@@ -51,6 +51,17 @@ def test_page_is_self_contained_with_one_point_per_round(run_dir):
         png = (run_dir / f"report-{chart}.png").read_bytes()
         assert png.startswith(b"\x89PNG")
     assert "[optim]" in page and "sequences / tokens" in page and "best validation loss" in page
+    assert "loss (log)" in page                                     # --log-scale
+    assert "<pre id='sample'>" in page and "(no sample" not in page  # a language model's sample
+    for field in ("mean tokens/s", "mean straggler ratio", "final train loss", "stopped"):
+        assert field in page
+
+
+def test_linear_scale_by_default(run_dir, tmp_path):
+    out = tmp_path / "lin.html"
+    assert main(["report", str(run_dir), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "loss (log)" not in page and ">loss<" in page
 
 
 def test_out_path_and_bad_inputs(run_dir, tmp_path, capsys):

@@ -113,6 +113,8 @@ def test_summary_json_carries_stop_reason_and_export_last(char_dataset, tmp_path
     ("--metrics-flush-seconds", "0", "must be > 0"),
     ("--progress-seconds", "-3", "must be > 0"),
     ("--spark-log-level", "LOUD", "is not one of"),
+    ("--tensorboard-dir", "hdfs:///user/me/tb", "written to a local directory; give a local path"),
+    ("--tensorboard-dir", "ftp://host/tb", "unsupported scheme 'ftp'"),
 ])
 def test_bad_observe_options_are_one_line(char_dataset, tmp_path, capsys, flag, value, words):
     run = tmp_path / "run"

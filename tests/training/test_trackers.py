@@ -56,7 +56,7 @@ def test_tensorboard_scalars_match_metrics(char_dataset, tmp_path):
     assert [(e.step, pytest.approx(e.value, rel=1e-6)) for e in acc.Scalars("val/loss")] == \
         [(v["round"], v["loss"]) for v in vals]
     texts = "".join(acc.Tags().get("tensors", []))
-    assert "config" in texts and "hparam/best_val_loss" in tags
+    assert "config" in texts and "sample" in texts and "hparam/best_val_loss" in tags
     assert acc.Scalars("hparam/train_loss")[-1].value == pytest.approx(rounds[-1]["loss"], rel=1e-6)
 
 
@@ -65,7 +65,7 @@ def test_tensorboard_written_when_training_fails(char_dataset, tmp_path):
     flushed, the file closed), as they are in metrics.jsonl."""
     pytest.importorskip("tensorboardX")
     tb = tmp_path / "tb"
-    cfg = small_config(char_dataset, tmp_path / "run", **{"train.tensorboard_dir": str(tb)})
+    cfg = small_config(char_dataset, tmp_path / "run", **{"train.tensorboard_dir": tb.as_uri()})
     with pytest.raises(RuntimeError, match="round 3 failed"):
         train(cfg, runner=FailingRunner(3), quiet=True)
     acc = event_file(tb)
