@@ -64,6 +64,28 @@ def test_remote_metrics_flush_every_n_seconds(tmp_path):
         {"kind": "round", "round": 0}, {"kind": "round", "round": 1, "loss": None}]
 
 
+def test_remote_metrics_written_on_close_after_an_error(tmp_path, capsys):
+    """Trainer.close() (also after an error) writes the records not yet flushed; once written, a
+    close rewrites nothing; a write that fails is a warning line, never an exception that would
+    hide the error that ended the run."""
+    path = tmp_path / "metrics.jsonl"
+    log = MetricsLog(str(path), flush_seconds=3600)
+    log.remote = True
+    log.add({"kind": "round", "round": 0})
+    assert not path.exists()
+    log.close()
+    assert [json.loads(x)["round"] for x in path.read_text().splitlines()] == [0]
+    path.unlink()
+    log.close()
+    assert not path.exists()  # nothing new: not rewritten
+    log.add({"kind": "round", "round": 1})
+    log.uri = str(tmp_path / "no-such-dir" / "sub" / "x" / "metrics.jsonl")
+    (tmp_path / "no-such-dir").write_text("a file where a directory should be")
+    log.close()
+    err = capsys.readouterr().err
+    assert err.startswith("rnn-spark: warning:") and "not written" in err and err.count("\n") == 1
+
+
 def test_early_stop_records_the_reason_and_exports_best(char_dataset, tmp_path, capsys):
     run = tmp_path / "run"
     cfg = small_config(char_dataset, run, **{
