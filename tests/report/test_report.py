@@ -76,6 +76,45 @@ def test_out_path_and_bad_inputs(run_dir, tmp_path, capsys):
     assert not (tmp_path / "report.html").exists()
 
 
+@pytest.mark.parametrize("line, words", [
+    ("garbage", "line 2 is not JSON"),
+    ('[1, 2]', 'line 2 is not a metrics record'),
+    ('{"kind": "round", "loss": 1.0}', "line 2 is a 'round' record without an integer"),
+    ('{"kind": "val", "round": 3, "loss": "low"}', "line 2 is a 'val' record whose \"loss\""),
+])
+def test_damaged_metrics_is_one_line(run_dir, tmp_path, capsys, line, words):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    first = (run_dir / "metrics.jsonl").read_text().splitlines()[0]
+    (bad / "metrics.jsonl").write_text(first + "\n" + line + "\n")
+    capsys.readouterr()
+    assert main(["report", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and "metrics.jsonl" in err and "\n" not in err
+    assert sorted(p.name for p in bad.iterdir()) == ["metrics.jsonl"]  # nothing written
+
+
+def test_out_never_replaces_what_is_not_a_report(run_dir, tmp_path, capsys):
+    mine = tmp_path / "notes.html"
+    mine.write_text("<!doctype html><title>my notes</title>")
+    (tmp_path / "dir.html").mkdir()
+    (tmp_path / "r-loss.png").write_text("my own file, not a PNG")
+    for out, words in ((mine, "is not an rnn-spark report"), (tmp_path / "dir.html", "is a directory"),
+                       (tmp_path / "r.html", "r-loss.png already exists and is not")):
+        before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+        capsys.readouterr()
+        assert main(["report", str(run_dir), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and "\n" not in err
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    # an earlier report (and its PNGs) is replaced
+    again = tmp_path / "again.html"
+    assert main(["report", str(run_dir), "--out", str(again)]) == 0
+    assert main(["report", str(run_dir), "--out", str(again)]) == 0
+    again.unlink()  # its PNGs stay: still replaced
+    assert main(["report", str(run_dir), "--out", str(again)]) == 0
+
+
 def chromium(*args, cwd):
     base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
