@@ -9,7 +9,8 @@ import click
 @click.argument("run", metavar="RUN")
 @click.option("--out", metavar="PATH", default=None,
               help="where to write the page (default RUN/report.html; local or hdfs://); PNG "
-                   "copies of the charts go beside it as <name>-<chart>.png")
+                   "copies of the charts go beside it as <name>-<chart>.png. An existing file "
+                   "is replaced only when it is an earlier report")
 @click.option("--log-scale", is_flag=True, help="draw the loss on a log scale")
 def report(run, out, log_scale):
     """Write one self-contained HTML page about a training run: loss, throughput, the per-round

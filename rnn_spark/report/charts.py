@@ -89,6 +89,9 @@ def time_chart(rounds: list[dict]) -> Chart:
     return _render(fig, "time", "Per-round time split (stacked)")
 
 
+CHART_NAMES = ("loss", "throughput", "time", "straggler", "lr")  # report-<name>.png
+
+
 def all_charts(rounds: list[dict], vals: list[dict], log_scale: bool) -> list[Chart]:
     if not rounds:
         return []

@@ -13,8 +13,8 @@ import math
 import time
 
 from rnn_spark import fs
-from rnn_spark.errors import UserError
-from rnn_spark.report.charts import Chart, all_charts
+from rnn_spark.errors import DataError, UserError
+from rnn_spark.report.charts import CHART_NAMES, Chart, all_charts
 from rnn_spark.report.sample import sample_text
 from rnn_spark.training.rundir import RunDir
 
@@ -29,7 +29,51 @@ def _read_records(run: RunDir) -> list[dict]:
     if not fs.exists(run.metrics):
         raise UserError(f"{run.uri}: no metrics.jsonl; is this a run directory written by "
                         f"`rnn-spark train`? (pass the run directory, e.g. runs/lm)")
-    return [json.loads(line) for line in fs.read_text(run.metrics).splitlines() if line.strip()]
+    out = []
+    for n, line in enumerate(fs.read_text(run.metrics).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            rec, why = None, f"not JSON ({exc.msg})"
+        else:
+            why = _bad_record(rec)
+        if why:
+            raise DataError(f"{run.metrics}: line {n} is {why}; it is written by `rnn-spark "
+                            f"train`: restore it, or remove that line")
+        out.append(rec)
+    return out
+
+
+def _bad_record(rec) -> str | None:
+    """Why a metrics line cannot be charted (None when it can)."""
+    if not isinstance(rec, dict) or not isinstance(rec.get("kind"), str):
+        return "not a metrics record (a JSON object with a \"kind\")"
+    if rec["kind"] in ("round", "val"):
+        if not isinstance(rec.get("round"), int) or isinstance(rec.get("round"), bool):
+            return f"a {rec['kind']!r} record without an integer \"round\""
+        if rec.get("loss") is not None and not isinstance(rec["loss"], (int, float)):
+            return f"a {rec['kind']!r} record whose \"loss\" is not a number"
+    return None
+
+
+def _check_out(out: str, pngs: list[str]) -> None:
+    """--out may replace an earlier report (and its PNGs), never anything else: a directory, or a
+    file that is not an rnn-spark report, is refused before anything is written."""
+    if fs.exists(out):
+        if fs.isdir(out):
+            raise UserError(f"--out {out} is a directory; give the page's file name, e.g. "
+                            f"{fs.join(out, 'report.html')}")
+        head = fs.read_bytes(out)[:400].decode("utf-8", "replace")
+        if not head.startswith("<!doctype html>") or "<title>rnn-spark report: " not in head:
+            raise UserError(f"--out {out} exists and is not an rnn-spark report; it is left as "
+                            f"it is: choose another path")
+        return
+    for p in pngs:  # an earlier report's PNG (its page removed) may go; anything else stays
+        if fs.exists(p) and (fs.isdir(p) or not fs.read_bytes(p).startswith(b"\x89PNG")):
+            raise UserError(f"--out {out}: {p} already exists and is not a chart's PNG copy (they "
+                            f"go beside the page); choose another path")
 
 
 def _num(v) -> str:
@@ -109,10 +153,12 @@ def _mean(rounds: list[dict], field: str):
 def write_report(run_uri: str, out: str | None = None, log_scale: bool = False) -> str:
     """Write the page (default RUN/report.html) and PNG copies of its charts beside it
     (report-<chart>.png); local or hdfs://. Returns the page's URI."""
-    page, charts = build_report(run_uri, log_scale)
     out = out or RunDir(run_uri).report
     stem = fs.basename(out).rsplit(".", 1)[0]
+    pngs = {name: fs.join(fs.parent(out), f"{stem}-{name}.png") for name in CHART_NAMES}
+    _check_out(out, list(pngs.values()))
+    page, charts = build_report(run_uri, log_scale)
     for c in charts:
-        fs.write_bytes(fs.join(fs.parent(out), f"{stem}-{c.name}.png"), c.png, overwrite=True)
+        fs.write_bytes(pngs[c.name], c.png, overwrite=True)
     fs.write_text(out, page, overwrite=True)
     return out

@@ -130,6 +130,7 @@ class Trainer:
         metrics.truncate_after(start - 1)
         self.open_runner()
         trackers = open_trackers(cfg, self.run_dir, self.manifest)
+        self.outputs = [metrics, trackers]  # closed by close(), also after an error
         self._say(f"training {self.model_cfg.cell} {self.model_cfg.hidden_sizes} "
                   f"({self.model.num_params:,} parameters) on {len(self.units)} work units, "
                   f"{t.workers} workers x {t.steps_per_round} minibatches x {t.batch_size} rows per round, "
@@ -206,6 +207,8 @@ class Trainer:
         return ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json()), exported
 
     def close(self) -> None:
+        for out in getattr(self, "outputs", ()):  # also after an error: HDFS metrics, trackers
+            out.close()
         if self.runner is not None:
             self.runner.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 
 from rnn_spark import fs
@@ -28,6 +29,7 @@ class MetricsLog:
         self.remote = fs.is_remote(uri)
         self.flush_seconds = flush_seconds
         self.flushed_at = time.monotonic()
+        self.dirty = False
 
     def truncate_after(self, rnd: int) -> None:
         """Drop records past round `rnd` (a resumed run re-does those rounds)."""
@@ -39,6 +41,7 @@ class MetricsLog:
             if isinstance(v, float) and not math.isfinite(v):
                 record[k] = None
         self.records.append(record)
+        self.dirty = True
         if not self.remote or time.monotonic() - self.flushed_at >= self.flush_seconds:
             self.flush()
 
@@ -46,6 +49,18 @@ class MetricsLog:
         text = "".join(json.dumps(r, sort_keys=True, allow_nan=False) + "\n" for r in self.records)
         fs.write_text(self.uri, text, overwrite=True)
         self.flushed_at = time.monotonic()
+        self.dirty = False
+
+    def close(self) -> None:
+        """Write what is not written yet (train()'s end, also after an error: on HDFS the rounds
+        since the last flush are not lost). A failing write is a warning, so it cannot hide the
+        error that ended the run."""
+        if not self.dirty:
+            return
+        try:
+            self.flush()
+        except Exception as e:  # noqa: BLE001
+            print(f"rnn-spark: warning: {self.uri} not written: {e}", file=sys.stderr, flush=True)
 
     def last(self, kind: str) -> dict | None:
         for r in reversed(self.records):

@@ -51,6 +51,17 @@ def test_page_is_self_contained_with_one_point_per_round(run_dir):
         png = (run_dir / f"report-{chart}.png").read_bytes()
         assert png.startswith(b"\x89PNG")
     assert "[optim]" in page and "sequences / tokens" in page and "best validation loss" in page
+    assert "loss (log)" in page                                     # --log-scale
+    assert "<pre id='sample'>" in page and "(no sample" not in page  # a language model's sample
+    for field in ("mean tokens/s", "mean straggler ratio", "final train loss", "stopped"):
+        assert field in page
+
+
+def test_linear_scale_by_default(run_dir, tmp_path):
+    out = tmp_path / "lin.html"
+    assert main(["report", str(run_dir), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "loss (log)" not in page and ">loss<" in page
 
 
 def test_out_path_and_bad_inputs(run_dir, tmp_path, capsys):
@@ -63,6 +74,45 @@ def test_out_path_and_bad_inputs(run_dir, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "no metrics.jsonl" in err and "\n" not in err
     assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("line, words", [
+    ("garbage", "line 2 is not JSON"),
+    ('[1, 2]', 'line 2 is not a metrics record'),
+    ('{"kind": "round", "loss": 1.0}', "line 2 is a 'round' record without an integer"),
+    ('{"kind": "val", "round": 3, "loss": "low"}', "line 2 is a 'val' record whose \"loss\""),
+])
+def test_damaged_metrics_is_one_line(run_dir, tmp_path, capsys, line, words):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    first = (run_dir / "metrics.jsonl").read_text().splitlines()[0]
+    (bad / "metrics.jsonl").write_text(first + "\n" + line + "\n")
+    capsys.readouterr()
+    assert main(["report", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and "metrics.jsonl" in err and "\n" not in err
+    assert sorted(p.name for p in bad.iterdir()) == ["metrics.jsonl"]  # nothing written
+
+
+def test_out_never_replaces_what_is_not_a_report(run_dir, tmp_path, capsys):
+    mine = tmp_path / "notes.html"
+    mine.write_text("<!doctype html><title>my notes</title>")
+    (tmp_path / "dir.html").mkdir()
+    (tmp_path / "r-loss.png").write_text("my own file, not a PNG")
+    for out, words in ((mine, "is not an rnn-spark report"), (tmp_path / "dir.html", "is a directory"),
+                       (tmp_path / "r.html", "r-loss.png already exists and is not")):
+        before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+        capsys.readouterr()
+        assert main(["report", str(run_dir), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and "\n" not in err
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    # an earlier report (and its PNGs) is replaced
+    again = tmp_path / "again.html"
+    assert main(["report", str(run_dir), "--out", str(again)]) == 0
+    assert main(["report", str(run_dir), "--out", str(again)]) == 0
+    again.unlink()  # its PNGs stay: still replaced
+    assert main(["report", str(run_dir), "--out", str(again)]) == 0
 
 
 def chromium(*args, cwd):

@@ -51,6 +51,19 @@ def test_round_records_carry_the_time_split(char_dataset, tmp_path):
     assert math.isclose(rounds[-1]["weight_norm"], float(np.linalg.norm(w)), rel_tol=1e-12)
 
 
+def test_readme_schema_lists_every_round_field():
+    """README "Watching a run" documents each field of a `kind: "round"` line, and no other."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Watching a run", 1)[1].split("\n## ", 1)[0]
+    table = section.split('`kind: "round"`', 1)[1].split("\n\n", 2)[1]
+    documented = {"kind"} | {f for row in table.splitlines()[2:]
+                             for f in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert documented == ROUND_FIELDS, documented ^ ROUND_FIELDS
+
+
 def test_remote_metrics_flush_every_n_seconds(tmp_path):
     """On HDFS the file is rewritten when flush_seconds have passed, not at every record."""
     path = tmp_path / "metrics.jsonl"
@@ -62,6 +75,28 @@ def test_remote_metrics_flush_every_n_seconds(tmp_path):
     log.add({"kind": "round", "round": 1, "loss": float("nan")})
     assert [json.loads(x) for x in path.read_text().splitlines()] == [
         {"kind": "round", "round": 0}, {"kind": "round", "round": 1, "loss": None}]
+
+
+def test_remote_metrics_written_on_close_after_an_error(tmp_path, capsys):
+    """Trainer.close() (also after an error) writes the records not yet flushed; once written, a
+    close rewrites nothing; a write that fails is a warning line, never an exception that would
+    hide the error that ended the run."""
+    path = tmp_path / "metrics.jsonl"
+    log = MetricsLog(str(path), flush_seconds=3600)
+    log.remote = True
+    log.add({"kind": "round", "round": 0})
+    assert not path.exists()
+    log.close()
+    assert [json.loads(x)["round"] for x in path.read_text().splitlines()] == [0]
+    path.unlink()
+    log.close()
+    assert not path.exists()  # nothing new: not rewritten
+    log.add({"kind": "round", "round": 1})
+    log.uri = str(tmp_path / "no-such-dir" / "sub" / "x" / "metrics.jsonl")
+    (tmp_path / "no-such-dir").write_text("a file where a directory should be")
+    log.close()
+    err = capsys.readouterr().err
+    assert err.startswith("rnn-spark: warning:") and "not written" in err and err.count("\n") == 1
 
 
 def test_early_stop_records_the_reason_and_exports_best(char_dataset, tmp_path, capsys):
@@ -113,6 +148,8 @@ def test_summary_json_carries_stop_reason_and_export_last(char_dataset, tmp_path
     ("--metrics-flush-seconds", "0", "must be > 0"),
     ("--progress-seconds", "-3", "must be > 0"),
     ("--spark-log-level", "LOUD", "is not one of"),
+    ("--tensorboard-dir", "hdfs:///user/me/tb", "written to a local directory; give a local path"),
+    ("--tensorboard-dir", "ftp://host/tb", "unsupported scheme 'ftp'"),
 ])
 def test_bad_observe_options_are_one_line(char_dataset, tmp_path, capsys, flag, value, words):
     run = tmp_path / "run"

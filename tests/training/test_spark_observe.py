@@ -58,6 +58,16 @@ def test_quiet_start_and_every_job_named(char_dataset, tmp_path):
                      "round 3/3: train", "round 3/3: validate"], descs
     for job_id, desc, group in got["jobs"]:
         assert group == f"rnn-spark: {desc}" and job_id in got["groups"][group]
+    # the time split as Spark gives it (inline has no broadcast): the phases of a round, one after
+    # another on one machine's clock, fit in its wall time
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    rounds = [r for r in map(json.loads, lines) if r["kind"] == "round"]
+    assert [r["round"] for r in rounds] == [0, 1, 2]
+    for r in rounds:
+        assert r["broadcast_s"] > 0 and r["task_max_s"] > 0 and r["read_max_s"] > 0
+        assert r["launch_s"] >= 0 and r["transfer_s"] >= 0 and r["straggler"] >= 1.0
+        phases = r["broadcast_s"] + r["launch_s"] + r["task_max_s"] + r["transfer_s"] + r["fold_s"]
+        assert phases <= r["seconds"] + 1e-3, r
 
 
 def test_spark_log_level_brings_spark_logging_back(char_dataset, tmp_path):

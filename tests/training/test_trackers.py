@@ -6,6 +6,7 @@ import math
 import pytest
 from trainer_config import small_config
 
+from rnn_spark.runners.inline import InlineRunner
 from rnn_spark.training.loop import train
 from rnn_spark.training.trackers import numeric_fields
 
@@ -15,21 +16,34 @@ def records(run_dir, kind):
             if r["kind"] == kind]
 
 
-@pytest.mark.xfail(strict=False, reason="flaky: the per-round scalars are sometimes not yet in the "
-                   "event file when it is read (tensorboardX flush on close); open in #14")
+class FailingRunner(InlineRunner):
+    """Inline, but round `fail_at` raises: the error path of train()."""
+
+    def __init__(self, fail_at: int):
+        super().__init__()
+        self.fail_at = fail_at
+
+    def map(self, fn, tasks, shared):
+        if getattr(tasks[0], "round", None) == self.fail_at:
+            raise RuntimeError(f"round {self.fail_at} failed")
+        return super().map(fn, tasks, shared)
+
+
+def event_file(tb):
+    """The one event file (scalars, hparams, texts all go through one writer), read with
+    TensorBoard's own EventAccumulator."""
+    ea_mod = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    (f,) = tb.glob("events.out.tfevents.*")
+    acc = ea_mod.EventAccumulator(str(f), size_guidance={ea_mod.SCALARS: 0, ea_mod.TENSORS: 0})
+    acc.Reload()
+    return acc
+
+
 def test_tensorboard_scalars_match_metrics(char_dataset, tmp_path):
     pytest.importorskip("tensorboardX")
-    ea_mod = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
     tb = tmp_path / "tb"
     train(small_config(char_dataset, tmp_path / "run", **{"train.tensorboard_dir": str(tb)}), quiet=True)
-    # the hparams go to a second event file in the same directory: read every file on its own
-    # (a directory read may stop at the file that sorts last)
-    accs = []
-    for f in sorted(tb.glob("events.out.tfevents.*")):
-        a = ea_mod.EventAccumulator(str(f), size_guidance={ea_mod.SCALARS: 0, ea_mod.TENSORS: 0})
-        a.Reload()
-        accs.append(a)
-    acc = max(accs, key=lambda a: len(a.Tags()["scalars"]))  # the file with the per-round scalars
+    acc = event_file(tb)
     rounds = records(tmp_path / "run", "round")
     tags = set(acc.Tags()["scalars"])
     for field in numeric_fields(rounds[0]):
@@ -41,7 +55,35 @@ def test_tensorboard_scalars_match_metrics(char_dataset, tmp_path):
     vals = records(tmp_path / "run", "val")
     assert [(e.step, pytest.approx(e.value, rel=1e-6)) for e in acc.Scalars("val/loss")] == \
         [(v["round"], v["loss"]) for v in vals]
-    assert "config" in "".join(t for a in accs for t in a.Tags().get("tensors", []))  # config text
+    texts = "".join(acc.Tags().get("tensors", []))
+    assert "config" in texts and "sample" in texts and "hparam/best_val_loss" in tags
+    assert acc.Scalars("hparam/train_loss")[-1].value == pytest.approx(rounds[-1]["loss"], rel=1e-6)
+
+
+def test_tensorboard_written_when_training_fails(char_dataset, tmp_path):
+    """An error ends train(): the rounds done so far are in the event file (the writer's queue
+    flushed, the file closed), as they are in metrics.jsonl."""
+    pytest.importorskip("tensorboardX")
+    tb = tmp_path / "tb"
+    cfg = small_config(char_dataset, tmp_path / "run", **{"train.tensorboard_dir": tb.as_uri()})
+    with pytest.raises(RuntimeError, match="round 3 failed"):
+        train(cfg, runner=FailingRunner(3), quiet=True)
+    acc = event_file(tb)
+    assert [e.step for e in acc.Scalars("round/loss")] == [0, 1, 2]
+    assert [r["round"] for r in records(tmp_path / "run", "round")] == [0, 1, 2]
+
+
+def test_mlflow_run_failed_when_training_fails(char_dataset, tmp_path):
+    mlflow = pytest.importorskip("mlflow")
+    uri = tmp_path / "mlruns"
+    cfg = small_config(char_dataset, tmp_path / "run",
+                       **{"train.mlflow": True, "train.mlflow_uri": str(uri)})
+    with pytest.raises(RuntimeError, match="round 3 failed"):
+        train(cfg, runner=FailingRunner(3), quiet=True)
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri.as_uri())
+    (found,) = client.search_runs([client.get_experiment_by_name("rnn-spark").experiment_id])
+    assert found.info.status == "FAILED"
+    assert sorted(m.step for m in client.get_metric_history(found.info.run_id, "loss")) == [0, 1, 2]
 
 
 def test_mlflow_run_matches_metrics(char_dataset, tmp_path):
@@ -65,3 +107,24 @@ def test_mlflow_run_matches_metrics(char_dataset, tmp_path):
     arts = {a.path for a in client.list_artifacts(found.info.run_id, "model")}
     assert {"model/weights.npz", "model/model.json"} <= arts
     assert found.info.status == "FINISHED"
+
+
+def test_tensorboard_hparams_do_not_clobber_scalars(tmp_path):
+    """Regression: tensorboardX's add_hparams opened a second writer whose file name (timestamp to
+    the second + hostname) equalled ours when both started in the same second, truncating our
+    scalars (whether they were lost depended on how far the writer thread had got). Now there is
+    one writer and one file, holding the scalars, the hparams and the texts."""
+    pytest.importorskip("tensorboardX")
+    from rnn_spark import config
+    from rnn_spark.training.trackers import TensorBoardTracker
+
+    tb = tmp_path / "tb"
+    tracker = TensorBoardTracker(config.load([], {}), str(tb))
+    for g in range(30):
+        tracker.round({"kind": "round", "round": g, "loss": 1.0 / (g + 1)}, None)
+    tracker.finish({"rounds": 30, "train_loss": 1 / 30}, str(tmp_path / "model"), [], "a sample")
+    tracker.close()  # a second close does nothing
+    acc = event_file(tb)
+    assert [e.step for e in acc.Scalars("round/loss")] == list(range(30))
+    assert {"config", "sample"} <= {t.split("/")[0] for t in acc.Tags()["tensors"]}
+    assert acc.Scalars("hparam/train_loss")[0].value == pytest.approx(1 / 30)
