@@ -58,7 +58,7 @@ class ModelSection:
 class OptimConfig:
     optimizer: str = opt("adam", "local optimizer run by each worker", ("sgd", "adam", "adamw", "rmsprop"))
     lr: float = opt(0.002, "base learning rate of the local optimizer")
-    lr_scaling: str = opt("none", "the local learning rate for W workers: lr (none), lr * sqrt(W) "
+    lr_scaling: str = opt("sqrt", "the local learning rate for W workers: lr (none), lr * sqrt(W) "
                           "(sqrt) or lr * W (linear)", ("none", "sqrt", "linear"))
     momentum: float = opt(0.0, "momentum (sgd, rmsprop)")
     nesterov: bool = opt(False, "Nesterov momentum (sgd)")
@@ -86,7 +86,7 @@ class TrainConfig:
     k2: int = opt(0, "TBPTT gradient horizon in steps, <= k1 (0 = k1)")
     workers: int = opt(2, "W: parallel workers (Spark tasks) per round")
     steps_per_round: int = opt(4, "H: minibatches each worker trains on per round")
-    averager: str = opt("average", "how the driver merges worker deltas", ("average", "bmuf", "nesterov"))
+    averager: str = opt("bmuf", "how the driver merges worker deltas", ("average", "bmuf", "nesterov"))
     block_momentum: float = opt(-1.0, "bmuf: block momentum eta (-1 = 1 - 1/workers)")
     block_lr: float = opt(1.0, "bmuf: block learning rate zeta")
     outer_lr: float = opt(0.7, "nesterov averager: outer learning rate")
