@@ -21,7 +21,7 @@ import sys
 from typing import Any, Callable, Iterator
 
 from rnn_spark.errors import UserError
-from rnn_spark.runners.base import BLAS_ENV, limit_blas_threads
+from rnn_spark.runners.base import BLAS_ENV, TREE_FAN_IN, limit_blas_threads
 from rnn_spark.runners.faults import maybe_hold
 from rnn_spark.runners.task_errors import TaskError, capture, find_in_text
 
@@ -47,6 +47,27 @@ def _run_partition(fn, bc, blas_threads: int, items):
             result = capture(exc)  # returned, or raised again marked if a retry may help
         _maybe_fail_first_attempt()
         yield result
+
+
+def _keyed_leaves(fn, bc, blas_threads: int, fan_in: int, index: int, items):
+    """tree_reduce's first stage: task `index`'s part, keyed (block, (index, part))."""
+    for part in _run_partition(fn, bc, blas_threads, items):
+        yield index // fan_in, (index, part)
+
+
+def _combine_block(combine, fan_in: int, items):
+    """One later stage's task: the parts of one block (one partition), sorted by their index --
+    the shuffle delivers them in any order -- and combined; a task's error is passed on instead."""
+    items = sorted((kv[1] for kv in items), key=lambda ip: ip[0])
+    if not items:
+        return
+    block = items[0][0] // fan_in
+    errors = [p for _, p in items if isinstance(p, TaskError)]
+    yield block // fan_in, (block, errors[0] if errors else combine([p for _, p in items]))
+
+
+def _block_of(key: int) -> int:
+    return key
 
 
 def _maybe_fail_first_attempt() -> None:
@@ -156,6 +177,7 @@ class SparkRunner:
         self.result_bytes_hint = result_bytes_hint
         self.workers_hint = self.sc.defaultParallelism
         self.last_broadcast_s = 0.0   # the newest round's broadcast, for the metrics
+        self.tree_fan_in = TREE_FAN_IN  # tree_reduce's blocks (the bits do not depend on it)
         self._label: str | None = None
 
     def describe(self, text: str) -> None:
@@ -164,8 +186,20 @@ class SparkRunner:
         self._label = text
 
     def map(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any) -> Iterator[Any]:
+        return self._checked(self._run(fn, tasks, shared))
+
+    def tree_reduce(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any,
+                    combine: Callable[[list], Any]) -> Any:
+        """runners/base.py: Runner.tree_reduce. One Spark job: the W tasks, then one shuffle stage
+        per level of blocks (partition = block index, parts sorted by index inside), until one
+        part is left, which is all the driver receives."""
+        (root,) = self._checked(self._run_tree(fn, tasks, shared, combine))
+        return root
+
+    def _checked(self, results: Iterator[Any]) -> Iterator[Any]:
+        """The results, with a task's user error raised here as that error, one line."""
         try:
-            with contextlib.closing(self._run(fn, tasks, shared)) as results:
+            with contextlib.closing(results):
                 for result in results:
                     if isinstance(result, TaskError):
                         raise result.rebuild()
@@ -201,6 +235,28 @@ class SparkRunner:
                 yield from rdd.toLocalIterator()  # partition 0, 1, ...: a fixed order
             finally:
                 rdd.unpersist(blocking=False)
+        finally:
+            bc.destroy()
+
+    def _run_tree(self, fn, tasks: list, shared: Any, combine) -> Iterator[Any]:
+        import time
+
+        if self._label:
+            self.sc.setJobGroup(f"rnn-spark: {self._label}", self._label)
+        t0 = time.perf_counter()
+        bc = self.sc.broadcast(shared)
+        self.last_broadcast_s = time.perf_counter() - t0
+        fan_in = self.tree_fan_in
+        try:
+            rdd = self.sc.parallelize(tasks, len(tasks)).mapPartitionsWithIndex(
+                functools.partial(_keyed_leaves, fn, bc, self.task_cpus, fan_in))
+            parts = len(tasks)
+            while parts > 1:
+                parts = -(-parts // fan_in)
+                rdd = rdd.partitionBy(parts, _block_of).mapPartitions(
+                    functools.partial(_combine_block, combine, fan_in))
+            for _, (_, part) in rdd.collect():
+                yield part
         finally:
             bc.destroy()
 
