@@ -58,3 +58,54 @@ def test_a_partial_sum_of_some_workers_is_not_a_round():
     sums = RoundSums(base, 3)
     with pytest.raises(ValueError, match=r"\[0, 1\), expected all 3"):
         sums.add_partial(partial.leaf(results(1)[0], base))
+
+
+def test_reduce_flag_refuses_an_unknown_mode_in_one_line(char_dataset, tmp_path, capsys):
+    from rnn_spark.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--data", char_dataset, "--run-dir", str(run), "--runner", "inline",
+                 "--reduce", "sideways", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "train.reduce" in err and "sideways" in err and len(err.splitlines()) == 1
+    assert not run.exists()
+
+
+def test_inline_runner_with_tree_reduce_trains_the_same_bits(char_dataset, tmp_path):
+    from trainer_config import small_config
+
+    from rnn_spark.training.loop import Trainer
+
+    weights = []
+    for mode in ("driver", "tree"):
+        trainer = Trainer(small_config(char_dataset, tmp_path / mode, **{
+            "train.workers": 5, "train.max_rounds": 2, "train.reduce": mode}), quiet=True)
+        trainer.run()
+        assert trainer.reduce_on_executors() == (mode == "tree")
+        weights.append(trainer.state.global_w)
+    assert np.array_equal(*weights)
+
+
+def test_nonfinite_policy_is_the_same_with_the_tree(char_dataset, tmp_path, monkeypatch, capsys):
+    from trainer_config import small_config
+
+    from rnn_spark.errors import UserError
+    from rnn_spark.training.loop import Trainer
+
+    monkeypatch.setenv("RNN_SPARK_INJECT_NAN", "1:1")  # round 1, worker 1 returns NaN
+    outcome = {}
+    for mode in ("driver", "tree"):
+        for policy in ("skip_worker", "stop"):
+            trainer = Trainer(small_config(char_dataset, tmp_path / f"{mode}-{policy}", **{
+                "train.workers": 3, "train.max_rounds": 3, "train.reduce": mode,
+                "train.on_nonfinite": policy}), quiet=True)
+            try:
+                trainer.run()
+                outcome[mode, policy] = trainer.state.global_w
+            except UserError as exc:
+                outcome[mode, policy] = str(exc).replace(mode, "MODE")
+            warned = [ln for ln in capsys.readouterr().err.splitlines() if "result dropped" in ln]
+            assert len(warned) == (policy == "skip_worker")
+    assert np.array_equal(outcome["driver", "skip_worker"], outcome["tree", "skip_worker"])
+    assert "round 1, worker 1: training diverged" in outcome["tree", "stop"]
+    assert outcome["driver", "stop"] == outcome["tree", "stop"]
