@@ -9,9 +9,12 @@ tasks' total compute spread over the slots), and the driver's peak RSS during th
 
 Then it fits (numpy least squares, coefficients kept >= 0) the overhead of a round
 
-    driver:  a + b P + c W + d W P              (every task's P floats into one process)
-    tree:    a + b P + c W + e W P / E + f depth P  (E executors share the first stage;
-                                                  depth = levels of the fan-in-8 tree)
+    driver:  a + b P + c W / E + d W P              (every task's P floats into one process)
+    tree:    a + b P + c W / E + e W P / E + f depth P  (E executors share the first stage;
+                                                      depth = levels of the fan-in-8 tree)
+
+(a: per round; b P: the broadcast; c: a task's launch and (de)serialisation, done by E executors
+in parallel -- E = the slots measured on; P in millions.)
 
 to those points and extrapolates to E = 10 and 100 executors (one task per executor) and an epoch
 of 10^8 tokens: time per epoch and the parallel efficiency, where a round stops scaling, and for
@@ -20,6 +23,7 @@ to reach it growing with W and H as in the assumption printed with the result.
 
     python3 benchmarks/scaling.py [--params 0.1,1,10] [--workers 2,8,32] [--rounds 2]
                                   [--master local[2]] [--reduce driver,tree] [--out scaling.json]
+                                  [--driver-memory 4g] [--from-json scaling.json]
 """
 
 from __future__ import annotations
@@ -124,12 +128,13 @@ def depth(w: int) -> int:
 def features(mode: str, p: float, w: int, executors: int) -> list[float]:
     m = p / 1e6  # parameters in millions keeps the columns comparable
     if mode == "driver":
-        return [1.0, m, w, w * m]
-    return [1.0, m, w, w * m / executors, depth(w) * m]
+        return [1.0, m, w / executors, w * m]
+    return [1.0, m, w / executors, w * m / executors, depth(w) * m]
 
 
-NAMES = {"driver": ["a_s", "b_s_per_Mparam", "c_s_per_task", "d_s_per_task_Mparam"],
-         "tree": ["a_s", "b_s_per_Mparam", "c_s_per_task", "e_s_per_task_Mparam_per_executor",
+NAMES = {"driver": ["a_s", "b_s_per_Mparam", "c_s_per_task_per_executor", "d_s_per_task_Mparam"],
+         "tree": ["a_s", "b_s_per_Mparam", "c_s_per_task_per_executor",
+                  "e_s_per_task_Mparam_per_executor",
                   "f_s_per_level_Mparam"]}
 
 
@@ -189,22 +194,56 @@ def extrapolate(model: dict, rate: float, kappa: float) -> dict:
                     row[f"E{e}"] = {"round_s": round(rnd, 3), "epoch_s": round(epoch, 1),
                                     "efficiency": round(compute / rnd, 3),
                                     "to_loss_s": round(to_loss, 1)}
-                row["E100_faster"] = row["E100"]["to_loss_s"] < row["E10"]["to_loss_s"]
+                row["E100_speedup"] = round(row["E10"]["to_loss_s"] / row["E100"]["to_loss_s"], 2)
                 out["rows"].append(row)
-            out.setdefault("stops_scaling", {})[f"{mode}_P{p:g}_H1"] = stop_point(coef, mode, p, throughput, tokens_per_step)
+            for h in (1, 10):
+                out.setdefault("efficiency_below_50pct_at_executors", {})[
+                    f"{mode}_P{p:g}_H{h}"] = stop_point(coef, mode, p, rate, tokens_per_step, h)
     return out
 
 
-def stop_point(coef: np.ndarray, mode: str, p: float, throughput: float, tps: int) -> int | None:
-    """The executor count past which one more executor no longer shortens an epoch (H=1)."""
-    best, prev = None, float("inf")
-    for e in range(2, 2001):
-        rnd = float(np.dot(features(mode, p, e, e), coef)) + tps / throughput
-        epoch = rnd / e
-        if epoch >= prev:
-            return best
-        best, prev = e, epoch
+def stop_point(coef: np.ndarray, mode: str, p: float, rate: float, tps: int, h: int) -> int | None:
+    """The executor count (one task each) at which a round's parallel efficiency -- compute /
+    (compute + overhead) -- falls below 50%: past it, most of a round is overhead."""
+    compute = h * tps * 6 * p / rate
+    for e in range(1, 10001):
+        if compute / (compute + float(np.dot(features(mode, p, e, e), coef))) < 0.5:
+            return e
     return None
+
+
+def markdown(result: dict) -> str:
+    """The README tables: measured points, then the extrapolation."""
+    lines = ["| P | W | reduce | bytes into the driver / round | round | overhead (- slowest task) | "
+             "overhead (- compute / slots) | transfer | driver peak RSS |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for p in result["points"]:
+        lines.append(f"| {p['params'] / 1e6:.1f}M | {p['W']} | {p['reduce']} | "
+                     f"{p['driver_bytes'] / 1e6:.1f} MB | {p['round_s']:.2f} s | "
+                     f"{p['overhead_s']:.2f} s | {p['overhead_waves_s']:.2f} s | "
+                     f"{p['transfer_s']:.2f} s | {p['driver_peak_rss_mb']:.0f} MB |")
+    lines += ["", "| reduce | P | H | E=10: round / efficiency / to loss | "
+              "E=100: round / efficiency / to loss | E=100 vs E=10 |", "|---|---|---|---|---|---|"]
+    for r in result["extrapolation"]["rows"]:
+        cell = [f"{r[e]['round_s']:.2f} s / {r[e]['efficiency']:.0%} / {r[e]['to_loss_s']:.0f} s"
+                for e in ("E10", "E100")]
+        lines.append(f"| {r['reduce']} | {r['params'] / 1e6:g}M | {r['H']} | {cell[0]} | {cell[1]} | "
+                     f"{r['E100_speedup']:.2f}x faster |")
+    return "\n".join(lines)
+
+
+def finish(result: dict, kappa: float) -> dict:
+    """Fit the cost model to the measured points and extrapolate it."""
+    points, slots = result["points"], result["slots"]
+    result["model"] = fit(points, slots)
+    # one core's training speed in flop/s (~6 P flop per token, forward + backward), from the
+    # points where compute is largest; tokens/s at P parameters is then rate / (6 P)
+    big = [p for p in points if p["params"] >= 0.5e6] or points
+    rate = float(np.median([p["tokens"] / p["W"] * 6 * p["params"] / max(p["compute_mean_s"], 1e-9)
+                            for p in big]))
+    result["flops_per_s_per_core"] = round(rate, 1)
+    result["extrapolation"] = extrapolate(result["model"], rate, kappa)
+    return result
 
 
 def main() -> None:
@@ -214,15 +253,24 @@ def main() -> None:
     ap.add_argument("--reduce", default="driver,tree")
     ap.add_argument("--rounds", type=int, default=2, help="measured rounds per point (after 1 warm-up)")
     ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--driver-memory", default="4g", help="spark.driver.memory (local[N]: the one JVM "
+                    "that holds every executor; 1g fails at W=32, P=10M with the driver reduction)")
     ap.add_argument("--kappa", type=float, default=0.5)
     ap.add_argument("--out", default="", help="also write the JSON here (rewritten after each point)")
+    ap.add_argument("--from-json", default="", help="no measuring: refit a saved result and print "
+                    "the README tables (markdown)")
     args = ap.parse_args()
+    if args.from_json:
+        print(markdown(finish(json.loads(Path(args.from_json).read_text()), args.kappa)))
+        return
     from rnn_spark.runners.spark import SparkRunner
 
-    runner = SparkRunner(args.master, "rnn-spark-scaling")
+    runner = SparkRunner(args.master, "rnn-spark-scaling",
+                         conf={"spark.driver.memory": args.driver_memory})
     slots = runner.sc.defaultParallelism
     points: list[dict] = []
     result = {"benchmark": "scaling", "master": args.master, "slots": slots, "batch": BATCH,
+              "driver_memory": args.driver_memory,
               "k1": K1, "steps_per_round": 1, "rounds": args.rounds, "points": points}
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -240,15 +288,7 @@ def main() -> None:
                             Path(args.out).write_text(json.dumps(result, indent=1))
     finally:
         runner.close()
-    result["model"] = fit(points, slots)
-    # one core's training speed in flop/s (~6 P flop per token, forward + backward), from the
-    # points where compute is largest; tokens/s at P parameters is then rate / (6 P)
-    big = [p for p in points if p["params"] >= 0.5e6] or points
-    rate = float(np.median([p["tokens"] / p["W"] * 6 * p["params"] / max(p["compute_mean_s"], 1e-9)
-                            for p in big]))
-    result["flops_per_s_per_core"] = round(rate, 1)
-    result["extrapolation"] = extrapolate(result["model"], rate, args.kappa)
-    text = json.dumps(result, indent=1)
+    text = json.dumps(finish(result, args.kappa), indent=1)
     if args.out:
         Path(args.out).write_text(text)
     print(text)

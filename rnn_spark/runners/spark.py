@@ -5,6 +5,9 @@ optimizer state) goes out as a broadcast that is destroyed after the round. Resu
 task order: either collected at once (small models) or, to keep the driver at O(P) memory, cached on
 the executors and streamed partition by partition in index order with toLocalIterator -- a fixed
 order, unlike treeAggregate's arrival order, so sums over tasks are bitwise reproducible.
+``tree_reduce`` instead adds the results up on the executors in the same fixed order: one shuffle
+stage per level of aligned blocks of TREE_FAN_IN parts (partition = block index, parts sorted by
+index inside it), so the driver receives one part whatever the number of tasks.
 
 A UserError raised in a task (a damaged shard, say) reaches the driver as that same error, one line,
 not as Spark's Java/Python stack, and is not retried (runners/task_errors.py); the Spark error
@@ -213,7 +216,9 @@ class SparkRunner:
             log.debug("Spark job failed with a user error in a task", exc_info=True)
             raise err from None
 
-    def _run(self, fn, tasks: list, shared: Any) -> Iterator[Any]:
+    @contextlib.contextmanager
+    def _broadcast(self, shared: Any):
+        """The round's job label and its broadcast, destroyed when the round's job is done."""
         import time
 
         if self._label:
@@ -222,6 +227,12 @@ class SparkRunner:
         bc = self.sc.broadcast(shared)
         self.last_broadcast_s = time.perf_counter() - t0
         try:
+            yield bc
+        finally:
+            bc.destroy()
+
+    def _run(self, fn, tasks: list, shared: Any) -> Iterator[Any]:
+        with self._broadcast(shared) as bc:
             rdd = self.sc.parallelize(tasks, len(tasks)).mapPartitions(
                 functools.partial(_run_partition, fn, bc, self.task_cpus))
             if len(tasks) * self.result_bytes_hint <= COLLECT_LIMIT_BYTES:
@@ -235,19 +246,10 @@ class SparkRunner:
                 yield from rdd.toLocalIterator()  # partition 0, 1, ...: a fixed order
             finally:
                 rdd.unpersist(blocking=False)
-        finally:
-            bc.destroy()
 
     def _run_tree(self, fn, tasks: list, shared: Any, combine) -> Iterator[Any]:
-        import time
-
-        if self._label:
-            self.sc.setJobGroup(f"rnn-spark: {self._label}", self._label)
-        t0 = time.perf_counter()
-        bc = self.sc.broadcast(shared)
-        self.last_broadcast_s = time.perf_counter() - t0
         fan_in = self.tree_fan_in
-        try:
+        with self._broadcast(shared) as bc:
             rdd = self.sc.parallelize(tasks, len(tasks)).mapPartitionsWithIndex(
                 functools.partial(_keyed_leaves, fn, bc, self.task_cpus, fan_in))
             parts = len(tasks)
@@ -257,8 +259,6 @@ class SparkRunner:
                     functools.partial(_combine_block, combine, fan_in))
             for _, (_, part) in rdd.collect():
                 yield part
-        finally:
-            bc.destroy()
 
     def close(self) -> None:
         self.spark.stop()

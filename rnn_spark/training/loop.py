@@ -32,9 +32,11 @@ from rnn_spark.training.state import DriverState, RoundSums
 from rnn_spark.training.worker import eval_task, train_task
 
 
-# train.reduce = auto: sum on the executors from this many workers x parameters (W x P x 8 bytes of
-# float64 contributions would otherwise reach the driver each round; benchmarks/scaling.py)
+# train.reduce = auto: sum on the executors from this many workers x parameters (W x P float32
+# weights would otherwise reach the driver each round) and workers (with 2, the tree's one float64
+# vector is as big as two float32 ones, and its shuffle stage costs more): benchmarks/scaling.py
 TREE_AUTO_PARAMS = 16_000_000
+TREE_AUTO_WORKERS = 4
 
 
 class Trainer:
@@ -142,7 +144,8 @@ class Trainer:
             return False
         if mode == "tree":
             return True
-        return t.runner == "spark" and t.workers * self.model.num_params >= TREE_AUTO_PARAMS
+        return (t.runner == "spark" and t.workers >= TREE_AUTO_WORKERS
+                and t.workers * self.model.num_params >= TREE_AUTO_PARAMS)
 
     def open_runner(self):
         if self.runner is None:

@@ -109,3 +109,23 @@ def test_nonfinite_policy_is_the_same_with_the_tree(char_dataset, tmp_path, monk
     assert np.array_equal(outcome["driver", "skip_worker"], outcome["tree", "skip_worker"])
     assert "round 1, worker 1: training diverged" in outcome["tree", "stop"]
     assert outcome["driver", "stop"] == outcome["tree", "stop"]
+
+
+@pytest.mark.parametrize("workers,hidden,mode,tree", [
+    (4, 1000, "auto", True),      # W >= 4 and W x P >= 16M
+    (2, 1000, "auto", False),     # two workers: the tree sends as many bytes, and costs a stage
+    (4, 24, "auto", False),       # a small model: the driver fold is cheaper
+    (4, 1000, "driver", False),
+    (2, 24, "tree", True),
+])
+def test_auto_picks_the_tree_for_many_workers_and_big_models(char_dataset, tmp_path, workers,
+                                                             hidden, mode, tree):
+    from trainer_config import small_config
+
+    from rnn_spark.runners.inline import InlineRunner
+    from rnn_spark.training.loop import Trainer
+
+    cfg = small_config(char_dataset, tmp_path, **{
+        "train.runner": "spark", "train.workers": workers, "model.hidden_sizes": [hidden],
+        "train.reduce": mode})
+    assert Trainer(cfg, runner=InlineRunner(), quiet=True).reduce_on_executors() == tree
