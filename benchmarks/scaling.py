@@ -255,6 +255,8 @@ def main() -> None:
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--driver-memory", default="4g", help="spark.driver.memory (local[N]: the one JVM "
                     "that holds every executor; 1g fails at W=32, P=10M with the driver reduction)")
+    ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                    help="more Spark settings, e.g. spark.executor.instances=2 for --master yarn")
     ap.add_argument("--kappa", type=float, default=0.5)
     ap.add_argument("--out", default="", help="also write the JSON here (rewritten after each point)")
     ap.add_argument("--from-json", default="", help="no measuring: refit a saved result and print "
@@ -265,8 +267,9 @@ def main() -> None:
         return
     from rnn_spark.runners.spark import SparkRunner
 
+    conf = dict(kv.split("=", 1) for kv in args.conf)
     runner = SparkRunner(args.master, "rnn-spark-scaling",
-                         conf={"spark.driver.memory": args.driver_memory})
+                         conf={"spark.driver.memory": args.driver_memory, **conf})
     slots = runner.sc.defaultParallelism
     points: list[dict] = []
     result = {"benchmark": "scaling", "master": args.master, "slots": slots, "batch": BATCH,
