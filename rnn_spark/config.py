@@ -100,6 +100,11 @@ class TrainConfig:
                       "and start fresh when there is none), auto (quietly start fresh when there is none)",
                       ("no", "yes", "auto"), bool_words=True)
     runner: str = opt("spark", "where a round's tasks run", ("spark", "inline"))
+    reduce: str = opt("auto", "where a round's results are summed (same bits either way): driver (every "
+                      "task's weights go to the driver), tree (a fixed pairwise tree on the executors; "
+                      "the driver gets one sum), auto (tree on Spark when workers >= 4 and workers x "
+                      "parameters >= 16M)",
+                      ("auto", "driver", "tree"))
     on_nonfinite: str = opt("stop", "a worker's loss or weights turn NaN/Inf: stop with an error (the "
                             "last checkpoint stays intact) or skip_worker (drop its result, warn)",
                             ("stop", "skip_worker"))

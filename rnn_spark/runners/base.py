@@ -12,6 +12,9 @@ from typing import Any, Callable, Iterator, Protocol
 
 BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
+# tree_reduce: how many consecutive parts one combine adds (a power of two, see tree_reduce)
+TREE_FAN_IN = 8
+
 
 class Runner(Protocol):
     workers_hint: int
@@ -19,7 +22,23 @@ class Runner(Protocol):
     def map(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any) -> Iterator[Any]:
         """Yield fn(task, shared) for every task, in task order."""
 
+    def tree_reduce(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any,
+                    combine: Callable[[list], Any]) -> Any:
+        """combine over fn(task, shared) of every task, grouped by task index in aligned blocks:
+        parts [i F, (i+1) F) are combined, then blocks of F of those, ... down to one (F =
+        TREE_FAN_IN). When `combine` is itself a pairwise tree over its list, the result does not
+        depend on F (nor on where the combines run): the caller's bits are fixed."""
+
     def close(self) -> None: ...
+
+
+def combine_blocks(parts: list, combine: Callable[[list], Any], fan_in: int = TREE_FAN_IN) -> Any:
+    """tree_reduce's grouping, in this process: the reference the Spark stages follow."""
+    if not parts:
+        raise ValueError("tree_reduce: no tasks")
+    while len(parts) > 1:
+        parts = [combine(parts[i:i + fan_in]) for i in range(0, len(parts), fan_in)]
+    return parts[0]
 
 
 def limit_blas_threads(n: int) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from rnn_spark.runners.base import limit_blas_threads
+from rnn_spark.runners.base import combine_blocks, limit_blas_threads
 from rnn_spark.runners.faults import maybe_hold
 
 
@@ -21,6 +21,10 @@ class InlineRunner:
         for task in tasks:
             maybe_hold(task)  # fault tests only (off unless RNN_SPARK_FAULT_DIR is set)
             yield fn(task, shared)
+
+    def tree_reduce(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any,
+                    combine: Callable[[list], Any]) -> Any:
+        return combine_blocks(list(self.map(fn, tasks, shared)), combine)
 
     def close(self) -> None:
         pass

@@ -5,6 +5,9 @@ optimizer state) goes out as a broadcast that is destroyed after the round. Resu
 task order: either collected at once (small models) or, to keep the driver at O(P) memory, cached on
 the executors and streamed partition by partition in index order with toLocalIterator -- a fixed
 order, unlike treeAggregate's arrival order, so sums over tasks are bitwise reproducible.
+``tree_reduce`` instead adds the results up on the executors in the same fixed order: one shuffle
+stage per level of aligned blocks of TREE_FAN_IN parts (partition = block index, parts sorted by
+index inside it), so the driver receives one part whatever the number of tasks.
 
 A UserError raised in a task (a damaged shard, say) reaches the driver as that same error, one line,
 not as Spark's Java/Python stack, and is not retried (runners/task_errors.py); the Spark error
@@ -21,7 +24,7 @@ import sys
 from typing import Any, Callable, Iterator
 
 from rnn_spark.errors import UserError
-from rnn_spark.runners.base import BLAS_ENV, limit_blas_threads
+from rnn_spark.runners.base import BLAS_ENV, TREE_FAN_IN, limit_blas_threads
 from rnn_spark.runners.faults import maybe_hold
 from rnn_spark.runners.task_errors import TaskError, capture, find_in_text
 
@@ -47,6 +50,27 @@ def _run_partition(fn, bc, blas_threads: int, items):
             result = capture(exc)  # returned, or raised again marked if a retry may help
         _maybe_fail_first_attempt()
         yield result
+
+
+def _keyed_leaves(fn, bc, blas_threads: int, fan_in: int, index: int, items):
+    """tree_reduce's first stage: task `index`'s part, keyed (block, (index, part))."""
+    for part in _run_partition(fn, bc, blas_threads, items):
+        yield index // fan_in, (index, part)
+
+
+def _combine_block(combine, fan_in: int, items):
+    """One later stage's task: the parts of one block (one partition), sorted by their index --
+    the shuffle delivers them in any order -- and combined; a task's error is passed on instead."""
+    items = sorted((kv[1] for kv in items), key=lambda ip: ip[0])
+    if not items:
+        return
+    block = items[0][0] // fan_in
+    errors = [p for _, p in items if isinstance(p, TaskError)]
+    yield block // fan_in, (block, errors[0] if errors else combine([p for _, p in items]))
+
+
+def _block_of(key: int) -> int:
+    return key
 
 
 def _maybe_fail_first_attempt() -> None:
@@ -154,6 +178,7 @@ class SparkRunner:
         self.result_bytes_hint = result_bytes_hint
         self.workers_hint = self.sc.defaultParallelism
         self.last_broadcast_s = 0.0   # the newest round's broadcast, for the metrics
+        self.tree_fan_in = TREE_FAN_IN  # tree_reduce's blocks (the bits do not depend on it)
         self._label: str | None = None
 
     def describe(self, text: str) -> None:
@@ -162,8 +187,20 @@ class SparkRunner:
         self._label = text
 
     def map(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any) -> Iterator[Any]:
+        return self._checked(self._run(fn, tasks, shared))
+
+    def tree_reduce(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any,
+                    combine: Callable[[list], Any]) -> Any:
+        """runners/base.py: Runner.tree_reduce. One Spark job: the W tasks, then one shuffle stage
+        per level of blocks (partition = block index, parts sorted by index inside), until one
+        part is left, which is all the driver receives."""
+        (root,) = self._checked(self._run_tree(fn, tasks, shared, combine))
+        return root
+
+    def _checked(self, results: Iterator[Any]) -> Iterator[Any]:
+        """The results, with a task's user error raised here as that error, one line."""
         try:
-            with contextlib.closing(self._run(fn, tasks, shared)) as results:
+            with contextlib.closing(results):
                 for result in results:
                     if isinstance(result, TaskError):
                         raise result.rebuild()
@@ -177,7 +214,9 @@ class SparkRunner:
             log.debug("Spark job failed with a user error in a task", exc_info=True)
             raise err from None
 
-    def _run(self, fn, tasks: list, shared: Any) -> Iterator[Any]:
+    @contextlib.contextmanager
+    def _broadcast(self, shared: Any):
+        """The round's job label and its broadcast, destroyed when the round's job is done."""
         import time
 
         if self._label:
@@ -186,6 +225,12 @@ class SparkRunner:
         bc = self.sc.broadcast(shared)
         self.last_broadcast_s = time.perf_counter() - t0
         try:
+            yield bc
+        finally:
+            bc.destroy()
+
+    def _run(self, fn, tasks: list, shared: Any) -> Iterator[Any]:
+        with self._broadcast(shared) as bc:
             rdd = self.sc.parallelize(tasks, len(tasks)).mapPartitions(
                 functools.partial(_run_partition, fn, bc, self.task_cpus))
             if len(tasks) * self.result_bytes_hint <= COLLECT_LIMIT_BYTES:
@@ -199,8 +244,19 @@ class SparkRunner:
                 yield from rdd.toLocalIterator()  # partition 0, 1, ...: a fixed order
             finally:
                 rdd.unpersist(blocking=False)
-        finally:
-            bc.destroy()
+
+    def _run_tree(self, fn, tasks: list, shared: Any, combine) -> Iterator[Any]:
+        fan_in = self.tree_fan_in
+        with self._broadcast(shared) as bc:
+            rdd = self.sc.parallelize(tasks, len(tasks)).mapPartitionsWithIndex(
+                functools.partial(_keyed_leaves, fn, bc, self.task_cpus, fan_in))
+            parts = len(tasks)
+            while parts > 1:
+                parts = -(-parts // fan_in)
+                rdd = rdd.partitionBy(parts, _block_of).mapPartitions(
+                    functools.partial(_combine_block, combine, fan_in))
+            for _, (_, part) in rdd.collect():
+                yield part
 
     def close(self) -> None:
         self.spark.stop()

@@ -8,6 +8,7 @@ stopped.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 
@@ -18,7 +19,7 @@ from rnn_spark.config import Config
 from rnn_spark.engine import Model
 from rnn_spark.errors import UserError
 from rnn_spark.training import checkpoint as ckpt
-from rnn_spark.training import prepare, resume
+from rnn_spark.training import partial, prepare, resume
 from rnn_spark.training.earlystop import EarlyStop
 from rnn_spark.training.metrics import MetricsLog
 from rnn_spark.training.progress import Progress
@@ -29,6 +30,13 @@ from rnn_spark.training.rundir import RunDir
 from rnn_spark.training.trackers import check_trackers, open_trackers
 from rnn_spark.training.state import DriverState, RoundSums
 from rnn_spark.training.worker import eval_task, train_task
+
+
+# train.reduce = auto: sum on the executors from this many workers x parameters (W x P float32
+# weights would otherwise reach the driver each round) and workers (with 2, the tree's one float64
+# vector is as big as two float32 ones, and its shuffle stage costs more): benchmarks/scaling.py
+TREE_AUTO_PARAMS = 16_000_000
+TREE_AUTO_WORKERS = 4
 
 
 class Trainer:
@@ -99,16 +107,46 @@ class Trainer:
         shared = Shared(self.spec, self.state.bcast, self.state.opt_state, self.state.opt_steps)
         sums = RoundSums(self.state.bcast.astype(np.float64), self.cfg.train.workers)
         policy = self.cfg.train.on_nonfinite
-        for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
-            clock.note(res)
-            t0 = time.perf_counter()
-            sums.add(prepare.check_result(res, g, policy, self.run_dir, self._warn, shared.weights))
-            clock.fold_s += time.perf_counter() - t0
+        if self.reduce_on_executors():
+            self._sum_on_executors(g, shared, sums, clock)
+        else:
+            for res in self.runner.map(train_task, self.tasks_for_round(g), shared):
+                clock.note(res)
+                t0 = time.perf_counter()
+                sums.add(prepare.check_result(res, g, policy, self.run_dir, self._warn,
+                                              shared.weights))
+                clock.fold_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         self.state.fold(sums)
         clock.fold_s += time.perf_counter() - t0
         self.last_split = clock.split(float(getattr(self.runner, "last_broadcast_s", 0.0)))
         return sums
+
+    def _sum_on_executors(self, g: int, shared: Shared, sums: RoundSums, clock: RoundClock) -> None:
+        """The round's sums made by the runner's tree_reduce (training/partial.py): the driver gets
+        one PartialSum -- the sums plus every task's stats -- and applies train.on_nonfinite."""
+        policy = self.cfg.train.on_nonfinite
+        root = self.runner.tree_reduce(functools.partial(partial.task_partial, policy),
+                                       self.tasks_for_round(g), shared, partial.combine)
+        t0 = time.perf_counter()
+        for stats in root.stats:
+            clock.note(stats)
+            if stats.nonfinite:
+                prepare.report_nonfinite(stats.worker, stats.nonfinite, g, policy, self.run_dir,
+                                         self._warn)
+        sums.add_partial(root)
+        clock.fold_s += time.perf_counter() - t0
+
+    def reduce_on_executors(self) -> bool:
+        """train.reduce: tree, or auto on Spark when W x P is large (runners without tree_reduce
+        always fold on the driver). The bits are the same either way (training/partial.py)."""
+        mode, t = self.cfg.train.reduce, self.cfg.train
+        if mode == "driver" or not hasattr(self.open_runner(), "tree_reduce"):
+            return False
+        if mode == "tree":
+            return True
+        return (t.runner == "spark" and t.workers >= TREE_AUTO_WORKERS
+                and t.workers * self.model.num_params >= TREE_AUTO_PARAMS)
 
     def open_runner(self):
         if self.runner is None:

@@ -109,7 +109,8 @@ def check_rows(cfg: Config, rows: int, warn: Callable[[str], None]) -> None:
              f"trains on all rows, about {rows // t.workers} per worker")
 
 
-def _nonfinite(res) -> str | None:
+def nonfinite(res) -> str | None:
+    """What in a task's result turned NaN/Inf (its loss, its weights), or None."""
     bad = []
     if not np.isfinite(float(res.loss_sum)):
         bad.append(f"loss {float(res.loss_sum)}")
@@ -119,19 +120,31 @@ def _nonfinite(res) -> str | None:
     return ", ".join(bad) or None
 
 
+def neutral_result(res: TaskResult, start_weights: np.ndarray) -> TaskResult:
+    """A stand-in for a dropped result that trained on nothing: it adds exact zeros to the sums."""
+    opt = {k: np.zeros_like(v) for k, v in res.opt_state.items()} if res.opt_state else None
+    return dataclasses.replace(res, n=0, loss_sum=0.0, updates=0, rows=0,
+                              weights=start_weights, opt_state=opt)
+
+
+def report_nonfinite(worker: int, what: str, rnd: int, policy: str, run: RunDir,
+                     warn: Callable[[str], None]) -> None:
+    """Worker `worker`'s result held NaN/Inf (`what`): warn (skip_worker) or stop (UserError)."""
+    who = f"round {rnd}, worker {worker}"
+    if policy == "skip_worker":
+        warn(f"{who}: result dropped ({what}; train.on_nonfinite = skip_worker)")
+        return
+    raise UserError(f"{who}: training diverged ({what}); stopped, the checkpoints in "
+                    f"{run.checkpoints} are intact; lower --lr, set --clip-norm, or pass "
+                    f"--on-nonfinite skip_worker to drop such results")
+
+
 def check_result(res: TaskResult, rnd: int, policy: str, run: RunDir,
                  warn: Callable[[str], None], start_weights: np.ndarray) -> TaskResult:
     """The result to fold in: `res` itself, or (skip_worker) a neutral stand-in that trained on
     nothing -- the round's sums still get one part per worker, in their fixed order."""
-    what = _nonfinite(res)
+    what = nonfinite(res)
     if what is None:
         return res
-    who = f"round {rnd}, worker {res.worker}"
-    if policy == "skip_worker":
-        warn(f"{who}: result dropped ({what}; train.on_nonfinite = skip_worker)")
-        opt = {k: np.zeros_like(v) for k, v in res.opt_state.items()} if res.opt_state else None
-        return dataclasses.replace(res, n=0, loss_sum=0.0, updates=0, rows=0,
-                                   weights=start_weights, opt_state=opt)
-    raise UserError(f"{who}: training diverged ({what}); stopped, the checkpoints in "
-                    f"{run.checkpoints} are intact; lower --lr, set --clip-norm, or pass "
-                    f"--on-nonfinite skip_worker to drop such results")
+    report_nonfinite(res.worker, what, rnd, policy, run, warn)
+    return neutral_result(res, start_weights)

@@ -6,6 +6,8 @@ translates a Config into engine options.
     Task        one worker's share of one training round: its rows and seeds
     Shared      the round's broadcast: RunSpec + start weights + averaged optimizer state
     TaskResult  what a training task returns: end weights, optimizer state, counts
+    TaskStats / PartialSum   with train.reduce = tree: a task's scalars, and the float64 sum of
+                the contributions of workers [first, stop) (training/partial.py)
     EvalTask / EvalResult   the same for a validation pass
 
 The driver (training/loop.py) makes Tasks and a Shared for round g, a runner (runners/) calls
@@ -215,3 +217,34 @@ class EvalResult:
     loss_sum: float
     count: int
     correct: int                   # lm / classify: correctly predicted targets
+
+
+@dataclass(frozen=True)
+class TaskStats:
+    """One task's scalars, which reach the driver per task whatever the reduction (the metrics)."""
+
+    worker: int
+    n: int
+    loss_sum: float
+    updates: int
+    rows: int
+    opt_steps: int
+    seconds: float
+    read_seconds: float
+    tokens: int
+    started: float
+    finished: float
+    nonfinite: str = ""            # what turned NaN/Inf ("" = nothing): the driver applies the policy
+
+
+@dataclass(frozen=True)
+class PartialSum:
+    """With train.reduce = tree: the sum over workers [first, stop) of their contributions, added in
+    the fixed pairwise tree of training/reduce.py, float64: delta = sum n_i (w_i - w_bcast), and
+    opt[k] = sum n_i * state_i[k] when optimizer state is averaged. Plus every task's stats."""
+
+    first: int
+    stop: int
+    delta: np.ndarray
+    opt: Mapping[str, np.ndarray] | None
+    stats: tuple[TaskStats, ...]

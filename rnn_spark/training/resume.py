@@ -33,7 +33,7 @@ from rnn_spark.training.rundir import RunDir
 SAFE_KEYS = frozenset({
     "train.epochs", "train.max_rounds", "train.validate_every", "train.checkpoint_every",
     "train.keep_checkpoints", "train.resume", "train.runner", "train.run_dir",
-    "train.on_nonfinite", "train.verify_data",
+    "train.on_nonfinite", "train.verify_data", "train.reduce",
     "data.path",         # the dataset itself is compared by content (dataset_fingerprint)
     "optim.total_steps",  # compared as the schedule length it gives (warning, not refusal)
 })

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_spark.training.protocol import AveragerSpec, TaskResult
+from rnn_spark.training.protocol import AveragerSpec, PartialSum, TaskResult
 from rnn_spark.training.reduce import TreeAccumulator
 
 
@@ -38,18 +38,44 @@ class RoundSums:
         self.task_seconds: list[float] = []  # each task's own compute time, in arrival order
 
     def add(self, res: TaskResult) -> None:
-        n, w = int(res.n), int(res.worker)
+        n, w = self._count(res), int(res.worker)
+        self.delta.add(w, n * (res.weights.astype(np.float64) - self.base))
+        for k, v in (res.opt_state or {}).items():
+            acc = self.opt.setdefault(k, TreeAccumulator(self.workers))
+            acc.add(w, n * v.astype(np.float64))
+
+    def add_partial(self, part: PartialSum) -> None:
+        """The whole round at once, summed on the executors (training/partial.py): the same
+        tree, so the same bits as add() of every result."""
+        if (part.first, part.stop) != (0, self.workers):
+            raise ValueError(f"RoundSums: a partial sum over workers [{part.first}, {part.stop}), "
+                             f"expected all {self.workers}")
+        for stats in part.stats:
+            self._count(stats)
+        self.delta = _Done(part.delta)
+        self.opt = {k: _Done(v) for k, v in (part.opt or {}).items()}
+
+    def _count(self, res) -> int:
+        """Add a task's scalars (a TaskResult or its TaskStats); returns its n."""
+        n = int(res.n)
         self.n += n
         self.loss_sum += float(res.loss_sum)
         self.updates += int(res.updates)
         self.rows += int(res.rows)
         self.task_seconds.append(float(res.seconds))
-        self.delta.add(w, n * (res.weights.astype(np.float64) - self.base))
-        for k, v in (res.opt_state or {}).items():
-            acc = self.opt.setdefault(k, TreeAccumulator(self.workers))
-            acc.add(w, n * v.astype(np.float64))
         if n:
             self.opt_steps = max(self.opt_steps, int(res.opt_steps))
+        return n
+
+
+class _Done:
+    """A sum made elsewhere, in TreeAccumulator's shape (result())."""
+
+    def __init__(self, value: np.ndarray):
+        self.value = value
+
+    def result(self) -> np.ndarray:
+        return self.value
 
 
 class DriverState:

@@ -75,3 +75,24 @@ def test_other_task_failures_are_not_disguised(runner):
     with pytest.raises(Exception) as info:
         list(runner.map(task_fn, [0], None))
     assert not isinstance(info.value, DataError) and "ZeroDivisionError" in str(info.value)
+
+
+def test_tree_reduce_passes_a_tasks_user_error_on_as_that_one_line(runner, tmp_path):
+    log = tmp_path / "attempts"
+
+    def task_fn(task, shared):
+        with open(log, "a") as f:
+            f.write(f"{task}\n")
+        if task == 9:
+            raise DataError(f"{shared}/part-9.parquet: row group 0 unreadable; the dataset is damaged")
+        return [task]
+
+    def concat(parts):
+        return [x for p in parts for x in p]
+
+    with pytest.raises(DataError) as info:  # task 9 is in the second block of the first stage
+        runner.tree_reduce(task_fn, list(range(12)), "hdfs://nn/ds", concat)
+    assert str(info.value) == "hdfs://nn/ds/part-9.parquet: row group 0 unreadable; the dataset is damaged"
+    assert sorted(attempts(log), key=int) == [str(i) for i in range(12)]  # no retries
+    # and without an error: the parts in task order, through two shuffle stages (fan-in 8)
+    assert runner.tree_reduce(lambda t, s: [t], list(range(12)), None, concat) == list(range(12))
