@@ -87,7 +87,7 @@ class TrainConfig:
     workers: int = opt(2, "W: parallel workers (Spark tasks) per round")
     steps_per_round: int = opt(4, "H: minibatches each worker trains on per round")
     averager: str = opt("bmuf", "how the driver merges worker deltas", ("average", "bmuf", "nesterov"))
-    block_momentum: float = opt(-1.0, "bmuf: block momentum eta (-1 = 1 - 1/workers)")
+    block_momentum: float = opt(-1.0, "bmuf: block momentum eta (-1 = min(1 - 1/workers, 0.5))")
     block_lr: float = opt(1.0, "bmuf: block learning rate zeta")
     outer_lr: float = opt(0.7, "nesterov averager: outer learning rate")
     outer_momentum: float = opt(0.9, "nesterov averager: outer momentum")
@@ -210,7 +210,7 @@ class Config:
             ("train.validate_every", t.validate_every >= 0, ">= 0 (0 = only at the end)"),
             ("train.seed", t.seed >= 0, ">= 0"),
             ("train.block_momentum", t.block_momentum == -1 or 0 <= t.block_momentum < 1,
-             "in [0, 1), or -1 for 1 - 1/workers"),
+             "in [0, 1), or -1 for min(1 - 1/workers, 0.5)"),
             ("train.block_lr", t.block_lr > 0, "> 0"),
             ("train.outer_lr", t.outer_lr > 0, "> 0"),
             ("train.outer_momentum", 0 <= t.outer_momentum < 1, "in [0, 1)"),

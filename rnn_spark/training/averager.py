@@ -15,7 +15,9 @@ Notation: ``w`` stored global weights, ``b`` broadcast weights, ``G`` mean delta
     single-process training. (Here ``b == w``, so ``G`` is measured from ``w``.)
 
 ``bmuf`` -- blockwise model-update filtering (Chen & Huo, ICASSP 2016), options ``eta`` (block
-momentum, default ``1 - 1/W``), ``zeta`` (block learning rate, default 1), ``nesterov`` (default
+momentum, default ``min(1 - 1/W, 0.5)``: the paper's ``1 - 1/W`` up to W=2, capped at 0.5 because
+with Adam workers and a few local steps per round 0.875 at W=8 trained far slower than 0..0.5
+(README: "Distributed training that pays off")), ``zeta`` (block learning rate, default 1), ``nesterov`` (default
 true)::
 
     Delta = eta * Delta + zeta * G        # filtered block update; Delta starts at 0
@@ -59,6 +61,8 @@ import numpy as np
 from rnn_spark.engine.options import OptionError, as_float, check_dtype, require, take_options
 
 __all__ = ["AVERAGERS", "Averager", "make_averager"]
+
+MAX_AUTO_ETA = 0.5  # the default block momentum's cap (see the module doc)
 
 
 class Averager:
@@ -155,7 +159,7 @@ class BMUF(Averager):
         super().__init__(num_params, dtype, num_workers, **options)
         kind, o = f"averager {self.name}", self.options
         if o["eta"] is None:
-            o["eta"] = 1.0 - 1.0 / self.num_workers
+            o["eta"] = min(1.0 - 1.0 / self.num_workers, MAX_AUTO_ETA)
         o["eta"] = as_float(kind, "eta", o["eta"])
         o["zeta"] = as_float(kind, "zeta", o["zeta"])
         o["nesterov"] = bool(o["nesterov"])

@@ -118,7 +118,7 @@ class AveragerSpec:
         opts: dict[str, Any] = {}
         if t.averager == "bmuf":
             opts["zeta"] = t.block_lr
-            if t.block_momentum >= 0:  # else the averager's default, 1 - 1/W
+            if t.block_momentum >= 0:  # else the averager's default, min(1 - 1/W, 0.5)
                 opts["eta"] = t.block_momentum
         elif t.averager == "nesterov":
             opts.update(lr=t.outer_lr, mu=t.outer_momentum)

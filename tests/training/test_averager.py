@@ -118,7 +118,7 @@ def test_bmuf_follows_the_paper(eta, zeta, nesterov):
 
 
 def test_bmuf_defaults():
-    assert make_averager("bmuf", P, np.float32, 8).options == {"eta": 0.875, "zeta": 1.0, "nesterov": True}
+    assert make_averager("bmuf", P, np.float32, 8).options == {"eta": 0.5, "zeta": 1.0, "nesterov": True}
     assert make_averager("bmuf", P, np.float32, 1).options["eta"] == 0.0
 
 
@@ -218,3 +218,8 @@ def test_errors():
         av.load_state({})
     with pytest.raises(ValueError, match="shape"):
         av.load_state({"block_delta": np.zeros(3)})
+
+
+@pytest.mark.parametrize("workers,eta", [(1, 0.0), (2, 0.5), (3, 0.5), (8, 0.5), (32, 0.5)])
+def test_bmuf_default_block_momentum_is_the_papers_capped_at_half(workers, eta):
+    assert make_averager("bmuf", 4, np.float64, workers).options["eta"] == eta

@@ -39,10 +39,10 @@ def test_schedule_total_steps_defaults_to_the_planned_run():
 
 def test_averager_config_keys_become_its_option_names():
     bmuf = AveragerSpec.from_config(cfg(**{"train.averager": "bmuf", "train.block_lr": 0.5}).train)
-    assert bmuf.build(4, workers=4).options == {"eta": 0.75, "zeta": 0.5, "nesterov": True}  # 1-1/W
+    assert bmuf.build(4, workers=4).options == {"eta": 0.5, "zeta": 0.5, "nesterov": True}  # min(1-1/W, .5)
     bmuf = AveragerSpec.from_config(cfg(**{"train.averager": "bmuf", "train.block_momentum": 0.0}).train)
     assert bmuf.build(4, workers=4).options["eta"] == 0.0
     nest = AveragerSpec.from_config(cfg(**{"train.averager": "nesterov", "train.outer_lr": 1.0,
                                            "train.outer_momentum": 0.0}).train)
     assert nest.build(4, workers=2).options == {"lr": 1.0, "mu": 0.0, "nesterov": True}
-    assert AveragerSpec.from_config(cfg().train).build(4, workers=2).name == "average"
+    assert AveragerSpec.from_config(cfg().train).build(4, workers=2).name == "bmuf"
