@@ -85,6 +85,8 @@ def run_torch(mode: str, ds: str, args) -> dict:
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1:], "wall_s": wall}
     out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not isinstance(out, dict):
+        return {"error": f"no result from the entrant: {proc.stdout.strip()[-200:]}", "wall_s": wall}
     return {"to_target_s": (out["t_target"] - t0) if out["reached"] else None, "wall_s": wall,
             "steps": out["steps"], "val": [(v["step"], round(v["loss"], 4)) for v in out["val"]]}
 

@@ -118,10 +118,11 @@ def ddp_main(args) -> dict | None:
 
     dist.init_process_group("gloo")
     try:
-        out = train(args, dist.get_rank(), dist.get_world_size())
+        out = [train(args, dist.get_rank(), dist.get_world_size())]
+        dist.broadcast_object_list(out, src=0)   # every rank returns rank 0's result
     finally:
         dist.destroy_process_group()
-    return out if dist.is_available() and int(os.environ.get("RANK", "0")) == 0 else None
+    return out[0]
 
 
 def main() -> None:
