@@ -321,3 +321,17 @@ def hdfs_tmp(hadoop_cluster, hdfs_client, request):
     hdfs_client.makedirs(path)
     yield path
     hdfs_client.delete(path, recursive=True)
+
+
+@pytest.fixture()
+def hdfs(hadoop_cluster, hdfs_tmp, monkeypatch):
+    """hdfs:// root of a fresh directory, with rnn_spark.fs pointed at the cluster (through its
+    HADOOP_CONF_DIR, no URL or alias from the environment)."""
+    from rnn_spark.fs import hdfs_config
+
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(hadoop_cluster.conf_dir))
+    for var in ("RNN_SPARK_WEBHDFS_URL", "RNN_SPARK_HDFS_ALIAS"):
+        monkeypatch.delenv(var, raising=False)
+    hdfs_config.configure(reset=True)
+    yield hadoop_cluster.uri(hdfs_tmp)
+    hdfs_config.configure(reset=True)

@@ -11,22 +11,10 @@ from rnn_spark import fs
 from rnn_spark.data import ShardReader, iter_minibatches, read_manifest
 from rnn_spark.ingest import ingest_labelled, ingest_text
 from rnn_spark.errors import DataError
-from rnn_spark.fs import hdfs_config
 
 pytestmark = pytest.mark.e2e
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WORDS = ["alpha", "beta", "gamma", "délta", "εψιλον", "zeta"]
-
-
-@pytest.fixture()
-def hdfs(hadoop_cluster, hdfs_tmp, monkeypatch):
-    """hdfs:// root of a fresh directory, with rnn_spark.fs pointed at the cluster."""
-    monkeypatch.setenv("HADOOP_CONF_DIR", str(hadoop_cluster.conf_dir))
-    for var in ("RNN_SPARK_WEBHDFS_URL", "RNN_SPARK_HDFS_ALIAS"):
-        monkeypatch.delenv(var, raising=False)
-    hdfs_config.configure(reset=True)
-    yield hadoop_cluster.uri(hdfs_tmp)
-    hdfs_config.configure(reset=True)
 
 
 def _texts(tmp_path, n=3):

@@ -9,20 +9,9 @@ import pytest
 
 from rnn_spark import fs
 from rnn_spark.cli import main
-from rnn_spark.fs import hdfs_config
 from rnn_spark.ingest import ingest_text
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture()
-def hdfs(hadoop_cluster, hdfs_tmp, monkeypatch):
-    monkeypatch.setenv("HADOOP_CONF_DIR", str(hadoop_cluster.conf_dir))
-    for var in ("RNN_SPARK_WEBHDFS_URL", "RNN_SPARK_HDFS_ALIAS"):
-        monkeypatch.delenv(var, raising=False)
-    hdfs_config.configure(reset=True)
-    yield hadoop_cluster.uri(hdfs_tmp)
-    hdfs_config.configure(reset=True)
 
 
 def tree(root: str) -> dict:
