@@ -1,5 +1,6 @@
 """Local Spark's driver JVM starts with C1 only (runners/spark._fast_start), unless the user set
-the driver's JVM options; clusters and spark-submit launches are left alone."""
+the driver's JVM options; clusters and spark-submit launches are left alone. Task results come
+back directly up to 64 MiB (runners/spark._direct_results)."""
 
 from rnn_spark.runners.spark import _fast_start
 
@@ -26,3 +27,19 @@ def test_cluster_masters_and_user_jvm_options_are_left_alone():
         conf = Conf(user)
         _fast_start(conf, master, user)
         assert conf == Conf(user)
+
+
+class SetConf(Conf):
+    def setIfMissing(self, key, value):
+        self.setdefault(key, value)
+
+
+def test_round_results_come_back_directly_unless_the_user_says_otherwise():
+    from rnn_spark.runners.spark import DIRECT_RESULT_BYTES, _direct_results
+
+    conf = SetConf()
+    _direct_results(conf)
+    assert conf["spark.task.maxDirectResultSize"] == str(DIRECT_RESULT_BYTES)
+    mine = SetConf({"spark.task.maxDirectResultSize": "1m"})
+    _direct_results(mine)
+    assert mine["spark.task.maxDirectResultSize"] == "1m"
