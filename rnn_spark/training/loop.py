@@ -24,7 +24,7 @@ from rnn_spark.training.earlystop import EarlyStop
 from rnn_spark.training.metrics import MetricsLog
 from rnn_spark.training.progress import Progress
 from rnn_spark.training.plan import Slice, plan_epoch, rounds_in_epoch
-from rnn_spark.training.protocol import EvalTask, RunSpec, Shared, Task, model_config
+from rnn_spark.training.protocol import RunSpec, Shared, Task, eval_tasks, model_config
 from rnn_spark.training.roundstats import RoundClock, round_record
 from rnn_spark.training.rundir import RunDir
 from rnn_spark.training.trackers import check_trackers, open_trackers
@@ -301,8 +301,7 @@ class Trainer:
         a new best is kept in RUN/best."""
         _label(self.runner, f"round {g + 1}/{self.total_rounds}: validate")
         w = self.cfg.train.workers
-        tasks = [EvalTask(worker=i, units=tuple(self.val_units[i::w]))
-                 for i in range(min(w, len(self.val_units)))]
+        tasks = eval_tasks(self.val_units, w)
         # the stored weights, as exported -- not bmuf's look-ahead broadcast
         shared = Shared(self.spec, self.state.global_w.astype(self.state.dtype))
         loss_sum, count, correct = 0.0, 0, 0

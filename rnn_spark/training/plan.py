@@ -69,6 +69,24 @@ def plan_epoch(unit_rows: list[int], workers: int, rows_per_round: int, seed: in
     return plan
 
 
+def split_rows(unit_rows: list[int], parts: int) -> list[list[Slice]]:
+    """The rows of the units, in order, cut into ``parts`` contiguous pieces of near-equal length
+    (validation: every worker evaluates its share, whatever the row groups); empty pieces dropped."""
+    total = sum(unit_rows)
+    bounds = [total * i // parts for i in range(parts + 1)]
+    out: list[list[Slice]] = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        piece, first = [], 0
+        for u, n in enumerate(unit_rows):
+            a, b = max(lo, first), min(hi, first + n)
+            if a < b:
+                piece.append(Slice(u, a - first, b - first))
+            first += n
+        if piece:
+            out.append(piece)
+    return out
+
+
 def task_seed(seed: int, epoch: int, rnd: int, worker: int) -> np.random.SeedSequence:
     """The seed of one task: the same on a retry, on any executor, inline or on Spark."""
     return np.random.SeedSequence([seed, epoch, rnd, worker])

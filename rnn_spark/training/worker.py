@@ -156,17 +156,31 @@ def train_task(task: Task, shared: Shared) -> TaskResult:
     return faults.inject(task, result)  # tests only: RNN_SPARK_INJECT_NAN
 
 
+EVAL_BATCH_BYTES = 64 << 20   # activations one validation minibatch may hold (forward only)
+EVAL_BATCH_ROWS = 256         # ... and at most this many rows: larger products run faster
+
+
+def eval_batch_rows(spec: RunSpec, units: tuple[WorkUnit, ...]) -> int:
+    """Rows per validation minibatch: the training batch grown to the activation budget (per row:
+    about 8 floats per hidden unit and 2 per output per time step), never below the batch size."""
+    mc = spec.model
+    steps = max((-(-u.tokens // u.rows) for u in units if u.rows), default=1)
+    per_row = 4 * steps * (8 * sum(mc.hidden_sizes) + 2 * max(1, mc.output_size))
+    return max(spec.batch_size, min(EVAL_BATCH_ROWS, EVAL_BATCH_BYTES // per_row))
+
+
 def eval_task(task: EvalTask, shared: Shared) -> EvalResult:
-    """Loss (and accuracy for lm/classify) of the broadcast weights on some validation units."""
+    """Loss (and accuracy for lm/classify) of the broadcast weights on the task's validation rows."""
     spec = shared.spec
     model = _model(spec)
     model.set_flat(shared.weights)
     manifest, reader = spec.manifest(), shard_reader(spec)
+    slices = task.slices or tuple(Slice(i, 0, u.rows) for i, u in enumerate(task.units))
+    rows = eval_batch_rows(spec, task.units)
     loss_sum, count, correct = 0.0, 0, 0
-    for unit in task.units:
-        table = reader.read_row_group(unit)
-        for mb in table_minibatches(table, manifest, spec.batch_size, dtype=model.flat.dtype,
-                                    bucket=False):
+    for s in slices:
+        table = reader.read_row_group(task.units[s.unit]).slice(s.start, s.stop - s.start)
+        for mb in table_minibatches(table, manifest, rows, dtype=model.flat.dtype, bucket=False):
             mb_loss, mb_count, _, metrics = model.evaluate(mb.inputs, mb.targets, mb.mask,
                                                            return_metrics=True)
             loss_sum += mb_loss

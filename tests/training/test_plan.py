@@ -52,3 +52,16 @@ def test_slice_serialises():
 def test_empty_data_is_refused():
     with pytest.raises(ValueError, match="no training rows"):
         plan_epoch([0, 0], 2, 4, seed=0, epoch=0)
+
+
+@pytest.mark.parametrize("unit_rows,parts", [([446], 2), ([10, 3, 7], 3), ([5, 0, 5], 4),
+                                             ([2], 5), ([64] * 9, 2)])
+def test_split_rows_cuts_all_rows_into_contiguous_near_equal_pieces(unit_rows, parts):
+    from rnn_spark.training.plan import split_rows
+
+    pieces = split_rows(unit_rows, parts)
+    assert 1 <= len(pieces) <= parts
+    stream = [(s.unit, r) for piece in pieces for s in piece for r in range(s.start, s.stop)]
+    assert stream == [(u, r) for u, n in enumerate(unit_rows) for r in range(n)]  # all, in order
+    sizes = [sum(s.stop - s.start for s in piece) for piece in pieces]
+    assert max(sizes) - min(sizes) <= 1 and min(sizes) > 0
