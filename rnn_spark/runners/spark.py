@@ -1,4 +1,5 @@
-"""The Spark runner: one SparkSession for local[N], standalone and YARN.
+"""The Spark runner: one SparkContext for local[N], standalone and YARN (a SparkSession over it
+only when asked for: training needs none).
 
 A round is one Spark job of W tasks (one partition per task). The shared payload (start weights,
 optimizer state) goes out as a broadcast that is destroyed after the round. Results come back in
@@ -165,7 +166,6 @@ class SparkRunner:
         for var in BLAS_ENV:  # python workers of local[N] inherit the driver's environment
             os.environ[var] = str(task_cpus)
         from pyspark import SparkConf, SparkContext
-        from pyspark.sql import SparkSession
 
         submitted = "PYSPARK_GATEWAY_PORT" in os.environ
         if submitted:
@@ -194,8 +194,10 @@ class SparkRunner:
         if not submitted:
             _fast_start(sconf, sconf.get("spark.master", master), conf or {})
         _quiet_logging(sconf, log_level)
-        self.spark = SparkSession.builder.config(conf=sconf).getOrCreate()
-        self.sc = self.spark.sparkContext
+        # A SparkContext alone: training runs RDD jobs only, and Spark SQL's start (about 2 s of
+        # the launch) waits until someone asks for `.spark` (ingest, predict)
+        self.sc = SparkContext.getOrCreate(sconf)
+        self._sconf, self._spark = sconf, None
         if log_level:
             self.sc.setLogLevel(log_level)
         elif quiet:
@@ -208,6 +210,15 @@ class SparkRunner:
         self.last_broadcast_s = 0.0   # the newest round's broadcast, for the metrics
         self.tree_fan_in = TREE_FAN_IN  # tree_reduce's blocks (the bits do not depend on it)
         self._label: str | None = None
+
+    @property
+    def spark(self):
+        """The SparkSession over this runner's context, made on first use."""
+        if self._spark is None:
+            from pyspark.sql import SparkSession
+
+            self._spark = SparkSession.builder.config(conf=self._sconf).getOrCreate()
+        return self._spark
 
     def describe(self, text: str) -> None:
         """The job group and description of the next job(s), e.g. "round 120/1400: train":
@@ -287,7 +298,7 @@ class SparkRunner:
                 yield part
 
     def close(self) -> None:
-        self.spark.stop()
+        (self._spark or self.sc).stop()
 
 
 def get_spark_session(master: str = "local[*]", app_name: str = "rnn-spark",
