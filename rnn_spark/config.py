@@ -119,7 +119,7 @@ class TrainConfig:
     export: str = opt("best", "the weights written to RUN/model: best (lowest validation loss; the "
                       "last round's when no validation ran) or last", ("best", "last"))
     metrics_flush_seconds: float = opt(30.0, "on HDFS, rewrite RUN/metrics.jsonl at least this "
-                                       "often (local files are rewritten every round)")
+                                       "often (local files: at most once a second)")
     progress_seconds: float = opt(30.0, "not on a terminal: seconds between progress lines (on a "
                                   "terminal one live line is redrawn)")
     tensorboard_dir: str = opt("", "write TensorBoard event files here (needs rnn-spark[tensorboard]; "

@@ -213,16 +213,20 @@ class Trainer:
                                float(self.lr_at((g + 1) * t.steps_per_round - 1)),
                                float(getattr(self.state, "update_norm", float("nan"))),
                                float(np.linalg.norm(self.state.global_w)), val_s)
-            metrics.add(rec)
-            self.progress.round(rec)
-            for r in filter(None, (val, self._stop_record(g, val))):
-                metrics.add(r)
-                if r["kind"] == "val":
-                    self.progress.val(r)
-            if (t.checkpoint_every and (g + 1) % t.checkpoint_every == 0) or last or self.early.reason:
+            stop = self._stop_record(g, val)
+            checkpoint = ((t.checkpoint_every and (g + 1) % t.checkpoint_every == 0) or last
+                          or self.early.reason)
+            if checkpoint:  # before the records are added: a record is final once added
                 ct = time.perf_counter()
                 self._checkpoint(g)
                 rec["checkpoint_s"] = time.perf_counter() - ct
+            metrics.add(rec)
+            self.progress.round(rec)
+            for r in filter(None, (val, stop)):
+                metrics.add(r)
+                if r["kind"] == "val":
+                    self.progress.val(r)
+            if checkpoint:
                 metrics.flush()
             trackers.round(rec, val)
             if self.early.reason:

@@ -2,9 +2,11 @@
 one when a run stops early (kind "stop"); README ("Watching a run") documents every field.
 
 The file is rewritten atomically (temp + rename) on every flush, so readers always see whole lines.
-Local files are rewritten at every record; on HDFS at least every ``flush_seconds``
-(train.metrics_flush_seconds), at every checkpoint and at the end. What a person sees while the
-run goes is training/progress.py's.
+Local files are rewritten at most once a second (LOCAL_FLUSH_SECONDS); on HDFS at least every
+``flush_seconds`` (train.metrics_flush_seconds); both at every checkpoint and at the end. Each
+record is serialised once, when added (a record is final then): rewriting every record at every
+round made a run's metrics cost grow with the square of its rounds (9 ms a round after 200
+rounds). What a person sees while the run goes is training/progress.py's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import time
 
 from rnn_spark import fs
 
+LOCAL_FLUSH_SECONDS = 1.0
+
 
 class MetricsLog:
     def __init__(self, uri: str, quiet: bool = False, keep_existing: bool = False,
@@ -26,6 +30,7 @@ class MetricsLog:
         self.records: list[dict] = []
         if keep_existing and fs.exists(self.uri):
             self.records = [json.loads(line) for line in fs.read_text(self.uri).splitlines() if line]
+        self.lines = [_line(r) for r in self.records]  # records[i], serialised
         self.remote = fs.is_remote(uri)
         self.flush_seconds = flush_seconds
         self.flushed_at = time.monotonic()
@@ -33,7 +38,9 @@ class MetricsLog:
 
     def truncate_after(self, rnd: int) -> None:
         """Drop records past round `rnd` (a resumed run re-does those rounds)."""
-        self.records = [r for r in self.records if r.get("round", -1) <= rnd]
+        keep = [i for i, r in enumerate(self.records) if r.get("round", -1) <= rnd]
+        self.records = [self.records[i] for i in keep]
+        self.lines = [self.lines[i] for i in keep]
 
     def add(self, record: dict) -> None:
         """Append `record` (a non-finite number becomes null: the file is strict JSON)."""
@@ -41,13 +48,14 @@ class MetricsLog:
             if isinstance(v, float) and not math.isfinite(v):
                 record[k] = None
         self.records.append(record)
+        self.lines.append(_line(record))
         self.dirty = True
-        if not self.remote or time.monotonic() - self.flushed_at >= self.flush_seconds:
+        every = self.flush_seconds if self.remote else min(self.flush_seconds, LOCAL_FLUSH_SECONDS)
+        if time.monotonic() - self.flushed_at >= every:
             self.flush()
 
     def flush(self) -> None:
-        text = "".join(json.dumps(r, sort_keys=True, allow_nan=False) + "\n" for r in self.records)
-        fs.write_text(self.uri, text, overwrite=True)
+        fs.write_text(self.uri, "".join(self.lines), overwrite=True)
         self.flushed_at = time.monotonic()
         self.dirty = False
 
@@ -67,3 +75,7 @@ class MetricsLog:
             if r.get("kind") == kind:
                 return r
         return None
+
+
+def _line(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, allow_nan=False) + "\n"

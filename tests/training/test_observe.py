@@ -77,6 +77,29 @@ def test_remote_metrics_flush_every_n_seconds(tmp_path):
         {"kind": "round", "round": 0}, {"kind": "round", "round": 1, "loss": None}]
 
 
+def test_local_metrics_rewritten_at_most_once_a_second(tmp_path, monkeypatch):
+    """A local file is rewritten when a second has passed (and at checkpoints and the end), each
+    record serialised once: a long run's metrics no longer cost it time that grows per round."""
+    from rnn_spark.training import metrics as metrics_mod
+
+    path = tmp_path / "metrics.jsonl"
+    clock = [100.0]
+    monkeypatch.setattr(metrics_mod.time, "monotonic", lambda: clock[0])
+    log = MetricsLog(str(path))
+    log.add({"kind": "round", "round": 0})
+    assert not path.exists()  # within the second
+    clock[0] += metrics_mod.LOCAL_FLUSH_SECONDS
+    log.add({"kind": "round", "round": 1})
+    assert [json.loads(x)["round"] for x in path.read_text().splitlines()] == [0, 1]
+    log.add({"kind": "val", "round": 1, "loss": float("inf")})
+    log.close()
+    assert json.loads(path.read_text().splitlines()[-1]) == {"kind": "val", "round": 1, "loss": None}
+    again = MetricsLog(str(path), keep_existing=True)
+    again.truncate_after(0)
+    again.flush()
+    assert [json.loads(x) for x in path.read_text().splitlines()] == [{"kind": "round", "round": 0}]
+
+
 def test_remote_metrics_written_on_close_after_an_error(tmp_path, capsys):
     """Trainer.close() (also after an error) writes the records not yet flushed; once written, a
     close rewrites nothing; a write that fails is a warning line, never an exception that would
