@@ -213,21 +213,18 @@ class Trainer:
                                float(self.lr_at((g + 1) * t.steps_per_round - 1)),
                                float(getattr(self.state, "update_norm", float("nan"))),
                                float(np.linalg.norm(self.state.global_w)), val_s)
-            stop = self._stop_record(g, val)
-            checkpoint = ((t.checkpoint_every and (g + 1) % t.checkpoint_every == 0) or last
-                          or self.early.reason)
-            if checkpoint:  # before the records are added: a record is final once added
-                ct = time.perf_counter()
-                self._checkpoint(g)
-                rec["checkpoint_s"] = time.perf_counter() - ct
-            metrics.add(rec)
+            at = metrics.add(rec)
             self.progress.round(rec)
-            for r in filter(None, (val, stop)):
+            for r in filter(None, (val, self._stop_record(g, val))):
                 metrics.add(r)
                 if r["kind"] == "val":
                     self.progress.val(r)
-            if checkpoint:
-                metrics.flush()
+            if (t.checkpoint_every and (g + 1) % t.checkpoint_every == 0) or last or self.early.reason:
+                metrics.flush()  # every record up to round g is written before checkpoint g exists
+                ct = time.perf_counter()
+                self._checkpoint(g)
+                rec["checkpoint_s"] = time.perf_counter() - ct
+                metrics.amend(at)
             trackers.round(rec, val)
             if self.early.reason:
                 self.progress.write(f"rnn-spark: {self.early.reason}")

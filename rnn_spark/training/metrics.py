@@ -4,9 +4,10 @@ one when a run stops early (kind "stop"); README ("Watching a run") documents ev
 The file is rewritten atomically (temp + rename) on every flush, so readers always see whole lines.
 Local files are rewritten at most once a second (LOCAL_FLUSH_SECONDS); on HDFS at least every
 ``flush_seconds`` (train.metrics_flush_seconds); both at every checkpoint and at the end. Each
-record is serialised once, when added (a record is final then): rewriting every record at every
-round made a run's metrics cost grow with the square of its rounds (9 ms a round after 200
-rounds). What a person sees while the run goes is training/progress.py's.
+record is serialised once, when added (or amended): rewriting every record at every round made a
+run's metrics cost grow with the square of its rounds (9 ms a round after 200 rounds). The loop
+flushes before it writes a checkpoint, so the file always holds every round up to the newest
+checkpoint. What a person sees while the run goes is training/progress.py's.
 """
 
 from __future__ import annotations
@@ -42,17 +43,24 @@ class MetricsLog:
         self.records = [self.records[i] for i in keep]
         self.lines = [self.lines[i] for i in keep]
 
-    def add(self, record: dict) -> None:
-        """Append `record` (a non-finite number becomes null: the file is strict JSON)."""
-        for k, v in record.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                record[k] = None
+    def add(self, record: dict) -> int:
+        """Append `record` (a non-finite number becomes null: the file is strict JSON); returns
+        its index for `amend`."""
+        _finite(record)
         self.records.append(record)
         self.lines.append(_line(record))
         self.dirty = True
         every = self.flush_seconds if self.remote else min(self.flush_seconds, LOCAL_FLUSH_SECONDS)
         if time.monotonic() - self.flushed_at >= every:
             self.flush()
+        return len(self.records) - 1
+
+    def amend(self, index: int) -> None:
+        """Record `index` changed after it was added (a round's checkpoint_s): written with the
+        next flush."""
+        _finite(self.records[index])
+        self.lines[index] = _line(self.records[index])
+        self.dirty = True
 
     def flush(self) -> None:
         fs.write_text(self.uri, "".join(self.lines), overwrite=True)
@@ -75,6 +83,12 @@ class MetricsLog:
             if r.get("kind") == kind:
                 return r
         return None
+
+
+def _finite(record: dict) -> None:
+    for k, v in record.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            record[k] = None
 
 
 def _line(record: dict) -> str:

@@ -94,6 +94,11 @@ def test_local_metrics_rewritten_at_most_once_a_second(tmp_path, monkeypatch):
     log.add({"kind": "val", "round": 1, "loss": float("inf")})
     log.close()
     assert json.loads(path.read_text().splitlines()[-1]) == {"kind": "val", "round": 1, "loss": None}
+    at = log.add({"kind": "round", "round": 2})
+    log.records[at]["checkpoint_s"] = 0.5  # set after the checkpoint the flush came before
+    log.amend(at)
+    log.close()
+    assert json.loads(path.read_text().splitlines()[-1])["checkpoint_s"] == 0.5
     again = MetricsLog(str(path), keep_existing=True)
     again.truncate_after(0)
     again.flush()
@@ -189,3 +194,24 @@ def test_missing_tracker_library_is_refused_before_anything_is_made(char_dataset
     with pytest.raises(ConfigError, match=r"pip install 'rnn-spark\[tensorboard\]'"):
         train(small_config(char_dataset, tmp_path / "run", **{"train.tensorboard_dir": str(tmp_path / "tb")}))
     assert not (tmp_path / "run").exists()
+
+
+def test_every_round_is_in_metrics_before_its_checkpoint_exists(char_dataset, tmp_path, monkeypatch):
+    """A run killed right after a checkpoint resumes from it with the metrics of every round up to
+    it: the loop flushes metrics.jsonl before each checkpoint is written."""
+    seen = []
+    write = ckpt.write_checkpoint
+
+    def spy(run, rnd, *args, **kwargs):
+        lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+        seen.append((rnd, sorted({json.loads(x)["round"] for x in lines
+                                  if json.loads(x)["kind"] == "round"})))
+        return write(run, rnd, *args, **kwargs)
+
+    monkeypatch.setattr(ckpt, "write_checkpoint", spy)
+    train(small_config(char_dataset, tmp_path / "run", **{"train.max_rounds": 6,
+                                                          "train.checkpoint_every": 2}), quiet=True)
+    assert [r for r, _ in seen] == [1, 3, 5]
+    assert all(rounds == list(range(r + 1)) for r, rounds in seen)
+    final = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all("checkpoint_s" in r for r in final if r["kind"] == "round" and r["round"] in (1, 3, 5))
