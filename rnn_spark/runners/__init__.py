@@ -1,7 +1,7 @@
 """Runners: how one round's tasks run (runners/base.py says what a runner does).
 
 ``make_runner(name, workers, spark)`` picks one by the ``train.runner`` name: ``inline`` (this
-process, one task after another: the reference) or ``spark`` (one SparkSession: local[N],
+process, one task after another: the reference) or ``spark`` (one SparkContext: local[N],
 standalone, YARN). Spark is imported only when asked for.
 """
 

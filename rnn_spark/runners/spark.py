@@ -25,6 +25,7 @@ import sys
 from typing import Any, Callable, Iterator
 
 from rnn_spark.errors import UserError
+from rnn_spark.runners import cds
 from rnn_spark.runners.base import BLAS_ENV, TREE_FAN_IN, limit_blas_threads
 from rnn_spark.runners.faults import maybe_hold
 from rnn_spark.runners.task_errors import TaskError, capture, find_in_text
@@ -133,13 +134,17 @@ def _fast_start(sconf, master: str, user_conf: dict) -> None:
     """Local Spark: the driver JVM (which is also the executor) compiles with C1 only. It only
     schedules and moves bytes, so the C2 compiler's start-up CPU buys nothing: SparkSession
     creation measured 16-17 s -> 8-10 s on a loaded 2-core machine (README: "Distributed training
-    that pays off"). A user who sets spark.driver.extraJavaOptions decides the JVM flags alone."""
+    that pays off"), and it maps its classes from a class-data-sharing archive once one is made
+    (runners/cds.py). A user who sets spark.driver.extraJavaOptions decides the JVM flags alone."""
     key = "spark.driver.extraJavaOptions"
     if not master.startswith("local") or key in (user_conf or {}):
         return
     have = sconf.get(key, "")
     if "TieredStopAtLevel" not in have:
-        sconf.set(key, f"{have} -XX:TieredStopAtLevel=1".strip())
+        have = f"{have} -XX:TieredStopAtLevel=1".strip()
+    if "SharedArchiveFile" not in have:  # its classes from a CDS archive (runners/cds.py)
+        have = f"{have} {cds.java_options()}".strip()
+    sconf.set(key, have)
 
 
 DIRECT_RESULT_BYTES = 64 << 20

@@ -2,9 +2,16 @@
 the driver's JVM options; clusters and spark-submit launches are left alone. Task results come
 back directly up to 64 MiB (runners/spark._direct_results)."""
 
+import pytest
+
 from rnn_spark.runners.spark import _fast_start
 
 KEY = "spark.driver.extraJavaOptions"
+
+
+@pytest.fixture(autouse=True)
+def no_cds(monkeypatch):
+    monkeypatch.setenv("RNN_SPARK_CDS", "0")  # runners/cds.py has its own tests
 
 
 class Conf(dict):
