@@ -102,23 +102,23 @@ def _start_builder(path: Path) -> None:
 
 
 def build(path: Path) -> bool:
-    """Make the archive at `path`: a local SparkContext with the options a local driver gets,
+    """Make the archive at `path`: a local SparkContext on the same class path as a local driver,
     one job shaped like a training round (broadcast, Python tasks, collect), then the JVM's exit
     dump; renamed into place only when complete. True when the archive is there."""
-    from pyspark import SparkContext
-
-    from rnn_spark.runners.spark import SparkRunner
+    from pyspark import SparkConf, SparkContext
 
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         opts = f"-XX:TieredStopAtLevel=1 -XX:ArchiveClassesAtExit={tmp} {SILENT}"
-        runner = SparkRunner("local[1]", "rnn-spark-cds",
-                             conf={"spark.driver.extraJavaOptions": opts})
-        bc = runner.sc.broadcast(list(range(1000)))
-        runner.sc.parallelize(range(4), 2).mapPartitions(lambda it: [sum(it) + len(bc.value)]).collect()
+        conf = (SparkConf().setMaster("local[1]").setAppName("rnn-spark-cds")
+                .set("spark.driver.extraJavaOptions", opts)
+                .set("spark.ui.showConsoleProgress", "false"))
+        sc = SparkContext.getOrCreate(conf)
+        bc = sc.broadcast(list(range(1000)))
+        sc.parallelize(range(4), 2).mapPartitions(lambda it: [sum(it) + len(bc.value)]).collect()
         bc.destroy()
-        runner.close()
+        sc.stop()
         proc = SparkContext._gateway.proc  # the JVM (spark-submit execs it): EOF makes it exit
         proc.stdin.close()
         proc.wait(timeout=300)
