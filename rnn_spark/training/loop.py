@@ -23,7 +23,7 @@ from rnn_spark.training import partial, prepare, resume
 from rnn_spark.training.earlystop import EarlyStop
 from rnn_spark.training.metrics import MetricsLog
 from rnn_spark.training.progress import Progress
-from rnn_spark.training.plan import Slice, plan_epoch, rounds_in_epoch
+from rnn_spark.training.plan import localize, plan_epoch, rounds_in_epoch
 from rnn_spark.training.protocol import RunSpec, Shared, Task, eval_tasks, model_config
 from rnn_spark.training.roundstats import RoundClock, round_record
 from rnn_spark.training.rundir import RunDir
@@ -89,11 +89,8 @@ class Trainer:
         plan = self._plans[epoch][r]
         out = []
         for w, slices in enumerate(plan):
-            used = sorted({s.unit for s in slices})
-            remap = {u: i for i, u in enumerate(used)}
-            out.append(Task(epoch=epoch, round=g, worker=w,
-                            units=tuple(self.units[u] for u in used),
-                            slices=tuple(Slice(remap[s.unit], s.start, s.stop) for s in slices),
+            units, local = localize(self.units, slices)
+            out.append(Task(epoch=epoch, round=g, worker=w, units=units, slices=local,
                             step0=g * t.steps_per_round))
         return out
 

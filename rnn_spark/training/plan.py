@@ -87,6 +87,14 @@ def split_rows(unit_rows: list[int], parts: int) -> list[list[Slice]]:
     return out
 
 
+def localize(units: list, slices: list[Slice]) -> tuple[tuple, tuple[Slice, ...]]:
+    """The units the slices touch (in index order) and the slices re-indexed into them: what one
+    task carries, not every unit of the split."""
+    used = sorted({s.unit for s in slices})
+    index = {u: k for k, u in enumerate(used)}
+    return tuple(units[u] for u in used), tuple(Slice(index[s.unit], s.start, s.stop) for s in slices)
+
+
 def task_seed(seed: int, epoch: int, rnd: int, worker: int) -> np.random.SeedSequence:
     """The seed of one task: the same on a retry, on any executor, inline or on Spark."""
     return np.random.SeedSequence([seed, epoch, rnd, worker])

@@ -35,7 +35,7 @@ from rnn_spark.engine.optim import Optimizer, make_optimizer_from_config
 from rnn_spark.engine.schedules import Schedule, make_schedule
 from rnn_spark.errors import ConfigError
 from rnn_spark.training.averager import Averager, make_averager
-from rnn_spark.training.plan import Slice, split_rows
+from rnn_spark.training.plan import Slice, localize, split_rows
 
 Options = tuple[tuple[str, Any], ...]  # engine option name -> value, hashable and ordered
 
@@ -217,13 +217,8 @@ class EvalTask:
 def eval_tasks(units: list[WorkUnit], workers: int) -> list[EvalTask]:
     """The validation rows cut into ``workers`` contiguous shares of near-equal length (a split
     with one row group still keeps every worker busy); each task carries only its own units."""
-    tasks = []
-    for i, piece in enumerate(split_rows([u.rows for u in units], workers)):
-        used = sorted({s.unit for s in piece})
-        index = {u: k for k, u in enumerate(used)}
-        tasks.append(EvalTask(worker=i, units=tuple(units[u] for u in used),
-                              slices=tuple(Slice(index[s.unit], s.start, s.stop) for s in piece)))
-    return tasks
+    return [EvalTask(i, *localize(units, piece))
+            for i, piece in enumerate(split_rows([u.rows for u in units], workers))]
 
 
 @dataclass(frozen=True)

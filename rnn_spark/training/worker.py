@@ -57,11 +57,17 @@ def shard_reader(spec: RunSpec) -> ShardReader:
     return reader
 
 
+def slice_rows(reader: ShardReader, units: tuple[WorkUnit, ...],
+               slices: tuple[Slice, ...]) -> pa.Table:
+    """The rows the slices name, in slice order, as one table."""
+    parts = [reader.read_row_group(units[s.unit]).slice(s.start, s.stop - s.start) for s in slices]
+    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+
 def read_slices(reader: ShardReader, units: tuple[WorkUnit, ...], slices: tuple[Slice, ...],
                 rng: np.random.Generator) -> pa.Table:
     """The task's rows, in a seeded random order."""
-    parts = [reader.read_row_group(units[s.unit]).slice(s.start, s.stop - s.start) for s in slices]
-    table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    table = slice_rows(reader, units, slices)
     return table.take(pa.array(rng.permutation(table.num_rows)))
 
 
@@ -178,12 +184,11 @@ def eval_task(task: EvalTask, shared: Shared) -> EvalResult:
     slices = task.slices or tuple(Slice(i, 0, u.rows) for i, u in enumerate(task.units))
     rows = eval_batch_rows(spec, task.units)
     loss_sum, count, correct = 0.0, 0, 0
-    for s in slices:
-        table = reader.read_row_group(task.units[s.unit]).slice(s.start, s.stop - s.start)
-        for mb in table_minibatches(table, manifest, rows, dtype=model.flat.dtype, bucket=False):
-            mb_loss, mb_count, _, metrics = model.evaluate(mb.inputs, mb.targets, mb.mask,
-                                                           return_metrics=True)
-            loss_sum += mb_loss
-            count += mb_count
-            correct += int(metrics.get("correct", 0))
+    table = slice_rows(reader, task.units, slices)
+    for mb in table_minibatches(table, manifest, rows, dtype=model.flat.dtype, bucket=False):
+        mb_loss, mb_count, _, metrics = model.evaluate(mb.inputs, mb.targets, mb.mask,
+                                                       return_metrics=True)
+        loss_sum += mb_loss
+        count += mb_count
+        correct += int(metrics.get("correct", 0))
     return EvalResult(worker=task.worker, loss_sum=loss_sum, count=count, correct=correct)
