@@ -58,8 +58,10 @@ class ModelSection:
 class OptimConfig:
     optimizer: str = opt("adam", "local optimizer run by each worker", ("sgd", "adam", "adamw", "rmsprop"))
     lr: float = opt(0.002, "base learning rate of the local optimizer")
-    lr_scaling: str = opt("sqrt", "the local learning rate for W workers: lr (none), lr * sqrt(W) "
-                          "(sqrt) or lr * W (linear)", ("none", "sqrt", "linear"))
+    lr_scaling: str = opt("auto", "the local learning rate for W workers: lr (none), lr * sqrt(W) "
+                          "(sqrt), lr * W (linear); auto = sqrt for the average averager, none for "
+                          "bmuf and nesterov (their momentum already lengthens the step)",
+                          ("auto", "none", "sqrt", "linear"))
     momentum: float = opt(0.0, "momentum (sgd, rmsprop)")
     nesterov: bool = opt(False, "Nesterov momentum (sgd)")
     beta1: float = opt(0.9, "Adam beta1")
@@ -139,6 +141,9 @@ class SparkConfig:
     app_name: str = opt("rnn-spark", "Spark application name")
     task_cpus: int = opt(1, "cores per task; also the BLAS threads of each worker")
     conf: dict = opt({}, "extra Spark settings, e.g. {\"spark.executor.memory\" = \"4g\"}")
+    resident: str = opt("auto", "training rounds run on long-lived tasks fed over a socket (auto; a "
+                        "job per round after any trouble) or as one Spark job each (off)",
+                        ("auto", "off"))
     log_level: str = opt("", "Spark's own log level (\"\" = quiet: conf/log4j2.properties, warnings "
                          "and errors only, start-up noise hidden)", LOG_LEVELS)
 

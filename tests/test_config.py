@@ -54,6 +54,8 @@ def test_precedence_defaults_file_flags(tmp_path):
     ({"train.resume": "maybe"}, "train.resume (--resume): 'maybe' is not one of no, yes, auto"),
     ({"spark.master": "bogus://x"}, "spark.master (--master) 'bogus://x' is not a Spark master"),
     ({"train.on_nonfinite": "ignore"}, "'ignore' is not one of stop, skip_worker"),
+    ({"spark.resident": "always"}, "spark.resident (--resident): 'always' is not one of auto, off"),
+    ({"optim.lr_scaling": "cubic"}, "'cubic' is not one of auto, none, sqrt, linear"),
 ])
 def test_bad_values_name_the_key(overrides, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -82,7 +84,8 @@ def test_resume_flag_forms(args, expected, capsys):
     assert cfg.train.resume == expected
 
 
-@pytest.mark.parametrize("args", [["--resume", "maybe"], ["--resume", "--no-resume"]])
+@pytest.mark.parametrize("args", [["--resume", "maybe"], ["--resume", "--no-resume"],
+                                  ["--resident", "always"], ["--lr-scaling", "cubic"]])
 def test_bad_resume_flags_are_one_line(args, capsys):
     assert main(["config", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -28,6 +28,7 @@ from rnn_spark.errors import UserError
 from rnn_spark.runners import cds
 from rnn_spark.runners.base import BLAS_ENV, TREE_FAN_IN, limit_blas_threads
 from rnn_spark.runners.faults import maybe_hold
+from rnn_spark.runners.resident import ResidentLost, ResidentPool
 from rnn_spark.runners.task_errors import TaskError, capture, find_in_text
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,8 @@ class SparkRunner:
         self.last_broadcast_s = 0.0   # the newest round's broadcast, for the metrics
         self.tree_fan_in = TREE_FAN_IN  # tree_reduce's blocks (the bits do not depend on it)
         self._label: str | None = None
+        self._resident_count = 0   # > 0: map() runs on a resident pool of this many tasks
+        self._pool: ResidentPool | None = None
 
     @property
     def spark(self):
@@ -230,14 +233,68 @@ class SparkRunner:
         what the Spark UI and the YARN history server show for it."""
         self._label = text
 
+    def resident_for(self, count: int) -> None:
+        """Later map() calls run on `count` resident tasks (runners/resident.py) -- capped at
+        the slots Spark is known to have -- started on first use; trouble makes them a job per
+        call again, for the rest of this runner's life. A training loop calls this; one-off jobs
+        (predict, evaluate) do not: one job is cheaper than a pool for them."""
+        from rnn_spark.runners.resident import usable
+
+        why = usable(self.sc)
+        if why:
+            log.info("resident tasks off: %s", why)
+            return
+        self._resident_count = max(1, min(count, self._slots()))
+
+    def _slots(self) -> int:
+        conf = self.sc.getConf()
+        instances = conf.get("spark.executor.instances", None)
+        if self.sc.master.startswith("local") or not instances:
+            cores = self.sc.defaultParallelism
+        else:
+            cores = int(instances) * int(conf.get("spark.executor.cores", "1"))
+        return max(1, cores // self.task_cpus)
+
     def map(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any) -> Iterator[Any]:
+        if self._resident_count and tasks:
+            results = self._on_pool(fn, tasks, shared)
+            if results is not None:
+                return self._checked(r for r in results)
         return self._checked(self._run(fn, tasks, shared))
+
+    def _on_pool(self, fn, tasks: list, shared: Any) -> list | None:
+        """The call's results from the resident pool, or None (the pool is gone for good: the
+        caller runs the call as a job, which gives the same bits)."""
+        import time
+
+        try:
+            if self._pool is None:
+                self._pool = ResidentPool(self.sc, self._resident_count, self.task_cpus,
+                                          self._label or "")
+            t0 = time.perf_counter()
+            results = self._pool.map(fn, tasks, shared)
+            self.last_broadcast_s = 0.0
+            log.debug("resident call: %.3f s", time.perf_counter() - t0)
+            return results
+        except ResidentLost as exc:
+            log.warning("rnn-spark: resident tasks stopped (%s); running a Spark job per round "
+                        "from here", exc)
+            self._stop_pool(cancel=True)
+            return None
+
+    def _stop_pool(self, cancel: bool = False) -> None:
+        self._resident_count = 0
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.close(cancel)
 
     def tree_reduce(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any,
                     combine: Callable[[list], Any]) -> Any:
         """runners/base.py: Runner.tree_reduce. One Spark job: the W tasks, then one shuffle stage
         per level of blocks (partition = block index, parts sorted by index inside), until one
-        part is left, which is all the driver receives."""
+        part is left, which is all the driver receives. Stops a resident pool (it holds the
+        slots the stages need)."""
+        self._stop_pool()
         (root,) = self._checked(self._run_tree(fn, tasks, shared, combine))
         return root
 
@@ -303,6 +360,7 @@ class SparkRunner:
                 yield part
 
     def close(self) -> None:
+        self._stop_pool()
         (self._spark or self.sc).stop()
 
 

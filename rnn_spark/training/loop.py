@@ -78,6 +78,7 @@ class Trainer:
                                target=t.stop_at_val_loss)
         self.last_split = None   # the RoundSplit of the newest run_round
         self.progress: Progress | None = None
+        self._resident_asked = False
 
     # -- one round -----------------------------------------------------------------------------
     def tasks_for_round(self, g: int) -> list[Task]:
@@ -99,6 +100,7 @@ class Trainer:
         into the driver state. Returns the round's sums (loss, counts, each task's seconds); where
         the time went is in self.last_split (training/roundstats.py)."""
         self.open_runner()
+        self._ask_resident()
         _label(self.runner, f"round {g + 1}/{self.total_rounds}: train")
         clock = RoundClock()
         shared = Shared(self.spec, self.state.bcast, self.state.opt_state, self.state.opt_steps)
@@ -144,6 +146,16 @@ class Trainer:
             return True
         return (t.runner == "spark" and t.workers >= TREE_AUTO_WORKERS
                 and t.workers * self.model.num_params >= TREE_AUTO_PARAMS)
+
+    def _ask_resident(self) -> None:
+        """Once per run: rounds folded on the driver run on W resident tasks when the runner
+        has them (runners/resident.py; spark.resident = off: a Spark job per round)."""
+        if self._resident_asked:
+            return
+        self._resident_asked = True
+        ask = getattr(self.runner, "resident_for", None)
+        if ask is not None and self.cfg.spark.resident == "auto" and not self.reduce_on_executors():
+            ask(self.cfg.train.workers)
 
     def open_runner(self):
         if self.runner is None:

@@ -78,10 +78,20 @@ class OptimizerSpec:
         return make_optimizer_from_config({"name": self.name, **dict(self.options)}, num_params, dtype)
 
 
-def scaled_lr(o: OptimConfig, workers: int) -> float:
-    """The base learning rate every worker uses: optim.lr grown with W per optim.lr_scaling
-    (W workers averaging their deltas take steps about 1/W as noisy as one worker's)."""
-    factor = {"none": 1.0, "sqrt": float(np.sqrt(workers)), "linear": float(workers)}[o.lr_scaling]
+def lr_scaling(o: OptimConfig, averager: str) -> str:
+    """optim.lr_scaling with auto resolved: sqrt under plain averaging (the mean of W deltas is
+    about 1/W as noisy as one, so a longer step pays), none under bmuf and nesterov, whose
+    momentum already lengthens the step (bmuf: 1/(1 - eta), twice the mean at the default eta;
+    sqrt on top took 33% more rounds to the race's target: README, "the defaults")."""
+    if o.lr_scaling != "auto":
+        return o.lr_scaling
+    return "sqrt" if averager == "average" else "none"
+
+
+def scaled_lr(o: OptimConfig, workers: int, averager: str = "bmuf") -> float:
+    """The base learning rate every worker uses: optim.lr grown with W per optim.lr_scaling."""
+    factor = {"none": 1.0, "sqrt": float(np.sqrt(workers)),
+              "linear": float(workers)}[lr_scaling(o, averager)]
     return o.lr * factor
 
 
@@ -94,13 +104,14 @@ class ScheduleSpec:
     options: Options
 
     @classmethod
-    def from_config(cls, o: OptimConfig, total_steps: int, workers: int = 1) -> "ScheduleSpec":
+    def from_config(cls, o: OptimConfig, total_steps: int, workers: int = 1,
+                    averager: str = "bmuf") -> "ScheduleSpec":
         opts: dict[str, Any] = {"warmup_steps": o.warmup_steps}
         if o.schedule == "step":
             opts.update(step_size=o.step_size, gamma=o.gamma)
         elif o.schedule == "cosine":
             opts.update(total_steps=o.total_steps or total_steps, min_lr=o.min_lr)
-        return cls(o.schedule, scaled_lr(o, workers), tuple(opts.items()))
+        return cls(o.schedule, scaled_lr(o, workers, averager), tuple(opts.items()))
 
     def build(self) -> Schedule:
         return make_schedule(self.name, self.base_lr, **dict(self.options))
@@ -155,7 +166,8 @@ class RunSpec:
         t, o = cfg.train, cfg.optim
         return cls(
             model=model, optimizer=OptimizerSpec.from_config(o),
-            schedule=ScheduleSpec.from_config(o, total_rounds * t.steps_per_round, t.workers),
+            schedule=ScheduleSpec.from_config(o, total_rounds * t.steps_per_round, t.workers,
+                                              t.averager),
             averager=AveragerSpec.from_config(t), k1=t.k1, k2=t.k2 or t.k1,
             batch_size=t.batch_size, bucket=cfg.data.bucket, seed=t.seed, workers=t.workers,
             steps_per_round=t.steps_per_round, manifest_data=manifest.data,

@@ -46,3 +46,21 @@ def test_averager_config_keys_become_its_option_names():
                                            "train.outer_momentum": 0.0}).train)
     assert nest.build(4, workers=2).options == {"lr": 1.0, "mu": 0.0, "nesterov": True}
     assert AveragerSpec.from_config(cfg().train).build(4, workers=2).name == "bmuf"
+
+
+@pytest.mark.parametrize("averager, scaling, factor", [
+    ("bmuf", "auto", 1.0), ("nesterov", "auto", 1.0), ("average", "auto", 2.0),
+    ("bmuf", "sqrt", 2.0), ("average", "none", 1.0), ("bmuf", "linear", 4.0)])
+def test_lr_scaling_for_four_workers(averager, scaling, factor):
+    """auto: sqrt(W) for plain averaging only; bmuf's and nesterov's momentum already lengthen
+    the step. An explicit choice is taken as given."""
+    c = cfg(**{"train.averager": averager, "optim.lr_scaling": scaling, "optim.lr": 0.5})
+    assert ScheduleSpec.from_config(c.optim, 10, 4, c.train.averager).base_lr == 0.5 * factor
+    assert ScheduleSpec.from_config(c.optim, 10, 1, c.train.averager).base_lr == 0.5  # W=1: lr
+
+
+def test_defaults_scale_nothing_under_bmuf():
+    from rnn_spark.training.protocol import RunSpec  # noqa: F401 -- the path the trainer takes
+    c = cfg()
+    assert (c.optim.lr_scaling, c.train.averager) == ("auto", "bmuf")
+    assert ScheduleSpec.from_config(c.optim, 10, 2, c.train.averager).base_lr == c.optim.lr

@@ -21,7 +21,7 @@ from rnn_spark.training.loop import Trainer
 cfg = config.load([], {"data.path": sys.argv[1], "train.run_dir": sys.argv[2], "train.runner": "spark",
     "spark.master": "local[2]", "model.hidden_sizes": [16], "model.embedding_size": 8, "train.k1": 16,
     "train.batch_size": 8, "train.steps_per_round": 1, "train.max_rounds": 3, "train.validate_every": 2,
-    "spark.log_level": sys.argv[3]})
+    "spark.log_level": sys.argv[3], "spark.resident": sys.argv[4]})
 trainer = Trainer(cfg, quiet=True)
 try:
     trainer.run()
@@ -40,9 +40,10 @@ finally:
 """
 
 
-def run(char_dataset, tmp_path, level=""):
+def run(char_dataset, tmp_path, level="", resident="off"):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", SCRIPT, char_dataset, str(tmp_path / "run"), level],
+    return subprocess.run([sys.executable, "-c", SCRIPT, char_dataset, str(tmp_path / "run"), level,
+                           resident],
                           capture_output=True, text=True, env=env, timeout=900)
 
 
@@ -67,6 +68,24 @@ def test_quiet_start_and_every_job_named(char_dataset, tmp_path):
         assert r["broadcast_s"] > 0 and r["task_max_s"] > 0 and r["read_max_s"] > 0
         assert r["launch_s"] >= 0 and r["transfer_s"] >= 0 and r["straggler"] >= 1.0
         phases = r["broadcast_s"] + r["launch_s"] + r["task_max_s"] + r["transfer_s"] + r["fold_s"]
+        assert phases <= r["seconds"] + 1e-3, r
+
+
+def test_resident_tasks_are_one_named_job(char_dataset, tmp_path):
+    """spark.resident = auto (the default): the rounds and validations run on resident tasks, one
+    Spark job named for the round it started at; no broadcast, and the phases still fit a round."""
+    p = run(char_dataset, tmp_path, resident="auto")
+    assert p.returncode == 0, p.stderr
+    assert "resident tasks stopped" not in p.stderr, p.stderr
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    assert [[d, g] for _, d, g in got["jobs"]] == [
+        ["resident tasks from round 1/3: train", "rnn-spark: resident tasks from round 1/3: train"]]
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    recs = [json.loads(x) for x in lines]
+    assert [r["round"] for r in recs if r["kind"] == "val"] == [1, 2]
+    for r in (r for r in recs if r["kind"] == "round"):
+        assert r["broadcast_s"] == 0 and r["task_max_s"] > 0 and r["read_max_s"] > 0
+        phases = r["launch_s"] + r["task_max_s"] + r["transfer_s"] + r["fold_s"]
         assert phases <= r["seconds"] + 1e-3, r
 
 

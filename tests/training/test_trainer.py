@@ -119,6 +119,25 @@ def test_cli_errors_are_one_line(char_dataset, tmp_path, capsys):
 
 
 @pytest.mark.spark
+@pytest.mark.parametrize("resident", ["auto", "off"])
+def test_spark_runner_equals_inline_on_resident_tasks_or_a_job_per_round(char_dataset, tmp_path,
+                                                                           resident):
+    """The rounds and validations on resident tasks (the default) or as a Spark job each: the
+    inline runner's bits either way."""
+    extra = {"train.validate_every": 2}
+    inline = train(small_config(char_dataset, tmp_path / "inline", **extra), quiet=True)
+    spark = train(small_config(char_dataset, tmp_path / "spark", **extra, **{
+        "train.runner": "spark", "spark.master": "local[2]", "spark.resident": resident}),
+        quiet=True)
+    assert spark["train_loss"] == inline["train_loss"]
+    assert spark["val"]["loss"] == inline["val"]["loss"]
+    assert same(final_weights(tmp_path / "inline"), final_weights(tmp_path / "spark"))
+    rounds = [json.loads(x) for x in (tmp_path / "spark" / "metrics.jsonl").read_text().splitlines()]
+    broadcasts = {r["broadcast_s"] > 0 for r in rounds if r["kind"] == "round"}
+    assert broadcasts == ({False} if resident == "auto" else {True})
+
+
+@pytest.mark.spark
 def test_spark_runner_equals_inline_even_with_task_retries(char_dataset, tmp_path, monkeypatch):
     inline = train(small_config(char_dataset, tmp_path / "inline"), quiet=True)
     monkeypatch.setenv("RNN_SPARK_FAIL_FIRST_ATTEMPT", "1")  # every job's task 0 fails once
