@@ -23,7 +23,9 @@ later one, as a job per round (runners/spark.py), with Spark's own retries. A re
 resident returns at once: after a failure the driver has moved on.
 
 The connection is the task's: it connects to the driver (``spark.driver.host``; 127.0.0.1 on
-local[N]) and proves itself with a 32-byte token that travels inside the job's closure.
+local[N]); task and driver prove to each other that they hold a 32-byte token that travels inside
+the job's closure (an HMAC challenge each way, the token itself never on the wire), before either
+side unpickles a byte from the other.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ from rnn_spark.runners.task_errors import capture
 log = logging.getLogger(__name__)
 
 _LEN = struct.Struct("!Q")
-_HELLO = struct.Struct("!32sI")  # token, partition index
+_HELLO = struct.Struct("!I16s")  # partition index, the task's nonce
+_NONCE, _MAC = 16, 32
 CONNECT_TIMEOUT_S = 600.0  # YARN may take minutes to grant executors; the job's failure ends it early
 POLL_S = 2.0               # how often a waiting driver checks that the resident job still runs
 
@@ -71,9 +74,11 @@ def _recv_exact(sock: socket.socket, n: int, alive: Callable[[], bool] | None = 
         try:
             k = sock.recv_into(view[got:])
         except socket.timeout:
-            if alive is not None and not alive():
+            if alive is None:
+                raise  # a plain deadline (the handshake's)
+            if not alive():
                 raise ResidentLost("the resident tasks' Spark job ended") from None
-            continue
+            continue  # a poll: the job still runs, keep waiting
         if k == 0:
             raise ConnectionError("connection closed")
         got += k
@@ -99,7 +104,8 @@ def serve(address: tuple[str, int], token: bytes, blas_threads: int, index: int,
         sock.settimeout(None)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(_HELLO.pack(token, index))
+        if not prove(sock, token, index):
+            return  # not our driver: send it nothing, take nothing from it
         while True:
             try:
                 head = recv_frame(sock)
@@ -128,15 +134,42 @@ def _maybe_fail(index: int) -> None:
 
 
 # -- the driver side ---------------------------------------------------------------------------
+def _mac(token: bytes, role: bytes, index: int, first: bytes, second: bytes) -> bytes:
+    return hmac.new(token, role + struct.pack("!I", index) + first + second, "sha256").digest()
+
+
+def prove(sock: socket.socket, token: bytes, index: int) -> bool:
+    """The task's half of the handshake: hello, check the driver's answer, answer its nonce.
+    False if the peer does not know the token."""
+    mine = secrets.token_bytes(_NONCE)
+    sock.sendall(_HELLO.pack(index, mine))
+    try:
+        reply = _recv_exact(sock, _NONCE + _MAC)
+    except ConnectionError:
+        return False
+    theirs, mac = bytes(reply[:_NONCE]), bytes(reply[_NONCE:])
+    if not hmac.compare_digest(mac, _mac(token, b"driver", index, mine, theirs)):
+        return False
+    sock.sendall(_mac(token, b"task", index, theirs, mine))
+    return True
+
+
 def admit(conn: socket.socket, token: bytes, conns: list) -> int | None:
-    """A new connection's resident index, if it proves the token and its index is free; else the
-    connection is closed (a stranger, or a second copy of a resident) and None returned."""
+    """The driver's half: a new connection's resident index, if it proves the token and its index
+    is free; else the connection is closed (a stranger, or a second copy of a resident) and None
+    returned."""
     conn.settimeout(10)
     try:
-        got, index = _HELLO.unpack(_recv_exact(conn, _HELLO.size))
+        index, theirs = _HELLO.unpack(_recv_exact(conn, _HELLO.size))
+        if not 0 <= index < len(conns) or conns[index]:
+            raise ConnectionError("no such free resident")
+        mine = secrets.token_bytes(_NONCE)
+        conn.sendall(mine + _mac(token, b"driver", index, theirs, mine))
+        ok = hmac.compare_digest(bytes(_recv_exact(conn, _MAC)),
+                                 _mac(token, b"task", index, mine, theirs))
     except (OSError, ConnectionError, struct.error):
-        got, index = b"", -1
-    if not hmac.compare_digest(got, token) or not 0 <= index < len(conns) or conns[index]:
+        ok = False
+    if not ok:
         conn.close()
         return None
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -198,7 +231,7 @@ class ResidentPool:
             self.sc.setJobGroup(self._group, self.description, interruptOnCancel=True)
             self.sc.parallelize(range(self.count), self.count).barrier() \
                 .mapPartitionsWithIndex(fn).collect()
-        except BaseException as exc:  # noqa: BLE001 -- reported by alive()/map()
+        except Exception as exc:  # the job's failure (Py4J): reported by _accept / map
             self._error = exc
 
     def alive(self) -> bool:

@@ -265,16 +265,12 @@ class SparkRunner:
     def _on_pool(self, fn, tasks: list, shared: Any) -> list | None:
         """The call's results from the resident pool, or None (the pool is gone for good: the
         caller runs the call as a job, which gives the same bits)."""
-        import time
-
         try:
             if self._pool is None:
                 self._pool = ResidentPool(self.sc, self._resident_count, self.task_cpus,
                                           self._label or "")
-            t0 = time.perf_counter()
             results = self._pool.map(fn, tasks, shared)
-            self.last_broadcast_s = 0.0
-            log.debug("resident call: %.3f s", time.perf_counter() - t0)
+            self.last_broadcast_s = 0.0  # nothing is broadcast
             return results
         except ResidentLost as exc:
             log.warning("rnn-spark: resident tasks stopped (%s); running a Spark job per round "

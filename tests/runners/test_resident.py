@@ -5,11 +5,12 @@ the same results. Real local Spark; no mocks."""
 
 import os
 import socket
+import threading
 
 import pytest
 
 from rnn_spark.errors import DataError
-from rnn_spark.runners.resident import _HELLO, admit
+from rnn_spark.runners.resident import admit, prove
 from rnn_spark.runners.spark import SparkRunner
 
 pytestmark = pytest.mark.spark
@@ -81,33 +82,59 @@ def test_trouble_falls_back_to_a_job_per_call_with_the_same_results(runner, tmp_
     assert jobs(runner) == before + 1  # a job per call from here on
 
 
-def test_a_connection_must_prove_the_token_and_a_free_index():
+def test_task_and_driver_must_prove_the_token_and_a_free_index():
+    """Each side checks the other's HMAC before reading anything more; the token is never sent."""
     token = os.urandom(32)
     conns = [None, None]
     server = socket.create_server(("127.0.0.1", 0))
 
-    def connect(payload: bytes):
+    def attempt(tok: bytes, index: int):
+        """(what admit says, what the task's prove says), over a real TCP connection."""
         a = socket.create_connection(server.getsockname())
-        a.sendall(payload)
-        b, _ = server.accept()
-        return a, b
+        proved = []
+        def task():
+            proved.append(prove(a, tok, index))
+            if not proved[-1]:
+                a.close()  # as serve does: it returns, and its connection closes
 
-    opened = []
-    for payload in [_HELLO.pack(os.urandom(32), 0),  # a stranger
-                    _HELLO.pack(token, 2),            # an index out of range
-                    b"short"]:                        # a hello cut short
-        a, b = connect(payload)
-        if payload == b"short":
-            a.shutdown(socket.SHUT_WR)
-        assert admit(b, token, conns) is None and b.fileno() == -1
-        opened.append(a)
-    a, b = connect(_HELLO.pack(token, 1))
-    assert admit(b, token, conns) == 1
+        t = threading.Thread(target=task)
+        t.start()
+        b, _ = server.accept()
+        got = admit(b, token, conns)
+        if got is None:
+            a.close()
+        t.join(timeout=30)
+        return got, proved[0], a, b
+
+    got, proved, a, b = attempt(os.urandom(32), 0)  # a stranger
+    assert got is None and not proved and b.fileno() == -1
+    got, proved, a, b = attempt(token, 2)            # an index out of range
+    assert got is None and not proved
+    got, proved, a, b = attempt(token, 1)
+    assert got == 1 and proved
     conns[1] = b
-    a2, b2 = connect(_HELLO.pack(token, 1))
-    assert admit(b2, token, conns) is None  # a second copy of resident 1
-    for s in (*opened, a, b, a2, server):
-        s.close()
+    got, proved, a2, b2 = attempt(token, 1)          # a second copy of resident 1
+    assert got is None and not proved
+    c = socket.create_connection(server.getsockname())
+    c.sendall(b"short")
+    c.shutdown(socket.SHUT_WR)
+    d, _ = server.accept()
+    assert admit(d, token, conns) is None            # a hello cut short
+    for sock in (a, b, c, server):
+        sock.close()
+
+
+def test_a_task_does_not_serve_a_driver_without_the_token():
+    token = os.urandom(32)
+    server = socket.create_server(("127.0.0.1", 0))
+    a = socket.create_connection(server.getsockname())
+    b, _ = server.accept()
+    t = threading.Thread(target=lambda: b.sendall(b"\0" * 48))  # an answer without the token
+    t.start()
+    assert prove(a, token, 0) is False
+    t.join()
+    for sock in (a, b, server):
+        sock.close()
 
 
 @pytest.mark.parametrize("conf", [{"spark.speculation": "true"},
