@@ -26,3 +26,17 @@ def test_kernel_benchmark_prints_json(capsys):
     assert out["benchmark"] == "kernel" and out["threads"] == 1
     assert [r["cell"] for r in out["results"]] == ["lstm", "gru"]
     assert all(r["ours_tok_s"] > 0 for r in out["results"])
+
+
+def test_step_parts_benchmark_prints_json(capsys):
+    pytest.importorskip("threadpoolctl")
+    spec = importlib.util.spec_from_file_location("step_parts", ROOT / "benchmarks" / "step_parts.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    args = ["--hidden", "8", "--embedding", "4", "--window", "5", "--batch", "2", "--vocab", "7",
+            "--steps", "1", "--repeats", "1"]
+    assert mod.main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["benchmark"] == "step_parts" and out["threads"] == 1
+    assert len(out["parts"]) == 5 and all(p["ms"] >= 0 for p in out["parts"])
+    assert sum("gflop_s" in p for p in out["parts"]) == 3
