@@ -15,8 +15,9 @@ Task i of a call goes to resident i mod N, and the results are put back in task 
 a pure function of (task, shared), so which process runs it changes no bit (the determinism
 contract of runners/base.py).
 
-Not used with dynamic allocation (barrier stages need fixed executors) or speculation (Spark can
-re-run a straggler only as a task of its own job). Any trouble -- no connection in time, a resident
+Not used with dynamic allocation (barrier stages need fixed executors), speculation (Spark can
+re-run a straggler only as a task of its own job) or Spark's network security on (our socket is
+not encrypted: SECURITY_KEYS). Any trouble -- no connection in time, a resident
 that dies, errs or is lost with its executor, a barrier stage Spark cannot place -- raises
 :class:`ResidentLost`; the Spark runner then stops the pool and runs the same call, and every
 later one, as a job per round (runners/spark.py), with Spark's own retries. A retried attempt of a
@@ -53,6 +54,10 @@ _LEN = struct.Struct("!Q")
 _HELLO = struct.Struct("!I16s")  # partition index, the task's nonce
 _NONCE, _MAC = 16, 32
 CONNECT_TIMEOUT_S = 600.0  # YARN may take minutes to grant executors; the job's failure ends it early
+# any of these on: the cluster wants its traffic authenticated or encrypted, which our plain socket
+# would bypass, so no resident pool (a Spark job per round uses Spark's own channels)
+SECURITY_KEYS = ("spark.authenticate", "spark.network.crypto.enabled", "spark.ssl.enabled",
+                 "spark.ssl.rpc.enabled")
 POLL_S = 2.0               # how often a waiting driver checks that the resident job still runs
 
 
@@ -88,6 +93,11 @@ def _recv_exact(sock: socket.socket, n: int, alive: Callable[[], bool] | None = 
 def recv_frame(sock: socket.socket, alive: Callable[[], bool] | None = None) -> bytearray:
     (n,) = _LEN.unpack(_recv_exact(sock, _LEN.size, alive))
     return _recv_exact(sock, n, alive)
+
+
+# -- the handshake's proofs (both sides) -------------------------------------------------------
+def _mac(token: bytes, role: bytes, index: int, first: bytes, second: bytes) -> bytes:
+    return hmac.new(token, role + struct.pack("!I", index) + first + second, "sha256").digest()
 
 
 # -- the executor side -------------------------------------------------------------------------
@@ -126,18 +136,6 @@ def serve(address: tuple[str, int], token: bytes, blas_threads: int, index: int,
     yield from ()
 
 
-def _maybe_fail(index: int) -> None:
-    """Fault injection (RNN_SPARK_FAIL_FIRST_ATTEMPT=1, the retry tests): resident 0 fails after
-    its first task's work, so the driver must fall back and Spark retry the round's task."""
-    if os.environ.get("RNN_SPARK_FAIL_FIRST_ATTEMPT") == "1" and index == 0:
-        raise RuntimeError("injected failure (RNN_SPARK_FAIL_FIRST_ATTEMPT=1)")
-
-
-# -- the driver side ---------------------------------------------------------------------------
-def _mac(token: bytes, role: bytes, index: int, first: bytes, second: bytes) -> bytes:
-    return hmac.new(token, role + struct.pack("!I", index) + first + second, "sha256").digest()
-
-
 def prove(sock: socket.socket, token: bytes, index: int) -> bool:
     """The task's half of the handshake: hello, check the driver's answer, answer its nonce.
     False if the peer does not know the token."""
@@ -154,6 +152,14 @@ def prove(sock: socket.socket, token: bytes, index: int) -> bool:
     return True
 
 
+def _maybe_fail(index: int) -> None:
+    """Fault injection (RNN_SPARK_FAIL_FIRST_ATTEMPT=1, the retry tests): resident 0 fails after
+    its first task's work, so the driver must fall back and Spark retry the round's task."""
+    if os.environ.get("RNN_SPARK_FAIL_FIRST_ATTEMPT") == "1" and index == 0:
+        raise RuntimeError("injected failure (RNN_SPARK_FAIL_FIRST_ATTEMPT=1)")
+
+
+# -- the driver side ---------------------------------------------------------------------------
 def admit(conn: socket.socket, token: bytes, conns: list) -> int | None:
     """The driver's half: a new connection's resident index, if it proves the token and its index
     is free; else the connection is closed (a stranger, or a second copy of a resident) and None
@@ -191,6 +197,10 @@ def driver_address(sc) -> tuple[str, str]:
 def usable(sc) -> str | None:
     """Why a resident pool cannot run on this context (None: it can)."""
     conf = sc.getConf()
+    secured = [k for k in SECURITY_KEYS if conf.get(k, "false").lower() == "true"]
+    if secured:
+        return (f"Spark's own network security is on ({', '.join(secured)}) and the resident "
+                f"tasks' socket is not encrypted: rounds stay on Spark's channels")
     if conf.get("spark.dynamicAllocation.enabled", "false").lower() == "true":
         return "dynamic allocation is on (Spark's barrier stages need a fixed set of executors)"
     if conf.get("spark.speculation", "false").lower() == "true":

@@ -140,9 +140,11 @@ def test_a_task_does_not_serve_a_driver_without_the_token():
 @pytest.mark.parametrize("conf", [{"spark.speculation": "true"},
                                   {"spark.dynamicAllocation.enabled": "true",
                                    "spark.shuffle.service.enabled": "false",
-                                   "spark.dynamicAllocation.shuffleTracking.enabled": "true"}],
-                         ids=["speculation", "dynamic-allocation"])
-def test_no_resident_tasks_where_spark_must_place_or_rerun_tasks_itself(conf):
+                                   "spark.dynamicAllocation.shuffleTracking.enabled": "true"},
+                                  {"spark.authenticate": "true",
+                                   "spark.network.crypto.enabled": "true"}],
+                         ids=["speculation", "dynamic-allocation", "spark-network-security"])
+def test_no_resident_tasks_where_spark_must_place_or_rerun_tasks_itself_or_secure_them(conf):
     from pyspark import SparkContext
 
     active = SparkContext._active_spark_context
