@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/kernel.py (tiny sizes): it runs and prints the JSON it promises.
+"""Smoke tests of benchmarks/kernel.py and step_parts.py (tiny sizes): they run and print the JSON they promise.
 No timing is asserted."""
 
 import importlib.util
@@ -10,11 +10,17 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def test_kernel_benchmark_prints_json(capsys):
-    pytest.importorskip("threadpoolctl")
-    spec = importlib.util.spec_from_file_location("kernel_bench", ROOT / "benchmarks" / "kernel.py")
+def _benchmark(name: str):
+    """benchmarks/NAME.py as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def test_kernel_benchmark_prints_json(capsys):
+    pytest.importorskip("threadpoolctl")
+    mod = _benchmark("kernel")
     args = ["--cells", "lstm,gru", "--hidden", "8", "--window", "5", "--batch", "2", "--repeats", "1",
             "--min-seconds", "0.001"]
     try:
@@ -30,9 +36,7 @@ def test_kernel_benchmark_prints_json(capsys):
 
 def test_step_parts_benchmark_prints_json(capsys):
     pytest.importorskip("threadpoolctl")
-    spec = importlib.util.spec_from_file_location("step_parts", ROOT / "benchmarks" / "step_parts.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _benchmark("step_parts")
     args = ["--hidden", "8", "--embedding", "4", "--window", "5", "--batch", "2", "--vocab", "7",
             "--steps", "1", "--repeats", "1"]
     assert mod.main(args) == 0
