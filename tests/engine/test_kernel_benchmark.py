@@ -1,5 +1,5 @@
-"""Smoke tests of benchmarks/kernel.py and step_parts.py (tiny sizes): they run and print the JSON they promise.
-No timing is asserted."""
+"""Smoke tests of benchmarks/kernel.py and step_parts.py (tiny sizes): they run and print the
+JSON they promise. No timing is asserted."""
 
 import importlib.util
 import json
