@@ -140,15 +140,15 @@ def prove(sock: socket.socket, token: bytes, index: int) -> bool:
     """The task's half of the handshake: hello, check the driver's answer, answer its nonce.
     False if the peer does not know the token."""
     mine = secrets.token_bytes(_NONCE)
-    sock.sendall(_HELLO.pack(index, mine))
     try:
+        sock.sendall(_HELLO.pack(index, mine))
         reply = _recv_exact(sock, _NONCE + _MAC)
-    except ConnectionError:
+        theirs, mac = bytes(reply[:_NONCE]), bytes(reply[_NONCE:])
+        if not hmac.compare_digest(mac, _mac(token, b"driver", index, mine, theirs)):
+            return False
+        sock.sendall(_mac(token, b"task", index, theirs, mine))
+    except OSError:  # reset, closed, refused mid-way (ConnectionError is one): not proven
         return False
-    theirs, mac = bytes(reply[:_NONCE]), bytes(reply[_NONCE:])
-    if not hmac.compare_digest(mac, _mac(token, b"driver", index, mine, theirs)):
-        return False
-    sock.sendall(_mac(token, b"task", index, theirs, mine))
     return True
 
 

@@ -100,9 +100,7 @@ def test_task_and_driver_must_prove_the_token_and_a_free_index():
         t = threading.Thread(target=task)
         t.start()
         b, _ = server.accept()
-        got = admit(b, token, conns)
-        if got is None:
-            a.close()
+        got = admit(b, token, conns)  # a refusal closes b: the task sees the end, not a hang
         t.join(timeout=30)
         return got, proved[0], a, b
 
@@ -120,7 +118,7 @@ def test_task_and_driver_must_prove_the_token_and_a_free_index():
     c.shutdown(socket.SHUT_WR)
     d, _ = server.accept()
     assert admit(d, token, conns) is None            # a hello cut short
-    for sock in (a, b, c, server):
+    for sock in (a, b, a2, c, d, server):
         sock.close()
 
 
