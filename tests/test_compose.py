@@ -169,11 +169,18 @@ def test_image_inputs():
     (["status"], {"RNN_SPARK_COMPOSE_PROJECT": "Bad Name"}, "is not a compose project name"),
     (["status"], {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, "cannot reach the Docker engine"),
 ])
-def test_script_rejects_bad_input_with_one_line(args, env, message, tmp_path):
-    if "DOCKER_HOST" in env and shutil.which("docker") is None:
-        pytest.skip("docker CLI not installed")
+def test_script_rejects_bad_input_with_one_line(args, env, message, tmp_path, tmp_path_factory):
+    env = {**os.environ, **env}
+    if "DOCKER_HOST" in env:
+        docker = shutil.which("docker")
+        if docker is None:
+            pytest.skip("docker CLI not installed")
+        # as on a fresh machine: a bare Docker CLI, neither docker-compose nor a daemon on PATH
+        bare = tmp_path_factory.mktemp("bare-bin")
+        (bare / "docker").symlink_to(docker)
+        env["PATH"] = str(bare)
     r = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
-                       env={**os.environ, **env}, timeout=60, cwd=tmp_path)
+                       env=env, timeout=60, cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], r.stderr

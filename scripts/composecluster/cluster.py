@@ -7,7 +7,7 @@ import sys
 import time
 
 from . import ComposeError
-from .engine import PORTS, SERVICES, Project, host_port, require_engine
+from .engine import PORTS, SERVICES, Project, host_port
 from .image import IMAGE_REPO, BuildOptions, build, image_exists, tag
 
 
@@ -38,7 +38,6 @@ def up(opts: BuildOptions, timeout: float, rebuild: bool = False) -> str:
     for s in PORTS:
         host_port(s)  # validate every port variable before doing anything
     project = Project.from_env()
-    require_engine()
     image_tag = tag(opts)
     ref = f"{IMAGE_REPO}:{image_tag}"
     t0 = time.monotonic()
@@ -93,7 +92,6 @@ def health(project: Project) -> tuple[int, list[str]]:
 
 def down(volumes: bool) -> None:
     project = Project.from_env()
-    require_engine()
     args = ["down", "--remove-orphans"] + (["--volumes"] if volumes else [])
     project.compose(*args, env=compose_env(None, None), capture=False, timeout=300,
                     what="compose down")

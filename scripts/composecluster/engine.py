@@ -91,6 +91,9 @@ class Project:
         if not name or not all(c.isalnum() or c in "-_" for c in name) or name != name.lower():
             raise ComposeError(f"RNN_SPARK_COMPOSE_PROJECT={name!r} is not a compose project "
                                "name; use lower-case letters, digits, - and _")
+        # the engine before the compose command: every command needs a running engine, and a
+        # machine with a bare Docker CLI (no compose, no daemon) should hear about the engine first
+        require_engine()
         return cls(name, tuple(compose_cmd()))
 
     def compose(self, *args: str, env: dict | None = None, capture: bool = True,
