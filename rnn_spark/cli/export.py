@@ -11,7 +11,9 @@ import click
 @click.option("--out", required=True, metavar="DIR", help="directory to write (local or hdfs://)")
 @click.option("--format", "fmt", type=click.Choice(["pytorch", "onnx"]), required=True,
               help="pytorch: model.pt state dict + model.json + rnn_model.py; onnx: model.onnx + model.json")
-@click.option("--overwrite", is_flag=True, help="replace an existing --out")
+@click.option("--overwrite", is_flag=True,
+              help="replace an existing --out that is an export rnn-spark made (never a model, "
+                   "a checkpoint, or anything inside a run directory or a dataset)")
 def export(model_uri, out, fmt, overwrite):
     """Export a trained model for PyTorch or ONNX runtimes.
 
@@ -20,12 +22,11 @@ def export(model_uri, out, fmt, overwrite):
       rnn-spark export --model runs/lm --out exports/lm-torch --format pytorch
       rnn-spark export --model runs/lm/best --out exports/lm-onnx --format onnx
     """
+    from rnn_spark.fs.kinds import EXPORT
     from rnn_spark.serve import load_model
     from rnn_spark.serve.common import check_out
 
-    from rnn_spark.serve.export_torch import EXPORT_MARKERS
-
-    check_out(out, overwrite, [model_uri], markers=EXPORT_MARKERS, kind="export directory")
+    check_out(out, overwrite, [model_uri], kind=EXPORT)
     tm = load_model(model_uri)
     if fmt == "pytorch":
         from rnn_spark.serve.export_torch import export_pytorch

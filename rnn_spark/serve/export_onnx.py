@@ -16,7 +16,8 @@ import numpy as np
 
 from rnn_spark import fs
 from rnn_spark.errors import UserError
-from rnn_spark.serve.export_torch import EXPORT_MARKERS
+from rnn_spark.fs.kinds import EXPORT
+from rnn_spark.serve.export_torch import mark_export
 
 OPSET = 17
 _PERM = {"lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}
@@ -110,8 +111,9 @@ def export_onnx(tm, out: str, overwrite: bool = False) -> dict:
     from rnn_spark.serve.export_torch import model_json
     data = build_graph(tm).SerializeToString()
     from rnn_spark.serve.common import check_out
-    replace = check_out(out, overwrite, [tm.source.uri], markers=EXPORT_MARKERS, kind="export directory")
+    replace = check_out(out, overwrite, [tm.source.uri], kind=EXPORT)
     with fs.staging_dir(out, overwrite=replace) as tmp:
+        mark_export(tmp, "onnx")
         fs.write_bytes(fs.join(tmp, "model.onnx"), data)
         fs.write_text(fs.join(tmp, "model.json"), json.dumps(model_json(tm), indent=1, sort_keys=True))
     return {"files": ["model.onnx", "model.json"]}

@@ -13,8 +13,7 @@ import json
 import numpy as np
 
 from rnn_spark import fs
-
-EXPORT_MARKERS = ("model.json",)  # an export directory rnn-spark made
+from rnn_spark.fs.kinds import EXPORT, EXPORT_MARKER
 
 SNIPPET = '''\
 # Rebuild an rnn-spark model as PyTorch modules (written by `rnn-spark export --format pytorch`).
@@ -84,6 +83,14 @@ def model_json(tm) -> dict:
     return d
 
 
+def mark_export(tmp: str, fmt: str) -> None:
+    """The marker that makes a directory an export rnn-spark made (rnn_spark/fs/kinds.py): only
+    such a directory is replaced by ``export --overwrite`` -- a model.json alone proves nothing."""
+    from rnn_spark import __version__
+    fs.write_text(fs.join(tmp, EXPORT_MARKER), json.dumps(
+        {"rnn_spark_export": 1, "format": fmt, "version": __version__}) + "\n")
+
+
 def export_pytorch(tm, out: str, overwrite: bool = False) -> dict:
     """Write the export directory ``out`` atomically; -> {"files": [...], "snippet": str}."""
     state = torch_names(tm.config, tm.state)
@@ -99,8 +106,9 @@ def export_pytorch(tm, out: str, overwrite: bool = False) -> dict:
         np.savez(buf, **state)
         weights = "model.npz"
     from rnn_spark.serve.common import check_out
-    replace = check_out(out, overwrite, [tm.source.uri], markers=EXPORT_MARKERS, kind="export directory")
+    replace = check_out(out, overwrite, [tm.source.uri], kind=EXPORT)
     with fs.staging_dir(out, overwrite=replace) as tmp:
+        mark_export(tmp, "pytorch")
         fs.write_bytes(fs.join(tmp, weights), buf.getvalue())
         fs.write_text(fs.join(tmp, "model.json"), json.dumps(model_json(tm), indent=1, sort_keys=True))
         fs.write_text(fs.join(tmp, "rnn_model.py"), SNIPPET)

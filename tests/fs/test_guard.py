@@ -5,7 +5,8 @@ import os
 import pytest
 
 from rnn_spark.errors import UserError
-from rnn_spark.fs.guard import RUN_DIR_MARKERS, check_output
+from rnn_spark.fs.guard import check_output
+from rnn_spark.fs.kinds import RUN, RUN_MARKER
 
 
 def _refused(match, *args, **kw):
@@ -31,7 +32,7 @@ def test_empty_dir_ok_with_or_without_overwrite(tmp_path):
 
 def test_existing_needs_overwrite(tmp_path):
     (tmp_path / "ds").mkdir()
-    (tmp_path / "ds" / "manifest.json").write_text("{}")
+    (tmp_path / "ds" / "manifest.json").write_text('{"format": "rnn-spark-shards"}')
     _refused(r"output already exists; pass --overwrite to replace it$", str(tmp_path / "ds"), [],
              overwrite=False)
     assert check_output(str(tmp_path / "ds"), [], overwrite=True) is True
@@ -92,11 +93,12 @@ def test_remote_paths_compared_by_path(tmp_path):
 def test_run_dir_markers(tmp_path):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
-    assert check_output(str(run), [str(tmp_path / "ds")], overwrite=True, kind="run directory",
-                        what_flag="--run-dir", marker_files=RUN_DIR_MARKERS) is True
+    (run / RUN_MARKER).write_text("{}")
+    assert check_output(str(run), [str(tmp_path / "ds")], overwrite=True, kind=RUN,
+                        what_flag="--run-dir") is True
     with pytest.raises(UserError, match=r": --run-dir lies inside the input"):
         check_output(str(tmp_path / "ds" / "run"), [str(tmp_path / "ds")], overwrite=True,
-                     kind="run directory", what_flag="--run-dir", marker_files=RUN_DIR_MARKERS)
+                     kind=RUN, what_flag="--run-dir")
 
 
 def test_dot_is_not_called_a_root():

@@ -93,13 +93,13 @@ def test_cli_export_both_formats(lm_run, tmp_path, capsys):
                              "--format", "pytorch")
     assert code == 0, err
     assert "class RNNModel" in out and sorted(os.listdir(tmp_path / "pt")) == \
-        ["model.json", "model.pt", "rnn_model.py"]
+        [".rnn-spark-export", "model.json", "model.pt", "rnn_model.py"]
     mj = json.loads((tmp_path / "pt" / "model.json").read_text())
     assert mj["vocab"]["size"] == mj["model"]["vocab_size"]
     code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(tmp_path / "ox"),
                              "--format", "onnx")
     assert code == 0, err
-    assert sorted(os.listdir(tmp_path / "ox")) == ["model.json", "model.onnx"]
+    assert sorted(os.listdir(tmp_path / "ox")) == [".rnn-spark-export", "model.json", "model.onnx"]
 
 
 def test_npz_when_torch_is_absent(lm_run, tmp_path, monkeypatch):
@@ -125,10 +125,11 @@ def test_bad_out(lm_run, tmp_path, capsys):
     assert run_cli(capsys, "export", "--model", run, "--out", str(mine), "--format", "onnx")[0] == 0
     code, _, err = run_cli(capsys, "export", "--model", run, "--out", str(mine), "--format", "pytorch")
     assert code == 2 and "--overwrite" in err
-    assert sorted(os.listdir(mine)) == ["model.json", "model.onnx"]
+    assert sorted(os.listdir(mine)) == [".rnn-spark-export", "model.json", "model.onnx"]
     code, _, err = run_cli(capsys, "export", "--model", run, "--out", str(mine),
                            "--format", "pytorch", "--overwrite")
-    assert code == 0 and sorted(os.listdir(mine)) == ["model.json", "model.pt", "rnn_model.py"]
+    assert code == 0 and sorted(os.listdir(mine)) == [".rnn-spark-export", "model.json", "model.pt",
+                                                      "rnn_model.py"]
     afile = tmp_path / "file"
     afile.write_text("x")
     code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(afile / "sub"),
