@@ -4,9 +4,10 @@
     run directory          .rnn-spark-run                                        (train)
                            -- a first-release one: a config.toml that reads as an rnn-spark
                            configuration, next to nothing but run files
-    model                  weights.npz, state.npz or checksums.json, or a model.json saying
-                           "rnn-spark-checkpoint" / "pytorch-state-dict-npz": RUN/model, RUN/best,
-                           RUN/checkpoints/round-N (and copies of them)       (train)
+    model                  weights.npz, state.npz or checksums.json beside meta.json or
+                           model.json, or a model.json saying "rnn-spark-checkpoint" /
+                           "pytorch-state-dict-npz": RUN/model, RUN/best, RUN/checkpoints/round-N
+                           (and copies of them)                                  (train)
     export directory       .rnn-spark-export                                     (export)
                            -- an earlier release's: model.json "format" "pytorch-state-dict"
                            beside model.pt, model.npz or model.onnx, and nothing else
@@ -103,8 +104,9 @@ def kind_of(uri: str, names: list[str] | None = None) -> str | None:
     if DATASET_MANIFEST in names and _json_field(
             fs.join(uri, DATASET_MANIFEST), "format") == DATASET_FORMAT:
         return DATASET
-    if _MODEL_FILES & set(names) or ("model.json" in names and _json_field(
-            fs.join(uri, "model.json"), "format") in _MODEL_FORMATS):
+    if (_MODEL_FILES & set(names) and {"meta.json", "model.json"} & set(names)) or (
+            "model.json" in names
+            and _json_field(fs.join(uri, "model.json"), "format") in _MODEL_FORMATS):
         return MODEL
     if _old_run_dir(uri, names):
         return RUN
