@@ -42,8 +42,10 @@ def common(fn):
         click.option("--val-fraction", type=float, default=0.1, show_default=True,
                      help="Fraction of sequences held out for validation."),
         click.option("--overwrite", is_flag=True,
-                     help="Replace OUT if it is a dataset (holds manifest.json); an empty "
-                          "directory needs no flag. Never replaces user files or an input."),
+                     help="Replace OUT if it is a dataset rnn-spark made (holds its "
+                          "manifest.json); an empty directory needs no flag. Never replaces user "
+                          "files, an input or another rnn-spark output (a run, a model, an "
+                          "export), nor writes inside one."),
         click.option("--engine", type=click.Choice(["auto", "local", "spark"]), default="auto",
                      show_default=True, help="auto = spark above 256 MiB of input."),
         click.option("--master", default="local[*]", show_default=True,

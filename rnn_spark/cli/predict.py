@@ -29,7 +29,9 @@ from rnn_spark.cli.evaluate import open_runner, runner_options
 @click.option("--format", "fmt", type=click.Choice(["auto", "csv", "parquet", "jsonl"]),
               default=None, help="--input of classify/forecast models: the files' format "
                                  "(default: the training dataset's, else from the file name)")
-@click.option("--overwrite", is_flag=True, help="replace an existing --out")
+@click.option("--overwrite", is_flag=True,
+              help="replace an existing --out that holds predictions rnn-spark made (never a "
+                   "dataset, a run, a model or an export, nor a directory inside one)")
 @runner_options
 def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt, overwrite,
             runner, master, workers, confs):

@@ -69,7 +69,8 @@ Examples:
   rnn-spark pack-env                      # build into ~/.cache/rnn-spark/envs, print its path
   rnn-spark pack-env --out env.tar.gz     # and copy it here (for spark-submit --archives)
 """)
-@click.option("--out", metavar="PATH", help="copy the archive here (a .tar.gz file name)")
+@click.option("--out", metavar="PATH", help="copy the archive here (a .tar.gz file name; an "
+              "existing file is replaced only if pack-env wrote it)")
 def pack_env(out):
     """Build the Python environment `rnn-spark submit` ships (cached by content hash) and print
     a JSON summary: path, content hash, Python version, pinned requirements, size."""

@@ -78,7 +78,8 @@ def _resolve(config_files, sets, kwargs):
               help="set any key, e.g. --set optim.lr=0.01 --set 'spark.conf={\"spark.executor.memory\": \"2g\"}' (values are JSON, else strings)")
 @click.option("--overwrite", is_flag=True,
               help="replace an existing run directory rnn-spark made (or an empty directory); "
-                   "never a dataset or other files; not with --resume")
+                   "never a dataset, a model, an export or other files, nor a directory inside "
+                   "one of them; not with --resume")
 @click.option("--quiet", "-q", is_flag=True, help="no progress output")
 @config_options
 def train(config_files, sets, overwrite, quiet, **kwargs):

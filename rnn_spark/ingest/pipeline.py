@@ -4,7 +4,8 @@ The whole output is written into a staging directory renamed into place at the e
 half-written is visible, and an old dataset under the same name is swapped out only when the new
 one is complete. Before anything is created, :func:`rnn_spark.fs.guard.check_output` applies the
 ``--overwrite`` rule: the output must not be, contain or lie inside an input, and ``--overwrite``
-replaces only a dataset (a directory holding ``manifest.json``) or an empty directory.
+replaces only a dataset (a directory holding rnn-spark's ``manifest.json``) or an empty
+directory; the output never lies inside another rnn-spark directory (rnn_spark/fs/kinds.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 from rnn_spark import fs
 from rnn_spark.data.manifest import MANIFEST_NAME, Manifest, dump_manifest, read_manifest
 from rnn_spark.errors import ConfigError, DataError
-from rnn_spark.fs.guard import DATASET_MARKERS, check_output
+from rnn_spark.fs.guard import check_output
+from rnn_spark.fs.kinds import DATASET
 from rnn_spark.ingest.chunks import DEFAULT_CHUNK_BYTES
 from rnn_spark.ingest.job import Job, Progress
 from rnn_spark.ingest.plans import DEFAULT_ROW_GROUP_BYTES, DEFAULT_SHARD_BYTES
@@ -44,8 +46,8 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
     say = Progress(quiet)
     inputs = find_inputs(sources)
     srcs = inputs.files
-    replace = check_output(out, inputs.paths, overwrite=overwrite, kind="dataset",
-                           what_flag="--out", marker_files=DATASET_MARKERS, error=DataError)
+    replace = check_output(out, inputs.paths, overwrite=overwrite, kind=DATASET,
+                           what_flag="--out", error=DataError)
     size = sum(s["bytes"] for s in srcs)
     if engine == "auto":
         engine = "spark" if size > AUTO_SPARK_BYTES else "local"

@@ -14,6 +14,8 @@ import time
 
 from rnn_spark import fs
 from rnn_spark.errors import DataError, UserError
+from rnn_spark.fs.guard import check_not_inside
+from rnn_spark.fs.kinds import RUN
 from rnn_spark.report.charts import CHART_NAMES, Chart, all_charts
 from rnn_spark.report.sample import sample_text
 from rnn_spark.training.rundir import RunDir
@@ -60,7 +62,11 @@ def _bad_record(rec) -> str | None:
 
 def _check_out(out: str, pngs: list[str]) -> None:
     """--out may replace an earlier report (and its PNGs), never anything else: a directory, or a
-    file that is not an rnn-spark report, is refused before anything is written."""
+    file that is not an rnn-spark report, is refused before anything is written; so is a page
+    inside a directory rnn-spark made (a dataset, a model, an export), except a run's own page,
+    RUN/report.html."""
+    own_page = out == RunDir(fs.parent(out)).report
+    check_not_inside(out, "report", parent_may_be=RUN if own_page else None)
     if fs.exists(out):
         if fs.isdir(out):
             raise UserError(f"--out {out} is a directory; give the page's file name, e.g. "

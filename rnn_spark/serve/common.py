@@ -93,16 +93,16 @@ def log_softmax64(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-def check_out(out: str, overwrite: bool, inputs=(), markers=("predictions.json",),
-              kind: str = "output") -> bool:
-    """The ``--overwrite`` rule (rnn_spark.fs.guard: never an input, never a directory rnn-spark did
-    not make) plus an ``out`` that cannot be created, checked before any work is done (one line;
+def check_out(out: str, overwrite: bool, inputs=(), kind: str = "predictions directory") -> bool:
+    """The ``--overwrite`` rule (rnn_spark.fs.guard: never an input, never inside or in place of
+    anything rnn-spark made but an output of the same ``kind`` -- rnn_spark.fs.kinds' PREDICTIONS
+    or EXPORT) plus an ``out`` that cannot be created, checked before any work is done (one line;
     nothing is written). -> whether an existing ``out`` is to be replaced (for fs.staging_dir)."""
     import os
 
     from rnn_spark import fs
     from rnn_spark.fs.guard import check_output
-    replace = check_output(out, list(inputs), overwrite=overwrite, kind=kind, marker_files=markers)
+    replace = check_output(out, list(inputs), overwrite=overwrite, kind=kind)
     if fs.exists(out):
         return replace
     parent = fs.parent(out)

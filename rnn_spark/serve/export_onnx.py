@@ -1,9 +1,13 @@
 """``export --format onnx``: a standard ONNX graph built with the ``onnx`` package (no torch).
 
-    input [B, T] int64 ids | [B, T, D] float32   (+ lengths [B] int32 for last-step heads)
-    -> Gather(embedding) -> Transpose to time-major -> per layer one ONNX RNN / LSTM / GRU op
+    input [B, T] int64 ids | [B, T, D] float32 raw features   (+ lengths [B] int32, last-step heads)
+    -> [Sub mean, Div std: the training data's normalisation] -> Gather(embedding)
+    -> Transpose to time-major -> per layer one ONNX RNN / LSTM / GRU op
     -> head: MatMul + Add at every step ([B, T, O]) or Gemm on the last valid step ([B, O])
+    -> [Mul std, Add mean: a regressor's outputs back in original units]
 
+The normalisation steps are there when the dataset was normalised (serve/export_meta.py), so the
+graph takes what ``rnn-spark predict --input`` takes and returns what it returns.
 Weights go in float32. PyTorch gate order is converted to ONNX's: LSTM ifgo -> iofc, GRU rzn ->
 zrh (with linear_before_reset=1, PyTorch's GRU); RNN gates need nothing.
 """
@@ -14,9 +18,8 @@ import json
 
 import numpy as np
 
-from rnn_spark import fs
 from rnn_spark.errors import UserError
-from rnn_spark.serve.export_torch import EXPORT_MARKERS
+from rnn_spark.serve.export_meta import model_json, scaling, write_export
 
 OPSET = 17
 _PERM = {"lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}
@@ -38,7 +41,7 @@ def build_graph(tm):
     except ImportError:
         raise UserError("export --format onnx needs the onnx package: pip install 'rnn-spark[onnx]'") \
             from None
-    cfg, st = tm.config, tm.state
+    cfg, st, sc = tm.config, tm.state, scaling(tm)
     f32 = {k: np.asarray(v, dtype=np.float32) for k, v in st.items()}
     inits, nodes = [], []
 
@@ -55,7 +58,14 @@ def build_graph(tm):
     else:
         x = helper.make_tensor_value_info("input", TensorProto.FLOAT,
                                           ["batch", "time", cfg.input_size])
-        nodes.append(helper.make_node("Transpose", ["input"], ["x0"], perm=[1, 0, 2]))
+        feats = "input"
+        if sc.in_mean is not None:  # raw features -> the units the model was trained in
+            nodes.append(helper.make_node("Sub", ["input", const("in_mean", sc.in_mean.astype(
+                np.float32))], ["x_centred"]))
+            nodes.append(helper.make_node("Div", ["x_centred", const("in_std", sc.in_std.astype(
+                np.float32))], ["x_scaled"]))
+            feats = "x_scaled"
+        nodes.append(helper.make_node("Transpose", [feats], ["x0"], perm=[1, 0, 2]))
     inputs = [x]
     seq = ""
     if last:
@@ -63,7 +73,6 @@ def build_graph(tm):
         seq = "lengths"
     op = {"lstm": "LSTM", "gru": "GRU"}.get(cfg.cell, "RNN")
     axes1 = const("axes1", np.array([1], np.int64))
-    axes0 = const("axes0", np.array([0], np.int64))
     cur = "x0"
     for k, h in enumerate(cfg.hidden_sizes):
         w = _gates(f32[f"rnn.weight_ih_l{k}"], cfg.cell, h)[None]
@@ -81,10 +90,12 @@ def build_graph(tm):
         cur = f"h{k}"
     n = len(cfg.hidden_sizes) - 1
     O = cfg.output_size
+    head = "output" if sc.out_mean is None else "y_model"
     if last:   # Y_h: the state at each row's last valid step (sequence_lens)
+        axes0 = const("axes0", np.array([0], np.int64))
         nodes.append(helper.make_node("Squeeze", [f"Yh{n}", axes0], ["h_last"]))
         nodes.append(helper.make_node("Gemm", ["h_last", const("head.weight", f32["head.weight"]),
-                                               const("head.bias", f32["head.bias"])], ["output"],
+                                               const("head.bias", f32["head.bias"])], [head],
                                       transB=1))
         out = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", O])
     else:
@@ -93,25 +104,26 @@ def build_graph(tm):
                                                                f32["head.weight"].T.copy())],
                                       ["logits_nb"]))
         nodes.append(helper.make_node("Add", ["logits_nb", const("head.bias", f32["head.bias"])],
-                                      ["output"]))
+                                      [head]))
         out = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", "time", O])
+    if sc.out_mean is not None:  # the model's units -> the targets' original units
+        nodes.append(helper.make_node("Mul", [head, const("out_std", sc.out_std.astype(
+            np.float32))], ["y_scaled"]))
+        nodes.append(helper.make_node("Add", ["y_scaled", const("out_mean", sc.out_mean.astype(
+            np.float32))], ["output"]))
     graph = helper.make_graph(nodes, "rnn_spark_model", inputs, [out], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="rnn-spark")
     model.ir_version = min(model.ir_version, 10)
-    meta = {"task": cfg.task, "config": cfg.to_dict()}
+    meta = {"task": cfg.task, "config": cfg.to_dict(), "normalisation": sc.to_json()}
     helper.set_model_props(model, {"rnn_spark": json.dumps(meta, sort_keys=True)})
     onnx.checker.check_model(model)
     return model
 
 
 def export_onnx(tm, out: str, overwrite: bool = False) -> dict:
-    """Write ``out``/model.onnx + model.json atomically."""
-    from rnn_spark.serve.export_torch import model_json
+    """Write ``out``/model.onnx + model.json atomically; -> {"files", "interface"}."""
     data = build_graph(tm).SerializeToString()
-    from rnn_spark.serve.common import check_out
-    replace = check_out(out, overwrite, [tm.source.uri], markers=EXPORT_MARKERS, kind="export directory")
-    with fs.staging_dir(out, overwrite=replace) as tmp:
-        fs.write_bytes(fs.join(tmp, "model.onnx"), data)
-        fs.write_text(fs.join(tmp, "model.json"), json.dumps(model_json(tm), indent=1, sort_keys=True))
-    return {"files": ["model.onnx", "model.json"]}
+    meta = model_json(tm, "onnx", "model.onnx")
+    files = write_export(tm, out, "onnx", {"model.onnx": data}, meta, overwrite)
+    return {"files": files, "interface": meta["interface"]}

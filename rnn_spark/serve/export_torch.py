@@ -1,35 +1,45 @@
 """``export --format pytorch``: a PyTorch state dict (``model.pt``; ``model.npz`` when torch is
-not installed) + ``model.json`` (config, vocabulary/statistics) + ``rnn_model.py``, the snippet
-that rebuilds the modules (also printed). The engine's parameter names and layouts already are
-PyTorch's (nn.Embedding / nn.RNN|LSTM|GRU / nn.Linear); layers of unequal width become an
-``nn.ModuleList`` of one-layer modules (``rnn.{k}.weight_ih_l0``).
+not installed) + ``model.json`` (config, vocabulary/statistics, interface) + ``rnn_model.py``, the
+snippet that rebuilds the modules and loads whichever weights file was written (also printed).
+The engine's parameter names and layouts already are PyTorch's (nn.Embedding / nn.RNN|LSTM|GRU /
+nn.Linear); layers of unequal width become an ``nn.ModuleList`` of one-layer modules
+(``rnn.{k}.weight_ih_l0``). The module takes raw inputs and returns outputs in original units:
+model.json's "normalisation" (serve/export_meta.py) becomes non-persistent buffers.
 """
 
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 
-from rnn_spark import fs
-
-EXPORT_MARKERS = ("model.json",)  # an export directory rnn-spark made
+from rnn_spark.serve.export_meta import model_json, write_export
 
 SNIPPET = '''\
 # Rebuild an rnn-spark model as PyTorch modules (written by `rnn-spark export --format pytorch`).
+# It takes RAW inputs (token ids, or features in the training data's own units) and returns
+# outputs in original units: the normalisation in model.json is done inside forward().
 import json
+import os
 
+import numpy
 import torch
 from torch import nn
 
 
 class RNNModel(nn.Module):
-    """[nn.Embedding | dense input] -> nn.RNN/LSTM/GRU layers -> nn.Linear head (batch-first)."""
+    """[normalise] -> [nn.Embedding | dense input] -> nn.RNN/LSTM/GRU layers -> nn.Linear head
+    -> [de-normalise] (batch-first)."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, normalisation=None):
         super().__init__()
         self.cfg = cfg
+        norm = normalisation or {}
+        for part, names in (("input", ("in_mean", "in_std")), ("output", ("out_mean", "out_std"))):
+            for name, key in zip(names, ("mean", "std")):
+                value = norm[part][key] if part in norm else None
+                self.register_buffer(name, None if value is None else
+                                     torch.tensor(value, dtype=torch.float64), persistent=False)
         if cfg["vocab_size"]:
             self.embedding = nn.Embedding(cfg["vocab_size"], cfg["embedding_size"])
         n_in = cfg["embedding_size"] if cfg["vocab_size"] else cfg["input_size"]
@@ -44,21 +54,34 @@ class RNNModel(nn.Module):
         self.head = nn.Linear(hs[-1], cfg["output_size"])
 
     def forward(self, x, lengths=None):
-        """x: token ids [B, T] or features [B, T, D]; lengths [B] (last-step heads, right padding)."""
-        y = self.embedding(x) if self.cfg["vocab_size"] else x
+        """x: token ids [B, T] or raw features [B, T, D]; lengths [B] (last-step heads, right
+        padding). -> logits, or predictions in original units."""
+        if self.cfg["vocab_size"]:
+            y = self.embedding(x)
+        else:
+            y = x if self.in_mean is None else (x - self.in_mean) / self.in_std
         for layer in (self.rnn if isinstance(self.rnn, nn.ModuleList) else [self.rnn]):
             y, _ = layer(y)
         if self.cfg["head_at"] == "last":
             last = (lengths - 1) if lengths is not None else torch.full((y.shape[0],), y.shape[1] - 1)
             y = y[torch.arange(y.shape[0]), last.long()]
-        return self.head(y)
+        y = self.head(y)
+        return y if self.out_mean is None else y * self.out_std + self.out_mean
 
 
 def load(directory="."):
-    with open(f"{directory}/model.json") as f:
-        cfg = json.load(f)["model"]
-    model = RNNModel(cfg).to(getattr(torch, cfg["dtype"]))
-    model.load_state_dict(torch.load(f"{directory}/model.pt"))
+    with open(os.path.join(directory, "model.json")) as f:
+        meta = json.load(f)
+    cfg = meta["model"]
+    model = RNNModel(cfg, meta.get("interface", {}).get("normalisation"))
+    model = model.to(getattr(torch, cfg["dtype"]))
+    path = os.path.join(directory, meta.get("weights", "model.pt"))
+    if path.endswith(".npz"):  # written where torch was not installed
+        with numpy.load(path, allow_pickle=False) as z:
+            state = {k: torch.from_numpy(z[k]) for k in z.files}
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
     return model.eval()
 '''
 
@@ -76,16 +99,8 @@ def torch_names(cfg, state: dict) -> dict:
     return out
 
 
-def model_json(tm) -> dict:
-    d = {"model": tm.config.to_dict(), "task": tm.task, "format": "pytorch-state-dict",
-         "stats": tm.stats, "source": tm.source.uri}
-    if tm.vocab is not None:
-        d["vocab"] = tm.vocab.to_dict()
-    return d
-
-
 def export_pytorch(tm, out: str, overwrite: bool = False) -> dict:
-    """Write the export directory ``out`` atomically; -> {"files": [...], "snippet": str}."""
+    """Write the export directory ``out`` atomically; -> {"files", "snippet", "interface"}."""
     state = torch_names(tm.config, tm.state)
     try:
         import torch
@@ -98,14 +113,10 @@ def export_pytorch(tm, out: str, overwrite: bool = False) -> dict:
     else:
         np.savez(buf, **state)
         weights = "model.npz"
-    from rnn_spark.serve.common import check_out
-    replace = check_out(out, overwrite, [tm.source.uri], markers=EXPORT_MARKERS, kind="export directory")
-    with fs.staging_dir(out, overwrite=replace) as tmp:
-        fs.write_bytes(fs.join(tmp, weights), buf.getvalue())
-        fs.write_text(fs.join(tmp, "model.json"), json.dumps(model_json(tm), indent=1, sort_keys=True))
-        fs.write_text(fs.join(tmp, "rnn_model.py"), SNIPPET)
+    meta = model_json(tm, "pytorch", weights)
+    files = write_export(tm, out, "pytorch", {weights: buf.getvalue(),
+                                              "rnn_model.py": SNIPPET.encode()}, meta, overwrite)
     snippet = SNIPPET + f'\n# model = load("{out}")\n'
     if torch is None:
-        snippet += ("# torch was not installed at export time: the weights are in model.npz;\n"
-                    "# sd = {k: torch.from_numpy(v) for k, v in numpy.load('model.npz').items()}\n")
-    return {"files": [weights, "model.json", "rnn_model.py"], "snippet": snippet}
+        snippet += "# torch was not installed at export time: load() reads the weights from model.npz\n"
+    return {"files": files, "snippet": snippet, "interface": meta["interface"]}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import filecmp
 import hashlib
 import importlib.metadata as md
 import json
@@ -29,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rnn_spark.errors import UserError
+from rnn_spark.fs.guard import check_not_inside
 
 DIST = "rnn-spark"
 # Executors get these from the cluster's Spark (spark-submit ships pyspark.zip and py4j's zip).
@@ -198,6 +200,11 @@ def _check_out(out: str | None) -> Path | None:
     parent = target.parent
     if not parent.is_dir():
         raise UserError(f"--out {out}: directory {parent} does not exist; create it first")
+    check_not_inside(str(target), "environment archive")
+    if target.exists() and not _packed_here(target):
+        raise UserError(f"--out {out}: exists and is not an archive pack-env wrote (a copy of one "
+                        f"in {cache_dir()}); it is left as it is: choose another path or remove "
+                        "it yourself")
     try:  # root passes os.access everywhere: try it
         with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{target.name}."):
             pass
@@ -205,6 +212,14 @@ def _check_out(out: str | None) -> Path | None:
         raise UserError(f"--out {out}: cannot write in {parent} ({e.strerror}); "
                         "choose another path") from None
     return target
+
+
+def _packed_here(target: Path) -> bool:
+    """``target`` is a copy of an archive in the cache (same size, same bytes): pack-env wrote it,
+    so --out may replace it; any other file is the user's."""
+    size = target.stat().st_size
+    return any(p.stat().st_size == size and filecmp.cmp(p, target, shallow=False)
+               for p in sorted(cache_dir().glob(archive_name("*"))))
 
 
 @contextlib.contextmanager

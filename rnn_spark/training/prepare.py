@@ -3,7 +3,8 @@
 * `check_run_dir`: the run directory must not be, contain or lie inside the dataset; an existing
   one is used (or, with --overwrite, replaced) only if rnn-spark made it -- it holds the marker
   RUN/.rnn-spark-run, or is a first-release run directory (a config.toml that reads as an rnn-spark
-  configuration, next to nothing but run files) -- or if it is empty. Uses fs/guard.py's rule.
+  configuration, next to nothing but run files) -- or if it is empty; never inside another
+  rnn-spark directory (RUN/model, a dataset, an export). Uses fs/guard.py's rule (fs/kinds.py).
 * `val_units`: which validation split a run uses (an unknown --val-split is refused; the default
   "val" missing just means no validation, said in one line).
 * `check_rows`: enough training rows for the workers.
@@ -22,30 +23,12 @@ from typing import Callable
 import numpy as np
 
 from rnn_spark import __version__, fs
-from rnn_spark.config import Config, tomllib
+from rnn_spark.config import Config
 from rnn_spark.errors import ConfigError, UserError
 from rnn_spark.fs.guard import check_output
+from rnn_spark.fs.kinds import RUN, RUN_MARKER
 from rnn_spark.training.protocol import TaskResult
 from rnn_spark.training.rundir import RunDir
-
-RUN_MARKER = ".rnn-spark-run"
-# what a first-release run directory holds (besides hidden temp files of interrupted writes)
-_RUN_ENTRIES = {"config.toml", "metrics.jsonl", "checkpoints", "best", "model", "report.html",
-                RUN_MARKER}
-
-
-def _legacy_run_dir(uri: str) -> bool:
-    """A run directory of the first release: no marker, but a config.toml that parses as an
-    rnn-spark configuration, and nothing but run files next to it."""
-    try:
-        names = [fs.basename(u.rstrip("/")) for u in fs.ls(uri)]
-        if "config.toml" not in names or any(n not in _RUN_ENTRIES and not n.startswith(".")
-                                             for n in names):
-            return False
-        saved = tomllib.loads(fs.read_text(fs.join(uri, "config.toml")))
-    except (fs.FsError, tomllib.TOMLDecodeError):
-        return False
-    return isinstance(saved.get("train"), dict) and "run_dir" in saved["train"]
 
 
 def check_run_dir(run: RunDir, cfg: Config, overwrite: bool) -> bool:
@@ -54,13 +37,9 @@ def check_run_dir(run: RunDir, cfg: Config, overwrite: bool) -> bool:
     if overwrite and cfg.train.resume != "no":
         raise UserError(f"--overwrite and --resume contradict each other: --overwrite deletes "
                         f"{run}'s checkpoints, --resume continues from them; give one")
-    uri = run.uri
-    ours = fs.exists(fs.join(uri, RUN_MARKER)) if fs.isdir(uri) else False
-    markers = (RUN_MARKER,) if ours or not fs.isdir(uri) or not _legacy_run_dir(uri) \
-        else (RUN_MARKER, "config.toml")
     try:
-        return check_output(uri, [cfg.data.path], overwrite=True, kind="run directory",
-                            what_flag="--run-dir", marker_files=markers) and overwrite
+        return check_output(run.uri, [cfg.data.path], overwrite=True, kind=RUN,
+                            what_flag="--run-dir") and overwrite
     except UserError as exc:
         if overwrite:
             raise

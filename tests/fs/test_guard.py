@@ -5,7 +5,8 @@ import os
 import pytest
 
 from rnn_spark.errors import UserError
-from rnn_spark.fs.guard import RUN_DIR_MARKERS, check_output
+from rnn_spark.fs.guard import check_output
+from rnn_spark.fs.kinds import RUN, RUN_MARKER
 
 
 def _refused(match, *args, **kw):
@@ -31,7 +32,7 @@ def test_empty_dir_ok_with_or_without_overwrite(tmp_path):
 
 def test_existing_needs_overwrite(tmp_path):
     (tmp_path / "ds").mkdir()
-    (tmp_path / "ds" / "manifest.json").write_text("{}")
+    (tmp_path / "ds" / "manifest.json").write_text('{"format": "rnn-spark-shards"}')
     _refused(r"output already exists; pass --overwrite to replace it$", str(tmp_path / "ds"), [],
              overwrite=False)
     assert check_output(str(tmp_path / "ds"), [], overwrite=True) is True
@@ -92,11 +93,12 @@ def test_remote_paths_compared_by_path(tmp_path):
 def test_run_dir_markers(tmp_path):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
-    assert check_output(str(run), [str(tmp_path / "ds")], overwrite=True, kind="run directory",
-                        what_flag="--run-dir", marker_files=RUN_DIR_MARKERS) is True
+    (run / RUN_MARKER).write_text("{}")
+    assert check_output(str(run), [str(tmp_path / "ds")], overwrite=True, kind=RUN,
+                        what_flag="--run-dir") is True
     with pytest.raises(UserError, match=r": --run-dir lies inside the input"):
         check_output(str(tmp_path / "ds" / "run"), [str(tmp_path / "ds")], overwrite=True,
-                     kind="run directory", what_flag="--run-dir", marker_files=RUN_DIR_MARKERS)
+                     kind=RUN, what_flag="--run-dir")
 
 
 def test_dot_is_not_called_a_root():
@@ -107,3 +109,42 @@ def test_dot_is_not_called_a_root():
         with pytest.raises(FsError, match="names no file or directory") as err:
             temp_sibling(uri)
         assert "not a root" not in str(err.value)
+
+
+def test_each_kind_by_its_own_marker_and_nothing_else(tmp_path):
+    """#21.2: a model.json, a manifest.json, a weights.npz or a checksums.json of the user's own
+    does not make a directory rnn-spark's; rnn-spark's markers do."""
+    from rnn_spark.fs.kinds import DATASET, EXPORT, MODEL, PREDICTIONS, kind_of
+
+    def d(name, files):
+        p = tmp_path / name
+        p.mkdir()
+        for f, text in files.items():
+            (p / f).write_text(text)
+        return str(p)
+    assert kind_of(d("webapp", {"manifest.json": '{"name": "app"}'})) is None
+    assert kind_of(d("numpy", {"weights.npz": "", "notes.txt": ""})) is None
+    assert kind_of(d("dl", {"checksums.json": "{}", "a.iso": ""})) is None
+    assert kind_of(d("mj", {"model.json": '{"format": "mine"}', "model.onnx": ""})) is None
+    assert kind_of(d("preds", {"predictions.json": '{"format": "other"}'})) is None
+    assert kind_of(d("ds", {"manifest.json": '{"format": "rnn-spark-shards"}'})) == DATASET
+    assert kind_of(d("run", {RUN_MARKER: "{}"})) == RUN
+    assert kind_of(d("exp", {".rnn-spark-export": "{}", "model.json": "{}"})) == EXPORT
+    assert kind_of(d("p", {"predictions.json": '{"format": "rnn-spark-predictions"}'})) \
+        == PREDICTIONS
+    assert kind_of(d("ckpt", {"weights.npz": "", "meta.json": "{}"})) == MODEL
+    assert kind_of(d("best", {"model.json": '{"format": "rnn-spark-checkpoint"}'})) == MODEL
+    assert kind_of(str(tmp_path / "missing")) is None
+
+
+def test_output_inside_an_rnn_spark_directory_refused(tmp_path):
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    (run / RUN_MARKER).write_text("{}")
+    (run / "model" / "weights.npz").write_text("")
+    (run / "model" / "model.json").write_text("{}")
+    before = _tree(tmp_path)
+    for out in (run / "x", run / "model", run / "model" / "x" / "y"):
+        _refused(r"lies inside the (run directory|model) .*; rnn-spark writes a dataset only outside",
+                 str(out), [], overwrite=True)
+    assert _tree(tmp_path) == before

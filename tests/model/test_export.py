@@ -93,13 +93,13 @@ def test_cli_export_both_formats(lm_run, tmp_path, capsys):
                              "--format", "pytorch")
     assert code == 0, err
     assert "class RNNModel" in out and sorted(os.listdir(tmp_path / "pt")) == \
-        ["model.json", "model.pt", "rnn_model.py"]
+        [".rnn-spark-export", "model.json", "model.pt", "rnn_model.py"]
     mj = json.loads((tmp_path / "pt" / "model.json").read_text())
     assert mj["vocab"]["size"] == mj["model"]["vocab_size"]
     code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(tmp_path / "ox"),
                              "--format", "onnx")
     assert code == 0, err
-    assert sorted(os.listdir(tmp_path / "ox")) == ["model.json", "model.onnx"]
+    assert sorted(os.listdir(tmp_path / "ox")) == [".rnn-spark-export", "model.json", "model.onnx"]
 
 
 def test_npz_when_torch_is_absent(lm_run, tmp_path, monkeypatch):
@@ -125,10 +125,11 @@ def test_bad_out(lm_run, tmp_path, capsys):
     assert run_cli(capsys, "export", "--model", run, "--out", str(mine), "--format", "onnx")[0] == 0
     code, _, err = run_cli(capsys, "export", "--model", run, "--out", str(mine), "--format", "pytorch")
     assert code == 2 and "--overwrite" in err
-    assert sorted(os.listdir(mine)) == ["model.json", "model.onnx"]
+    assert sorted(os.listdir(mine)) == [".rnn-spark-export", "model.json", "model.onnx"]
     code, _, err = run_cli(capsys, "export", "--model", run, "--out", str(mine),
                            "--format", "pytorch", "--overwrite")
-    assert code == 0 and sorted(os.listdir(mine)) == ["model.json", "model.pt", "rnn_model.py"]
+    assert code == 0 and sorted(os.listdir(mine)) == [".rnn-spark-export", "model.json", "model.pt",
+                                                      "rnn_model.py"]
     afile = tmp_path / "file"
     afile.write_text("x")
     code, out, err = run_cli(capsys, "export", "--model", run, "--out", str(afile / "sub"),
@@ -147,3 +148,37 @@ def test_bad_out(lm_run, tmp_path, capsys):
             assert code == 2 and "not writable" in err
     finally:
         ro.chmod(0o700)
+
+
+def test_rnn_model_py_loads_the_npz_written_without_torch(series_run, tmp_path):
+    """#21.5: exported where torch is not installed (a `torch` that fails to import, in a
+    subprocess), the weights are model.npz -- and the rnn_model.py written beside them loads
+    them in real torch and gives the same raw-in, original-units-out forecasts as the ONNX export."""
+    import subprocess
+    torch = pytest.importorskip("torch")
+    ort = pytest.importorskip("onnxruntime")
+    _, run = series_run
+    stub = tmp_path / "stub" / "torch"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('No module named torch (test stub)')\n")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(stub.parent), repo])}
+    for fmt in ("pytorch", "onnx"):
+        r = subprocess.run([sys.executable, "-c", "import sys; from rnn_spark.cli import main; "
+                            "sys.exit(main(sys.argv[1:]))", "export", "--model", run,
+                            "--out", str(tmp_path / fmt), "--format", fmt],
+                           env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(tmp_path / "pytorch")) == [".rnn-spark-export", "model.json",
+                                                         "model.npz", "rnn_model.py"]
+    assert json.loads((tmp_path / "pytorch" / "model.json").read_text())["weights"] == "model.npz"
+    ns = {}
+    exec((tmp_path / "pytorch" / "rnn_model.py").read_text(), ns)
+    model = ns["load"](str(tmp_path / "pytorch"))
+    x = (100 + 20 * np.random.default_rng(3).standard_normal((3, 12, 2))).astype(np.float32)
+    with torch.no_grad():
+        got = model(torch.from_numpy(x), torch.tensor([12, 12, 12])).numpy()
+    sess = ort.InferenceSession(str(tmp_path / "onnx" / "model.onnx"),
+                                providers=["CPUExecutionProvider"])
+    want = sess.run(None, {"input": x, "lengths": np.full(3, 12, np.int32)})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
