@@ -10,6 +10,12 @@ from rnn_spark.data import Manifest, WorkUnit, read_manifest
 from rnn_spark.engine import ModelConfig
 from rnn_spark.errors import UserError
 
+# A predictions directory's side file: a leading "_" makes Spark, Arrow (and so pandas) skip it
+# when they read the directory as one Parquet table. Directories written before it had that
+# name hold "predictions.json": still a predictions directory rnn-spark made (--overwrite).
+PREDICTIONS_MANIFEST = "_predictions.json"
+PREDICTIONS_MARKERS = (PREDICTIONS_MANIFEST, "predictions.json")
+
 
 def check_data(cfg: ModelConfig, m: Manifest, where: str) -> None:
     """A dataset the model can read: same task, input kind and sizes (one-line UserError)."""
@@ -93,7 +99,7 @@ def log_softmax64(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-def check_out(out: str, overwrite: bool, inputs=(), markers=("predictions.json",),
+def check_out(out: str, overwrite: bool, inputs=(), markers=PREDICTIONS_MARKERS,
               kind: str = "output") -> bool:
     """The ``--overwrite`` rule (rnn_spark.fs.guard: never an input, never a directory rnn-spark did
     not make) plus an ``out`` that cannot be created, checked before any work is done (one line;

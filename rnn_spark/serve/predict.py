@@ -1,4 +1,4 @@
-"""Batch scoring: a dataset's shards -> Parquet prediction shards + ``predictions.json``, atomically.
+"""Batch scoring: a dataset's shards -> Parquet prediction shards + ``_predictions.json``, atomically.
 
 One task per run of up to ``UNITS_PER_TASK`` row groups of one input shard; it streams them one row
 group at a time (memory: one row group and its predictions) and writes ``part-NNNNN.parquet`` with
@@ -7,7 +7,8 @@ Everything goes into a hidden staging directory beside ``out`` that is renamed o
 every task and the manifest are written (a failed run leaves nothing). The output is a function of
 the model and the input only -- same bytes inline, on local Spark or on YARN.
 
-``predictions.json``: format, format_version, task, model, dataset, splits, top_k, schema (column
+``_predictions.json`` (named so that Spark and Arrow skip it: they read the directory as one
+table): format, format_version, task, model, dataset, splits, top_k, schema (column
 names), rows, and per file: path, split, source shard, rows, bytes, sha256, unknown_tokens.
 Forecasts of a series dataset carry its group and time keys (rnn_spark/serve/series.py): the
 driver reads the key columns of the dataset's source files once and broadcasts them.
@@ -23,14 +24,14 @@ import pyarrow.parquet as pq
 from rnn_spark import fs
 from rnn_spark.data.shards import HashingWriter
 from rnn_spark.errors import UserError
-from rnn_spark.serve.common import check_data, check_out, unit_reader
+from rnn_spark.serve.common import PREDICTIONS_MANIFEST, check_data, check_out, unit_reader
 from rnn_spark.serve.protocol import PartResult, PredictShared, PredictTask
 from rnn_spark.serve.score import schema, score_table
 from rnn_spark.serve.series import dataset_indexes, key_columns
 
 FORMAT = "rnn-spark-predictions"
 UNITS_PER_TASK = 2  # row groups per task (and part file): a function of the input alone
-MANIFEST = "predictions.json"
+MANIFEST = PREDICTIONS_MANIFEST
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _splits(m, split: str) -> list[str]:
 
 def write_outputs(tm, out: str, *, overwrite: bool, runner, fn, make_tasks, shared,
                   doc: dict, keyed: bool = False) -> tuple[dict, list[PartResult]]:
-    """Run ``fn`` over ``make_tasks(staging_dir)`` and commit the files + predictions.json to ``out``
+    """Run ``fn`` over ``make_tasks(staging_dir)`` and commit the files + _predictions.json to ``out``
     (all or nothing). -> (manifest, per-task results)."""
     from rnn_spark.serve.common import make_runner
     own = runner is None

@@ -7,7 +7,7 @@ layer's own types (Manifest, WorkUnit, Vocab). Nothing here is written to disk.
     EvalShared / EvalTask                    evaluate: the broadcast, one task's work units
     PredictShared / PredictTask              predict --data
     RawShared / RawTask                      predict --input (raw files)
-    PartResult       what a predict task returns: one part file's entry in predictions.json
+    PartResult       what a predict task returns: one part file's entry in _predictions.json
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class RawShared:
 class RawTask:
     path: str
     uri: str                         # the raw input file
-    idx: int                         # its index in predictions.json's "inputs" (= src_file)
+    idx: int                         # its index in _predictions.json's "inputs" (= src_file)
 
 
 @dataclass(frozen=True)
