@@ -8,6 +8,7 @@ layer's own types (Manifest, WorkUnit, Vocab). Nothing here is written to disk.
     PredictShared / PredictTask              predict --data
     RawShared / RawTask                      predict --input (raw files)
     PartResult       what a predict task returns: one part file's entry in _predictions.json
+    SortRun / MergeTask / MergeShared        forecasts of a dataset, put in order (serve/ordered.py)
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class PredictShared:
     top_k: int
     tokens: tuple[str, ...] | None   # lm: the vocabulary's token strings
     series: tuple | None = None      # series datasets: one serve.series.SeriesIndex per source
+    part_rows: int = 0               # series datasets: window numbers per output part (ordered.py)
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,8 @@ class RawTask:
 @dataclass(frozen=True)
 class PartResult:
     path: str
-    split: str
-    source: str
+    split: str                       # an ordered forecast part: the splits it holds, "train,val"
+    source: str | None               # the input shard or raw file (None: an ordered forecast part)
     rows: int
     bytes: int
     sha256: str
@@ -90,3 +92,22 @@ class PartResult:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SortRun:
+    """A scoring task's forecasts, sorted, with one row group per output part they fall in."""
+    path: str
+    parts: tuple[int, ...]           # the output part of each row group, ascending
+
+
+@dataclass(frozen=True)
+class MergeShared:
+    offsets: tuple[int, ...]         # per source file: window numbers of the files before it
+    row_group_rows: int
+
+
+@dataclass(frozen=True)
+class MergeTask:
+    path: str                        # the part file to write
+    pieces: tuple[tuple[str, int], ...]  # (run file, row group) holding this part's rows

@@ -6,6 +6,7 @@ import json
 import os
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 
 import rnn_spark as rs
@@ -55,6 +56,49 @@ def test_forecasts_keyed_by_group_and_time(series_run, tmp_path):
         np.testing.assert_allclose(r["target"], rows[:, 1], rtol=1e-5)
         want = forecast(tm, series[g][s:s + WINDOW, 1:])
         np.testing.assert_allclose(r["pred"], want, rtol=1e-4, atol=1e-3)
+
+
+def sorted_keys(t):
+    keys = list(zip(t["group"].to_pylist(), t["time_index"].to_pylist()))
+    return keys == sorted(keys) and len(set(keys)) == len(keys) == t.num_rows
+
+
+def test_forecasts_sorted_by_group_and_time(series_run, tmp_path):
+    """The dataset's rows lie in its shards in hash order; the forecasts come out sorted by
+    group and time (the series ingest's window order), the directory read as one table."""
+    import pyarrow.parquet as pq
+    ds, run = series_run
+    predict(rs.load_model(run), ds, str(tmp_path / "p"))
+    t = pq.read_table(tmp_path / "p")
+    assert set(t["split"].to_pylist()) == {"train", "val"} and sorted_keys(t)
+
+
+def test_forecast_order_across_parts(series_run, tmp_path, monkeypatch):
+    """Several parts (and row groups) in order; no sort runs left; the bytes do not depend on
+    the number of workers; one split is the same rows as that split of all."""
+    import pyarrow.parquet as pq
+
+    from rnn_spark.runners.inline import InlineRunner
+    from test_predict import files_bytes
+    ds, run = series_run
+    tm = rs.load_model(run)
+    monkeypatch.setattr("rnn_spark.serve.ordered.PART_ROWS", 200)
+    monkeypatch.setattr("rnn_spark.serve.ordered.ROW_GROUP_ROWS", 64)
+    predict(tm, ds, str(tmp_path / "a"), runner=InlineRunner(1))
+    t = pq.read_table(tmp_path / "a")
+    assert sorted_keys(t)
+    doc = json.loads((tmp_path / "a" / "_predictions.json").read_text())
+    assert sum(f["rows"] for f in doc["files"]) == t.num_rows == doc["rows"]
+    assert [f["split"] for f in doc["files"]] == ["train", "train,val", "train", "train,val"]
+    assert sorted(os.listdir(tmp_path / "a")) == ["_predictions.json"] + [
+        f"part-{i:05d}.parquet" for i in range(4)]                     # no sort runs left
+    first = pq.ParquetFile(tmp_path / "a" / "part-00000.parquet").metadata
+    assert first.num_rows == 200 and first.row_group(0).num_rows == 64
+    predict(tm, ds, str(tmp_path / "b"), runner=InlineRunner(4))
+    assert files_bytes(tmp_path / "a") == files_bytes(tmp_path / "b")
+    predict(tm, ds, str(tmp_path / "v"), split="val")
+    v = pq.read_table(tmp_path / "v")
+    assert v.to_pylist() == t.filter(pc.equal(t["split"], "val")).to_pylist()
 
 
 def test_raw_series_forecasts_past_the_end(series_run, tmp_path, capsys):

@@ -30,7 +30,9 @@ def test_evaluate_spark_equals_inline(lm_run, classify_run, series_run, spark_ru
         assert evaluate(tm, ds, runner=spark_runner) == evaluate(tm, ds)
 
 
-def test_predict_spark_bytes_equal_inline(lm_run, classify_run, series_run, tmp_path, spark_runner):
+def test_predict_spark_bytes_equal_inline(lm_run, classify_run, series_run, tmp_path, spark_runner,
+                                          monkeypatch):
+    monkeypatch.setattr("rnn_spark.serve.ordered.PART_ROWS", 200)  # forecasts: several parts
     for name, (ds, run) in (("lm", lm_run), ("cls", classify_run), ("ser", series_run)):
         tm = rs.load_model(run)
         predict(tm, ds, str(tmp_path / f"{name}-inline"))
