@@ -1,8 +1,7 @@
 """The report page: everything inline (CSS, SVG charts), no script, no network.
 
 Reads RUN/metrics.jsonl, RUN/config.toml, the dataset's manifest (when reachable) and, for
-language models, a generated sample from the exported model (report/sample.py: the serve
-package's generator when it is installed; no sample otherwise).
+language models, a generated sample from the exported model (rnn_spark/serve/sample.py).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import time
 from rnn_spark import fs
 from rnn_spark.errors import DataError, UserError
 from rnn_spark.report.charts import CHART_NAMES, Chart, all_charts
-from rnn_spark.report.sample import sample_text
+from rnn_spark.serve.sample import sample_text
 from rnn_spark.training.rundir import RunDir
 
 CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222}
