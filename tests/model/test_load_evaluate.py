@@ -250,6 +250,27 @@ def test_inspect_dataset_run_model(lm_run, capsys):
     assert code == 0 and "rnn.weight_ih_l0" in out and "parameters" in out
 
 
+@pytest.mark.parametrize("verb", ["train", "evaluate", "predict"])
+def test_data_that_is_not_a_dataset(verb, classify_run, tmp_path, capsys):
+    """--data naming a raw file (or a directory of them) says it is not a dataset and to run
+    `rnn-spark ingest` first -- not "a component of the path is not a directory"."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "seqs.jsonl").write_text('{"sequence": [1, 2], "label": 0}\n')
+    model = classify_run[1]
+    for data, words in ((raw / "seqs.jsonl", "is a file, not a dataset"),
+                        (raw, "is a directory without manifest.json, not a dataset"),
+                        (tmp_path / "nope", "does not exist")):
+        args = {"train": ["--run-dir", str(tmp_path / "run"), "--runner", "inline"],
+                "evaluate": ["--model", model], "predict": ["--model", model, "--out",
+                                                            str(tmp_path / "out")]}[verb]
+        code, _, err = run_cli(capsys, verb, "--data", str(data), *args)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"{data}: {words}" in err and "run `rnn-spark ingest" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]  # nothing created
+    assert [p.name for p in raw.iterdir()] == ["seqs.jsonl"]
+
+
 def test_inspect_bad_uri(tmp_path, capsys):
     code, out, err = run_cli(capsys, "inspect", str(tmp_path / "nope"))
     assert code == 2 and "does not exist" in err
