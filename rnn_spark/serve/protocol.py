@@ -37,6 +37,7 @@ class EvalShared:
     model: ModelSpec
     manifest: Manifest
     batch_size: int
+    season: int = 0                  # regress: the seasonal naive forecast's season (0: none)
 
 
 @dataclass(frozen=True)

@@ -210,21 +210,24 @@ def test_evaluate_classify_matches_torch(classify_run, capsys):
     assert "confusion matrix" in out and "macro_f1" in out
 
 
-def test_evaluate_regress_in_original_units(series_run, capsys):
+def test_evaluate_regress_in_original_units(series_run, classify_run, capsys):
     ds, run = series_run
+    cls_run = classify_run
     tm = rs.load_model(run)
     m = read_manifest(ds)
     st = m.stats
     tmean, tstd = st["targets"]["mean"][0], st["targets"]["std"][0]
     fmean, fstd = st["features"]["mean"][0], st["features"]["std"][0]
-    err, nerr = [], []
+    err, nerr, serr = [], [], []
     for mb in iter_minibatches(m.work_units("val"), 16, manifest=m, shuffle_rows=False):
         out, _ = tm.engine().forward(mb.inputs, mb.mask)
         y = mb.targets.astype(np.float64) * tstd + tmean
         err.append(out.astype(np.float64) * tstd + tmean - y)
         last = mb.inputs[:, -1, 0].astype(np.float64) * fstd + fmean  # 'load' is column 0
         nerr.append(last[:, None] - y)
-    err, nerr = np.concatenate(err), np.concatenate(nerr)  # batch sizes differ: float32 rounding
+        # seasonal naive, a season of 7 steps: horizon step j repeats input row 12 - 7 + j
+        serr.append(mb.inputs[:, 5:7, 0].astype(np.float64) * fstd + fmean - y)
+    err, nerr, serr = map(np.concatenate, (err, nerr, serr))  # float32 rounding differs a bit
     code, out, e = run_cli(capsys, "evaluate", "--model", run, "--data", ds, "--json")
     assert code == 0, e
     res = json.loads(out)
@@ -233,7 +236,13 @@ def test_evaluate_regress_in_original_units(series_run, capsys):
     assert res["naive_last_value"]["mse"] == pytest.approx((nerr ** 2).mean(), rel=1e-6)
     assert res["naive_last_value"]["rmse"] == pytest.approx(np.sqrt((nerr ** 2).mean()))
     code, out, _ = run_cli(capsys, "evaluate", "--model", run, "--data", ds)
-    assert "naive last-value forecast" in out
+    assert "naive last-value forecast" in out and "seasonal" not in out
+    sn = evaluate(tm, ds, season=7).metrics["seasonal_naive"]
+    assert sn["season"] == 7 and sn["mse"] == pytest.approx((serr ** 2).mean(), rel=1e-6)
+    assert sn["mae"] == pytest.approx(np.abs(serr).mean(), rel=1e-6)
+    assert evaluate(tm, ds, season=13).metrics["seasonal_naive"] is None  # windows of 12 steps
+    with pytest.raises(UserError, match="--season 7: the seasonal naive forecast is for"):
+        evaluate(rs.load_model(cls_run[1]), cls_run[0], season=7)
 
 
 # -- inspect ------------------------------------------------------------------------------------
