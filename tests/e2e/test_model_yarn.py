@@ -93,3 +93,11 @@ def test_forecast_on_yarn_keyed_by_group_and_time(hadoop_cluster, hdfs_tmp):
         assert fs.read_bytes(fs.join(out, name)) == fs.read_bytes(fs.join(inline, name)), name
     doc = json.loads(fs.read_text(fs.join(out, "_predictions.json")))
     assert doc["schema"][-3:] == ["group", "time_index", "time"] and doc["rows"] > 0
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    t = pa.concat_tables(pq.read_table(io.BytesIO(fs.read_bytes(fs.join(out, f["path"]))))
+                         for f in doc["files"])
+    keys = list(zip(t["group"].to_pylist(), t["time_index"].to_pylist()))
+    assert keys == sorted(keys) and len(keys) == doc["rows"]  # in group and time order
