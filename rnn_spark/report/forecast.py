@@ -48,8 +48,9 @@ def forecast_report(run_uri: str, manifest, season: int = 0) -> ForecastReport:
     rows = [("model", mets["rmse"], mets["mae"], _ratio(mets, naive))]
     rows.append(("naive: last value carried forward", *_errors(naive), 1.0 if naive else None))
     if season:
-        rows.append((f"seasonal naive: the value {season} steps earlier",
-                     *_errors(mets.get("seasonal_naive")), _ratio(mets.get("seasonal_naive"), naive)))
+        seasonal = mets.get("seasonal_naive")
+        rows.append((f"seasonal naive: the value {season} steps earlier", *_errors(seasonal),
+                     _ratio(seasonal, naive)))
     try:
         chart = forecast_chart(_plot(tm, manifest))
         note = None

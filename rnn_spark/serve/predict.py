@@ -1,4 +1,4 @@
-"""Batch scoring: a dataset's shards -> Parquet prediction shards + ``_predictions.json``, atomically.
+"""Batch scoring: a dataset's shards -> Parquet prediction parts + ``_predictions.json``, atomic.
 
 One task per run of up to ``UNITS_PER_TASK`` row groups of one input shard; it streams them one row
 group at a time (memory: one row group and its predictions) and writes ``part-NNNNN.parquet`` with
@@ -92,9 +92,9 @@ def _splits(m, split: str) -> list[str]:
 
 def write_outputs(tm, out: str, *, overwrite: bool, runner, fn, make_tasks, shared,
                   doc: dict, keyed: bool = False, then=None) -> tuple[dict, list[PartResult]]:
-    """Run ``fn`` over ``make_tasks(staging_dir)`` and commit the files + _predictions.json to ``out``
-    (all or nothing); ``then(runner, staging_dir, results)``: the parts made from the task results
-    (a forecast's sort). -> (manifest, per-part results)."""
+    """Run ``fn`` over ``make_tasks(staging_dir)`` and commit the files + _predictions.json to
+    ``out`` (all or nothing); ``then(runner, staging_dir, results)``: the parts made from the
+    task results (a forecast's sort). -> (manifest, per-part results)."""
     from rnn_spark.serve.common import make_runner
     own = runner is None
     runner = runner or make_runner("inline")
@@ -141,7 +141,8 @@ def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_s
     shared = PredictShared(tm.spec(), m, batch_size, top_k,
                            tuple(tm.vocab.tokens) if tm.vocab is not None else None, series,
                            ordered.PART_ROWS if series is not None else 0)
-    then = None if series is None else (lambda r, tmp, runs: ordered.merge_runs(r, tmp, runs, series))
+    then = None if series is None else (
+        lambda r, tmp, runs: ordered.merge_runs(r, tmp, runs, series))
     doc, files = write_outputs(tm, out, overwrite=replace, runner=runner, fn=predict_task,
                                make_tasks=make_tasks, shared=shared, keyed=series is not None,
                                then=then,

@@ -140,7 +140,8 @@ def read_index(opts: SeriesOptions, uri: str, need: int, ahead: int = 0) -> Seri
     order = sort_order(table, keys, uri, fmt)
     n = len(order)
     if opts.group_column:
-        g = np.asarray(_text(column(table, opts.group_column, uri).take(pa.array(order))), dtype=object)
+        g = np.asarray(_text(column(table, opts.group_column, uri).take(pa.array(order))),
+                       dtype=object)
         cuts = np.flatnonzero(g[1:] != g[:-1]) + 1 if n else np.zeros(0, np.int64)
     else:
         g, cuts = None, np.zeros(0, np.int64)
