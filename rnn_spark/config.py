@@ -176,22 +176,33 @@ class Config:
         return cfg
 
     def update(self, d: dict, source: str = "config") -> None:
+        """Apply a parsed TOML document (``[section]`` tables of keys)."""
         for section, values in d.items():
+            if section not in SECTIONS and not isinstance(values, dict):
+                owners = _owners(section)
+                where = f"{source}: {section} = {_shown(values)} is outside any section"
+                if owners:
+                    raise ConfigError(f"{where}; {_lives_in(section, owners)}")
+                raise ConfigError(f"{where} and no section has a key {section}; keys go under "
+                                  + ", ".join(f"[{s}]" for s in SECTIONS))
             if section not in SECTIONS:
                 raise ConfigError(f"{source}: unknown section [{section}]; valid: {', '.join(SECTIONS)}")
             if not isinstance(values, dict):
                 raise ConfigError(f"{source}: [{section}] must be a table")
             for key, value in values.items():
-                self.set(f"{section}.{key}", value, source)
+                self.set(f"{section}.{key}", value, source, toml=True)
 
-    def set(self, dotted: str, value: Any, source: str = "override") -> None:
+    def set(self, dotted: str, value: Any, source: str = "override", toml: bool = False) -> None:
+        """Set one key; ``toml``: the value comes from a TOML file (its error hints say TOML)."""
         section, key = _split_key(dotted, source)
         obj = getattr(self, section)
         f = {f.name: f for f in fields(obj)}.get(key)
         if f is None:
-            raise ConfigError(f"{source}: unknown key {section}.{key}; valid: "
-                              + ", ".join(x.name for x in fields(obj)))
-        setattr(obj, key, _coerce(f, value, f"{source}: {key_name(section + '.' + key)}"))
+            owners = _owners(key)
+            raise ConfigError(f"{source}: unknown key {section}.{key}; " + (
+                _lives_in(key, owners) if owners else
+                "valid: " + ", ".join(x.name for x in fields(obj))))
+        setattr(obj, key, _coerce(f, value, f"{source}: {key_name(section + '.' + key)}", toml))
 
     def validate(self) -> "Config":
         """Check every value that can be checked without the data; errors name the key and flag."""
@@ -280,20 +291,40 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+def _shown(value: Any) -> str:
+    """A TOML value as it was written (near enough) for a message."""
+    try:
+        return _toml_value(value)
+    except TypeError:  # dates and times
+        return str(value)
+
+
+def _owners(key: str) -> list[str]:
+    """The sections that have a key named ``key``."""
+    return [s for s, c in SECTIONS.items() if key in {f.name for f in fields(c)}]
+
+
+def _lives_in(key: str, owners: list[str]) -> str:
+    if len(owners) == 1:
+        return f"{key} is a key of [{owners[0]}]: write it under [{owners[0]}]"
+    return (f"{key} is a key of " + " and ".join(f"[{s}]" for s in owners)
+            + ": write it under the one you mean")
+
+
 def _split_key(dotted: str, source: str) -> tuple[str, str]:
     if "." in dotted:
         section, key = dotted.split(".", 1)
         if section not in SECTIONS:
             raise ConfigError(f"{source}: unknown section in {dotted!r}; valid: {', '.join(SECTIONS)}")
         return section, key
-    owners = [s for s, c in SECTIONS.items() if dotted in {f.name for f in fields(c)}]
+    owners = _owners(dotted)
     if len(owners) != 1:
         raise ConfigError(f"{source}: unknown key {dotted!r}; write it as section.key "
                           f"(sections: {', '.join(SECTIONS)})")
     return owners[0], dotted
 
 
-def _coerce(f: dataclasses.Field, value: Any, where: str) -> Any:
+def _coerce(f: dataclasses.Field, value: Any, where: str, toml: bool = False) -> Any:
     kind = type(f.default) if f.default is not dataclasses.MISSING else type(f.default_factory())
     given = value
     if f.metadata.get("bool_words"):
@@ -331,7 +362,10 @@ def _coerce(f: dataclasses.Field, value: Any, where: str) -> Any:
         else:
             value = str(value)
     except (TypeError, ValueError):
-        what = "comma-separated integers like 128,128" if kind is list else kind.__name__
+        what = kind.__name__
+        if kind is list:
+            what = ("a TOML list of integers like [128] or [128, 128]" if toml else
+                    "comma-separated integers like 128,128")
         raise ConfigError(f"{where}: expected {what}, got {given!r}") from None
     choices = f.metadata.get("choices")
     if choices and value not in choices:

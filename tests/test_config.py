@@ -108,6 +108,41 @@ def test_bad_toml_is_one_line(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("toml, words", [
+    # a key outside any section: which section it belongs to, not "unknown section [epochs]"
+    ("epochs = 3\n", "a.toml: epochs = 3 is outside any section; epochs is a key of [train]: "
+                     "write it under [train]"),
+    ("lr = 0.1\n[train]\nworkers = 2\n", "lr is a key of [optim]: write it under [optim]"),
+    ("nonsense = 1\n", "a.toml: nonsense = 1 is outside any section and no section has a key "
+                       "nonsense; keys go under [data], [model], [optim], [train], [spark]"),
+    # a key in the wrong section
+    ("[model]\nepochs = 3\n", "a.toml: unknown key model.epochs; epochs is a key of [train]: "
+                               "write it under [train]"),
+    # a list in TOML is a TOML list, not the command line's 128,128
+    ("[model]\nhidden_sizes = 128\n", "a.toml: model.hidden_sizes (--hidden-sizes): expected a "
+                                       "TOML list of integers like [128] or [128, 128], got 128"),
+    ('[model]\nhidden_sizes = [128, "x"]\n', "expected a TOML list of integers like [128]"),
+])
+def test_misplaced_toml_keys_say_where_they_go(tmp_path, capsys, toml, words):
+    f = tmp_path / "a.toml"
+    f.write_text(toml)
+    rc = main(["config", "--config", str(f)])
+    err = capsys.readouterr().err
+    assert rc == 2 and words in err.replace(str(f), "a.toml")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_toml_lists_and_the_command_line_forms_still_load(tmp_path):
+    f = tmp_path / "a.toml"
+    f.write_text('[model]\nhidden_sizes = [32, 16]\n[train]\nepochs = 3\n')
+    cfg = config.load([str(f)], {"model.embedding_size": 4})
+    assert cfg.model.hidden_sizes == [32, 16] and cfg.train.epochs == 3
+    f.write_text('[model]\nhidden_sizes = "32,16"\n')  # the flag's spelling is accepted too
+    assert config.load([str(f)]).model.hidden_sizes == [32, 16]
+    with pytest.raises(config.ConfigError, match="comma-separated integers like 128,128"):
+        config.load([], {"model.hidden_sizes": 128})  # --set / flags: the command line's hint
+
+
 def test_cli_flags_share_config_names(capsys):
     assert main(["config", "--lr", "0.25", "--hidden-sizes", "8,8", "--no-average-optimizer-state",
                  "--set", "spark.conf={\"spark.executor.memory\": \"2g\"}"]) == 0

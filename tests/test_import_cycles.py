@@ -115,3 +115,57 @@ def test_no_import_cycles_inside_packages():
     assert not new, f"import cycles: {new}"
     gone = [" <-> ".join(sorted(c)) for c in KNOWN_CYCLES if c not in found]
     assert not gone, f"cycles fixed: remove them from KNOWN_CYCLES: {gone}"
+
+
+# The rooms from the top down (docs/ARCHITECTURE.md, "Imports run one way"): a module may import
+# its own room and the rooms below, never one above nor another room of its own layer.
+# ``rnn_spark.spark`` is the Spark API (predict_udf). The package root (``rnn_spark``: the
+# version and the ``load_model`` facade) is left out: any room may read ``__version__``.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("cli", "spark"),
+    ("report", "submit"),
+    ("serve",),
+    ("training",),
+    ("ingest",),
+    ("runners", "data"),
+    ("config", "engine"),
+    ("fs",),
+    ("errors",),
+)
+
+
+def room(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    rank = {r: i for i, rooms in enumerate(LAYERS) for r in rooms}
+    bad = []
+    for src, targets in sorted(graph.items()):
+        a = room(src)
+        for dst in sorted(targets):
+            b = room(dst)
+            if a is None or b is None or a == b:
+                continue
+            if rank[b] <= rank[a]:
+                bad.append(f"{src} -> {dst} ({a} may not import {b})")
+    return bad
+
+
+def test_every_room_has_a_layer():
+    rooms = {room(m) for m in import_graph()} - {None}
+    assert rooms == {r for layer in LAYERS for r in layer}
+
+
+def test_layer_check_finds_an_upward_import():
+    g = {"rnn_spark.training.trackers": {"rnn_spark.report.sample", "rnn_spark.fs"},
+         "rnn_spark.runners.spark": {"rnn_spark.data.manifest"}, "rnn_spark.report.sample": set()}
+    assert layer_violations(g) == [
+        "rnn_spark.runners.spark -> rnn_spark.data.manifest (runners may not import data)",
+        "rnn_spark.training.trackers -> rnn_spark.report.sample (training may not import report)"]
+
+
+def test_imports_run_one_way():
+    bad = layer_violations(import_graph())
+    assert not bad, f"imports against the layers (docs/ARCHITECTURE.md): {bad}"

@@ -35,7 +35,7 @@ from rnn_spark.cli.evaluate import open_runner, runner_options
 @runner_options
 def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt, overwrite,
             runner, master, workers, confs):
-    """Score a dataset (or raw files) with a trained model; write Parquet shards + predictions.json.
+    """Score a dataset (or raw files) with a trained model; write Parquet parts + _predictions.json.
 
     \b
     classify: label, pred, probs; regress: pred and target in original units;

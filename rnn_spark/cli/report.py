@@ -12,9 +12,14 @@ import click
                    "copies of the charts go beside it as <name>-<chart>.png. An existing file "
                    "is replaced only when it is an earlier report")
 @click.option("--log-scale", is_flag=True, help="draw the loss on a log scale")
-def report(run, out, log_scale):
+@click.option("--season", type=click.IntRange(min=1), default=None, metavar="STEPS",
+              help="forecasting runs: the series' season in steps (24 for hourly data with a "
+                   "daily cycle); adds the seasonal naive forecast beside the model's errors")
+def report(run, out, log_scale, season):
     """Write one self-contained HTML page about a training run: loss, throughput, the per-round
-    time split, straggler ratio, learning rate, config, dataset, best metrics (needs matplotlib:
+    time split, straggler ratio, learning rate, config, dataset, best metrics; the validation
+    accuracy curve (classifiers, language models); a language model's sample; a forecaster's
+    RMSE/MAE beside the naive forecasts and forecast vs actual (needs matplotlib:
     pip install 'rnn-spark[report]').
 
     \b
@@ -30,4 +35,4 @@ def report(run, out, log_scale):
         raise UserError("rnn-spark report needs matplotlib: pip install 'rnn-spark[report]'") from None
     from rnn_spark.report import write_report
 
-    click.echo(write_report(run, out, log_scale))
+    click.echo(write_report(run, out, log_scale, season or 0))

@@ -90,12 +90,13 @@ def train(config_files, sets, overwrite, quiet, **kwargs):
       rnn-spark train --data runs/data --run-dir runs/lm --cell lstm --hidden-sizes 128 --epochs 1
       rnn-spark train --data runs/data --run-dir runs/lm --cell lstm --hidden-sizes 128 --epochs 2 --resume
     """
+    from rnn_spark.serve.sample import sample_text
     from rnn_spark.training.loop import train as run_training
 
     cfg = _resolve(config_files, sets, kwargs)
     if not cfg.data.path:
         raise ConfigError("data.path (--data) is not set: pass --data URI (or data.path in a --config file)")
-    summary = run_training(cfg, quiet=quiet, overwrite=overwrite)
+    summary = run_training(cfg, quiet=quiet, overwrite=overwrite, sample=sample_text)
     click.echo(summary_json(summary))
 
 

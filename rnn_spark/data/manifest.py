@@ -200,15 +200,35 @@ def validate(data, where: str) -> None:
 
 def read_manifest(uri: str) -> Manifest:
     """Read ``uri`` (a manifest.json or the directory holding one); validate it."""
+    given = uri
     if not uri.rstrip("/").endswith(".json"):
         uri = fs.join(uri, MANIFEST_NAME)
-    raw = fs.read_bytes(uri)
+    try:
+        raw = fs.read_bytes(uri)
+    except fs.FsError as err:
+        if given == uri or isinstance(err, (fs.FsUnreachable, fs.FsPermission)):
+            raise
+        raise _not_a_dataset(given) from None
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DataError(f"{uri}: not valid JSON ({err}); re-run the ingest") from None
     validate(data, uri)
     return Manifest(data, fs.parent(uri))
+
+
+def _not_a_dataset(uri: str) -> DataError:
+    """Why ``uri`` (which has no readable manifest.json inside) is not a dataset, and the fix."""
+    fix = (f"run `rnn-spark ingest text|labelled|series SRC... --out DIR` on the raw data first, "
+           "then pass DIR")
+    if not fs.exists(uri):
+        return DataError(f"{uri}: does not exist; pass a dataset (the directory `rnn-spark "
+                         "ingest` writes), or " + fix)
+    if not fs.isdir(uri):
+        return DataError(f"{uri}: is a file, not a dataset (the directory of Parquet shards + "
+                         f"manifest.json that `rnn-spark ingest` writes); {fix}")
+    return DataError(f"{uri}: is a directory without {MANIFEST_NAME}, not a dataset (the "
+                     f"directory `rnn-spark ingest` writes); {fix}")
 
 
 def dump_manifest(data: dict) -> bytes:

@@ -11,7 +11,8 @@
     export directory       .rnn-spark-export                                     (export)
                            -- an earlier release's: model.json "format" "pytorch-state-dict"
                            beside model.pt, model.npz or model.onnx, and nothing else
-    predictions directory  predictions.json whose "format" is "rnn-spark-predictions" (predict)
+    predictions directory  _predictions.json (earlier: predictions.json) whose "format" is
+                           "rnn-spark-predictions"                               (predict)
 
 A model.json alone proves nothing: run models, checkpoints and exports all hold one (#21.2).
 The names live here, beside fs/guard.py (the --overwrite rule that reads them), so the writers
@@ -31,7 +32,11 @@ PREDICTIONS = "predictions directory"
 RUN_MARKER = ".rnn-spark-run"
 EXPORT_MARKER = ".rnn-spark-export"
 DATASET_MANIFEST = "manifest.json"          # rnn_spark.data.manifest.MANIFEST_NAME
-PREDICTIONS_MANIFEST = "predictions.json"   # rnn_spark.serve.predict.MANIFEST
+# a predictions directory's side file: the leading "_" makes Spark, Arrow (and so pandas) skip
+# it when they read the directory as one Parquet table; directories written before #21 hold
+# "predictions.json" instead (still a predictions directory rnn-spark made, for --overwrite)
+PREDICTIONS_MANIFEST = "_predictions.json"   # rnn_spark.serve.predict.MANIFEST
+OLD_PREDICTIONS_MANIFEST = "predictions.json"
 DATASET_FORMAT = "rnn-spark-shards"         # rnn_spark.data.schema.FORMAT
 PREDICTIONS_FORMAT = "rnn-spark-predictions"
 
@@ -98,9 +103,9 @@ def kind_of(uri: str, names: list[str] | None = None) -> str | None:
         return RUN
     if EXPORT_MARKER in names:
         return EXPORT
-    if PREDICTIONS_MANIFEST in names and _json_field(
-            fs.join(uri, PREDICTIONS_MANIFEST), "format") == PREDICTIONS_FORMAT:
-        return PREDICTIONS
+    for side in (PREDICTIONS_MANIFEST, OLD_PREDICTIONS_MANIFEST):
+        if side in names and _json_field(fs.join(uri, side), "format") == PREDICTIONS_FORMAT:
+            return PREDICTIONS
     if DATASET_MANIFEST in names and _json_field(
             fs.join(uri, DATASET_MANIFEST), "format") == DATASET_FORMAT:
         return DATASET

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rnn_spark.training.roundstats import PHASES
 
 
 @dataclass(frozen=True)
 class Chart:
-    name: str      # file stem: loss, throughput, time, straggler, lr
+    name: str      # file stem: loss, throughput, time, straggler, lr, accuracy, forecast
     title: str
     svg: str       # <svg ...> element, no XML prologue
     png: bytes
@@ -89,15 +89,61 @@ def time_chart(rounds: list[dict]) -> Chart:
     return _render(fig, "time", "Per-round time split (stacked)")
 
 
-CHART_NAMES = ("loss", "throughput", "time", "straggler", "lr")  # report-<name>.png
+def accuracy_chart(vals: list[dict]) -> Chart:
+    """Validation accuracy per validation (classifiers; language models: the next token)."""
+    fig, ax = _axes("Validation accuracy", "accuracy")
+    ax.plot([v["round"] for v in vals], [v["accuracy"] for v in vals], "o-", ms=4, lw=1.2,
+            gid="accuracy-line")
+    return _render(fig, "accuracy", "Validation accuracy")
+
+
+@dataclass(frozen=True)
+class ForecastPlot:
+    """What the forecast chart draws: ``lines`` over one series' time (label, x, y: the first is
+    the actual values), or, without a series to follow, ``scatter`` of (forecast, actual)."""
+
+    title: str
+    xlabel: str
+    lines: tuple[tuple[str, tuple[float, ...], tuple[float, ...]], ...] = ()
+    ticks: tuple[tuple[float, str], ...] = ()
+    scatter: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    ylabel: str = field(default="value (original units)")
+
+
+def forecast_chart(p: ForecastPlot) -> Chart:
+    fig, ax = _axes(p.title, p.ylabel)
+    ax.set_xlabel(p.xlabel)
+    if p.scatter is not None:
+        pred, actual = p.scatter
+        lo, hi = min(min(pred), min(actual)), max(max(pred), max(actual))
+        ax.plot([lo, hi], [lo, hi], color="#999", lw=1, label="forecast = actual")
+        ax.plot(pred, actual, "o", ms=3, alpha=0.6, gid="forecast-points", label="windows")
+        ax.set_xlabel("forecast (original units)")
+        ax.set_ylabel("actual (original units)")
+    for i, (label, xs, ys) in enumerate(p.lines):
+        ax.plot(xs, ys, lw=1.6 if i == 0 else 1.2, color="black" if i == 0 else None,
+                ls="-" if i < 2 else "--", label=label,
+                gid="forecast-actual" if i == 0 else f"forecast-step-{i}")
+    if p.ticks:
+        ax.set_xticks([t for t, _ in p.ticks], [s for _, s in p.ticks], fontsize=7, rotation=20)
+    ax.legend(fontsize=8)
+    return _render(fig, "forecast", "Forecast vs actual")
+
+
+CHART_NAMES = ("loss", "throughput", "time", "straggler", "lr", "accuracy",
+               "forecast")  # report-<name>.png
 
 
 def all_charts(rounds: list[dict], vals: list[dict], log_scale: bool) -> list[Chart]:
     if not rounds:
         return []
-    return [loss_chart(rounds, vals, log_scale),
-            line_chart(rounds, "tokens_per_s", "throughput", "Throughput", "tokens / s"),
-            time_chart(rounds),
-            line_chart(rounds, "straggler", "straggler", "Straggler ratio (slowest / mean task)",
-                       "ratio"),
-            line_chart(rounds, "lr", "lr", "Learning rate", "lr")]
+    charts = [loss_chart(rounds, vals, log_scale),
+              line_chart(rounds, "tokens_per_s", "throughput", "Throughput", "tokens / s"),
+              time_chart(rounds),
+              line_chart(rounds, "straggler", "straggler", "Straggler ratio (slowest / mean task)",
+                         "ratio"),
+              line_chart(rounds, "lr", "lr", "Learning rate", "lr")]
+    accurate = [v for v in vals if isinstance(v.get("accuracy"), (int, float))]
+    if accurate:
+        charts.append(accuracy_chart(accurate))
+    return charts

@@ -1,8 +1,13 @@
 """The report page: everything inline (CSS, SVG charts), no script, no network.
 
-Reads RUN/metrics.jsonl, RUN/config.toml, the dataset's manifest (when reachable) and, for
-language models, a generated sample from the exported model (report/sample.py: the serve
-package's generator when it is installed; no sample otherwise).
+Reads RUN/metrics.jsonl, RUN/config.toml, the dataset's manifest (when reachable) and, by task:
+
+* every run: summary, loss, throughput, per-round time split, straggler ratio, learning rate,
+  dataset, configuration;
+* classifiers and language models: the validation accuracy curve;
+* language models: a generated sample from the exported model (rnn_spark/serve/sample.py);
+* forecasters (regress): RMSE and MAE on the validation split in original units beside the naive
+  forecasts', and forecast vs actual (report/forecast.py).
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from rnn_spark.errors import DataError, UserError
 from rnn_spark.fs.guard import check_not_inside
 from rnn_spark.fs.kinds import RUN
 from rnn_spark.report.charts import CHART_NAMES, Chart, all_charts
-from rnn_spark.report.sample import sample_text
+from rnn_spark.report.forecast import forecast_report
+from rnn_spark.serve.sample import sample_text
 from rnn_spark.training.rundir import RunDir
 
 CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222}
@@ -115,7 +121,31 @@ def _dataset(cfg_text: str) -> tuple[list[tuple[str, object]], object]:
     return rows, m
 
 
-def build_report(run_uri: str, log_scale: bool = False) -> tuple[str, list[Chart]]:
+def _forecast(run: RunDir, manifest, season: int) -> tuple[list[str], list[Chart]]:
+    """A forecaster's section (HTML parts) and its chart."""
+    fr = forecast_report(run.uri, manifest, season)
+    parts = ["<h2>Forecast accuracy</h2>"]
+    if fr.rows:
+        parts.append(f"<p class='note'>The run's model on the validation split ({fr.windows:,} "
+                     "windows), errors in the data's original units.</p>")
+        parts.append("<table id='forecast-metrics'><tr><th>forecast</th><th>RMSE</th>"
+                     "<th>MAE</th><th>RMSE / naive RMSE</th></tr>" + "".join(
+                         "<tr>" + "".join(f"<td>{_num(v)}</td>" for v in row) + "</tr>"
+                         for row in fr.rows) + "</table>")
+    if fr.note:
+        parts.append(f"<p class='note' id='forecast-note'>{html.escape(fr.note)}</p>")
+    if fr.chart is None:
+        return parts, []
+    return parts + [_chart_html(fr.chart)], [fr.chart]
+
+
+def _chart_html(c: Chart) -> str:
+    return f"<h2>{html.escape(c.title)}</h2><div class='chart' id='chart-{c.name}'>{c.svg}</div>"
+
+
+def build_report(run_uri: str, log_scale: bool = False, season: int = 0) -> tuple[str, list[Chart]]:
+    """The page and its charts; ``season``: a forecaster's season in steps, for the seasonal
+    naive forecast beside the model's errors (0: none)."""
     run = RunDir(run_uri)
     recs = _read_records(run)
     rounds = [r for r in recs if r.get("kind") == "round"]
@@ -123,6 +153,11 @@ def build_report(run_uri: str, log_scale: bool = False) -> tuple[str, list[Chart
     stop = next((r for r in recs if r.get("kind") == "stop"), None)
     cfg_text = fs.read_text(run.config) if fs.exists(run.config) else ""
     ds_rows, manifest = _dataset(cfg_text)
+    task = manifest.task if manifest is not None else None
+    if season and task != "regress":
+        raise UserError(f"--season {season}: the seasonal naive forecast is for forecasting runs; "
+                        f"this run's task is {task or 'unknown (its dataset is not readable)'}: "
+                        "drop --season")
     charts = all_charts(rounds, vals, log_scale)
     best = min(vals, key=lambda v: v["loss"]) if vals else None
     last = rounds[-1] if rounds else {}
@@ -140,9 +175,12 @@ def build_report(run_uri: str, log_scale: bool = False) -> tuple[str, list[Chart
              f"<h1>rnn-spark run <code>{html.escape(run.uri)}</code></h1>",
              f"<p class='note'>written {time.strftime('%Y-%m-%d %H:%M:%S')}</p>",
              "<h2>Summary</h2>", _table(summary)]
-    for c in charts:
-        parts.append(f"<h2>{html.escape(c.title)}</h2><div class='chart' id='chart-{c.name}'>{c.svg}</div>")
-    sample = sample_text(run.model, manifest.task if manifest is not None else None)
+    parts += [_chart_html(c) for c in charts]
+    if task == "regress":
+        more_parts, more_charts = _forecast(run, manifest, season)
+        parts += more_parts
+        charts += more_charts
+    sample = sample_text(run.model, task)
     if sample:
         parts.append(f"<h2>Generated sample</h2><pre id='sample'>{html.escape(sample)}</pre>")
     parts += ["<h2>Dataset</h2>", _table(ds_rows),
@@ -156,14 +194,15 @@ def _mean(rounds: list[dict], field: str):
     return sum(xs) / len(xs) if xs else None
 
 
-def write_report(run_uri: str, out: str | None = None, log_scale: bool = False) -> str:
+def write_report(run_uri: str, out: str | None = None, log_scale: bool = False,
+                 season: int = 0) -> str:
     """Write the page (default RUN/report.html) and PNG copies of its charts beside it
     (report-<chart>.png); local or hdfs://. Returns the page's URI."""
     out = out or RunDir(run_uri).report
     stem = fs.basename(out).rsplit(".", 1)[0]
     pngs = {name: fs.join(fs.parent(out), f"{stem}-{name}.png") for name in CHART_NAMES}
     _check_out(out, list(pngs.values()))
-    page, charts = build_report(run_uri, log_scale)
+    page, charts = build_report(run_uri, log_scale, season)
     for c in charts:
         fs.write_bytes(pngs[c.name], c.png, overwrite=True)
     fs.write_text(out, page, overwrite=True)

@@ -9,6 +9,7 @@ import numpy as np
 from rnn_spark.data import Manifest, WorkUnit, read_manifest
 from rnn_spark.engine import ModelConfig
 from rnn_spark.errors import UserError
+from rnn_spark.fs.kinds import PREDICTIONS_MANIFEST  # noqa: F401  (the side file's one name)
 
 
 def check_data(cfg: ModelConfig, m: Manifest, where: str) -> None:

@@ -6,7 +6,10 @@ adds them in unit order, so the numbers do not depend on the runner or the numbe
 * lm: loss (nats/token), perplexity, bits per token, top-1 / top-5 accuracy
 * classify: loss, accuracy, per-class precision / recall / F1, macro-F1, confusion matrix
 * regress: MSE / RMSE / MAE in the data's original units (normalisation undone) and the same for
-  the naive last-value forecast, when the targets are among the input columns (time series).
+  the naive last-value forecast, when the targets are among the input columns (time series);
+  with ``season=P`` (a forecaster with head_at last) also for the seasonal naive forecast: step j
+  of the horizon repeats the input one season before it (row length - P + (j mod P)), which needs
+  windows of at least P steps.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnn_spark.data.batching import table_minibatches
+from rnn_spark.errors import UserError
 from rnn_spark.serve.common import chunk, denorm, log_softmax64, open_dataset, unit_reader
 from rnn_spark.serve.protocol import EvalShared, EvalTask
 
@@ -30,7 +34,8 @@ class Sums:
     top1: int = 0
     top5: int = 0
     confusion: np.ndarray | None = None            # classify [C, C]: true row, predicted column
-    reg: np.ndarray = field(default_factory=lambda: np.zeros(5))  # sse, sae, n, naive sse, sae
+    # sse, sae, n, naive sse, naive sae, seasonal naive sse, seasonal naive sae
+    reg: np.ndarray = field(default_factory=lambda: np.zeros(7))
 
     def add(self, o: "Sums") -> None:
         self.loss_sum += o.loss_sum
@@ -86,7 +91,7 @@ def _classify(model, mb, s: Sums):
     s.confusion = conf if s.confusion is None else s.confusion + conf
 
 
-def _regress(model, mb, s: Sums, stats):
+def _regress(model, mb, s: Sums, stats, season: int = 0):
     out, _ = model.forward(mb.inputs, mb.mask)
     x = mb.inputs
     O = out.shape[-1]
@@ -111,9 +116,26 @@ def _regress(model, mb, s: Sums, stats):
         if fd is not None:
             naive = naive * fd[1][cols] + fd[0][cols]
         ne = naive - targ
-        s.reg[3:] += [float((ne ** 2).sum()), float(np.abs(ne).sum())]
+        s.reg[3:5] += [float((ne ** 2).sum()), float(np.abs(ne).sum())]
     else:
-        s.reg[3:] = np.nan
+        s.reg[3:5] = np.nan
+    s.reg[5:] += _seasonal_errors(mb, stats, cols, season, targ) if season else np.nan
+
+
+def _seasonal_errors(mb, stats, cols, season: int, targ: np.ndarray):
+    """[sse, sae] of the seasonal naive forecast of last-step outputs (step j of the horizon =
+    the input row ``length - season + (j mod season)``); NaN where it does not apply."""
+    lengths = mb.lengths.astype(np.intp)
+    if cols is None or mb.targets.ndim != 2 or (lengths < season).any():
+        return np.nan
+    step = np.arange(targ.shape[1]) // len(stats["targets"]["columns"])  # outputs: step-major
+    rows = lengths[:, None] - season + step[None] % season             # [B, O]
+    naive = mb.inputs[np.arange(len(rows))[:, None], rows, cols[None]].astype(np.float64)
+    fd = denorm(stats, "features", len(stats["features"]["mean"]))
+    if fd is not None:
+        naive = naive * fd[1][cols] + fd[0][cols]
+    e = naive - targ
+    return np.array([float((e ** 2).sum()), float(np.abs(e).sum())])
 
 
 def evaluate_task(task: EvalTask, shared: EvalShared) -> list[Sums]:
@@ -131,7 +153,7 @@ def evaluate_task(task: EvalTask, shared: EvalShared) -> list[Sums]:
                 elif m.task == "classify":
                     _classify(model, mb, s)
                 else:
-                    _regress(model, mb, s, m.stats)
+                    _regress(model, mb, s, m.stats, shared.season)
             out.append(s)
     finally:
         reader.close()
@@ -142,7 +164,7 @@ def _div(a, b):
     return a / b if b else float("nan")
 
 
-def metrics_of(task: str, s: Sums) -> dict:
+def metrics_of(task: str, s: Sums, season: int = 0) -> dict:
     if task == "lm":
         loss = _div(s.loss_sum, s.count)
         return {"loss": loss, "perplexity": math.exp(loss) if loss < 700 else float("inf"),
@@ -160,22 +182,32 @@ def metrics_of(task: str, s: Sums) -> dict:
                                "f1": float(f1[c]), "support": int(conf[c].sum())}
                               for c in range(len(tp))],
                 "confusion": conf.tolist(), "targets": s.count}
-    sse, sae, n, nsse, nsae = s.reg
+    sse, sae, n = s.reg[:3]
     out = {"loss": _div(s.loss_sum, s.count), "mse": _div(sse, n), "rmse": math.sqrt(_div(sse, n)),
            "mae": _div(sae, n), "targets": s.count, "values": int(n)}
-    out["naive_last_value"] = None if math.isnan(nsse) else {
-        "mse": _div(nsse, n), "rmse": math.sqrt(_div(nsse, n)), "mae": _div(nsae, n)}
+
+    def errors(e_sse, e_sae, **more):
+        return None if math.isnan(e_sse) else {
+            "mse": _div(e_sse, n), "rmse": math.sqrt(_div(e_sse, n)), "mae": _div(e_sae, n), **more}
+    out["naive_last_value"] = errors(*s.reg[3:5])
+    if season:
+        out["seasonal_naive"] = errors(*s.reg[5:7], season=season)
     return out
 
 
-def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 64) -> Evaluation:
-    """Evaluate a :class:`~rnn_spark.serve.load.TrainedModel` on ``data``'s ``split``."""
+def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 64,
+             season: int = 0) -> Evaluation:
+    """Evaluate a :class:`~rnn_spark.serve.load.TrainedModel` on ``data``'s ``split``;
+    ``season``: a forecaster's season in steps, for the seasonal naive forecast (0: none)."""
     from rnn_spark.serve.common import make_runner
+    if season and (season < 1 or tm.task != "regress" or tm.config.head_at != "last"):
+        raise UserError(f"--season {season}: the seasonal naive forecast is for forecasters "
+                        "(head_at last), with a season of at least 1 step; drop --season")
     m, units = open_dataset(tm.config, data, split)
     own = runner is None
     runner = runner or make_runner("inline")
     try:
-        shared = EvalShared(tm.spec(), m, batch_size)
+        shared = EvalShared(tm.spec(), m, batch_size, season)
         tasks = [EvalTask(tuple(part)) for part in chunk(units, 2 * max(1, runner.workers_hint))]
         total = Sums()
         for res in runner.map(evaluate_task, tasks, shared):
@@ -184,7 +216,7 @@ def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 6
     finally:
         if own:
             runner.close()
-    metrics = metrics_of(tm.task, total)
+    metrics = metrics_of(tm.task, total, season)
     if tm.task == "lm" and (m.vocab_info or {}).get("type") == "char":
         metrics["bits_per_char"] = metrics["bits_per_token"]  # one token is one character
     return Evaluation(tm.task, split, sum(u.rows for u in units), metrics)
@@ -198,7 +230,7 @@ def format_table(ev: Evaluation) -> str:
     def row(name, v):
         lines.append(f"  {name:<22} {v:.6g}" if isinstance(v, float) else f"  {name:<22} {v}")
     for k, v in mets.items():
-        if k not in ("per_class", "confusion", "naive_last_value"):
+        if k not in ("per_class", "confusion", "naive_last_value", "seasonal_naive"):
             row(k, v)
     if ev.task == "regress":
         nv = mets["naive_last_value"]
@@ -206,6 +238,13 @@ def format_table(ev: Evaluation) -> str:
                      "  naive last-value forecast: not applicable (targets are not input columns)")
         for k, v in (nv or {}).items():
             row("  " + k, v)
+        if "seasonal_naive" in mets:
+            sn = mets["seasonal_naive"]
+            lines.append("  seasonal naive forecast (original units):" if sn else
+                         "  seasonal naive forecast: not applicable (targets are not input "
+                         "columns, or windows are shorter than the season)")
+            for k, v in (sn or {}).items():
+                row("  " + k, v)
     if ev.task == "classify":
         lines.append(f"  {'class':>7} {'precision':>10} {'recall':>10} {'f1':>10} {'support':>9}")
         for c in mets["per_class"]:

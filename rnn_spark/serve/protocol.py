@@ -7,7 +7,8 @@ layer's own types (Manifest, WorkUnit, Vocab). Nothing here is written to disk.
     EvalShared / EvalTask                    evaluate: the broadcast, one task's work units
     PredictShared / PredictTask              predict --data
     RawShared / RawTask                      predict --input (raw files)
-    PartResult       what a predict task returns: one part file's entry in predictions.json
+    PartResult       what a predict task returns: one part file's entry in _predictions.json
+    SortRun / MergeTask / MergeShared        forecasts of a dataset, put in order (serve/ordered.py)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class EvalShared:
     model: ModelSpec
     manifest: Manifest
     batch_size: int
+    season: int = 0                  # regress: the seasonal naive forecast's season (0: none)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class PredictShared:
     top_k: int
     tokens: tuple[str, ...] | None   # lm: the vocabulary's token strings
     series: tuple | None = None      # series datasets: one serve.series.SeriesIndex per source
+    part_rows: int = 0               # series datasets: window numbers per output part (ordered.py)
 
 
 @dataclass(frozen=True)
@@ -75,14 +78,14 @@ class RawShared:
 class RawTask:
     path: str
     uri: str                         # the raw input file
-    idx: int                         # its index in predictions.json's "inputs" (= src_file)
+    idx: int                         # its index in _predictions.json's "inputs" (= src_file)
 
 
 @dataclass(frozen=True)
 class PartResult:
     path: str
-    split: str
-    source: str
+    split: str                       # an ordered forecast part: the splits it holds, "train,val"
+    source: str | None               # the input shard or raw file (None: an ordered forecast part)
     rows: int
     bytes: int
     sha256: str
@@ -90,3 +93,22 @@ class PartResult:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SortRun:
+    """A scoring task's forecasts, sorted, with one row group per output part they fall in."""
+    path: str
+    parts: tuple[int, ...]           # the output part of each row group, ascending
+
+
+@dataclass(frozen=True)
+class MergeShared:
+    offsets: tuple[int, ...]         # per source file: window numbers of the files before it
+    row_group_rows: int
+
+
+@dataclass(frozen=True)
+class MergeTask:
+    path: str                        # the part file to write
+    pieces: tuple[tuple[str, int], ...]  # (run file, row group) holding this part's rows

@@ -8,7 +8,7 @@ ingest options (sequence length, columns, window, ...) are the training dataset'
 manifest; ``seq_len`` overrides a language model's sequence length or a forecaster's window.
 One task per input file, which writes its rows in row groups of ``ROWS_PER_GROUP``; the output
 has the layout of ``predict --data`` (``split`` is "input", ``src_file`` indexes
-``predictions.json``'s "inputs").
+``_predictions.json``'s "inputs").
 """
 
 from __future__ import annotations

@@ -160,7 +160,7 @@ def series_blocks(opts: SeriesOptions, uri: str, idx: int, stats):
     if stats and stats.get("normalized"):
         feats = (feats - stats["features"]["mean"]) / stats["features"]["std"]
         targs = (targs - stats["targets"]["mean"]) / stats["targets"]["std"]
-    index = read_index(opts, uri, opts.window)
+    index = read_index(opts, uri, opts.window, ahead=opts.horizon)
     if index.windows == 0:
         raise DataError(f"{uri}: no series has the {opts.window} rows a window needs; pass "
                         "longer series (or a shorter --seq-len)")

@@ -13,8 +13,9 @@ Key columns of a forecast (appended to the regress columns of rnn_spark/serve/sc
 * ``time_index``  the row, counted from the start of its series, of the first forecast target;
 * ``time``        the time column's value (text) of every forecast step, in ``pred``'s step order
                   (head_at last: the ``horizon`` rows after the window; head_at every: step t's
-                  target row, t + horizon); null entries past the end of the data or without a
-                  time column.
+                  target row, t + horizon); past the end of the data (raw input: the forecast of
+                  the future) extrapolated from the series' spacing (rnn_spark/serve/timestep.py);
+                  null without a time column.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pyarrow.compute as pc
 
 from rnn_spark import fs
 from rnn_spark.errors import UserError
+from rnn_spark.serve.timestep import future_times
 
 KEY_FIELDS = (pa.field("group", pa.string()), pa.field("time_index", pa.int64()),
               pa.field("time", pa.list_(pa.string())))
@@ -86,6 +88,7 @@ class SeriesIndex:
     stride: int
     lead: int
     steps: int
+    future: tuple[tuple[str | None, ...], ...] | None = None  # per series: times after its end
 
     @property
     def windows(self) -> int:
@@ -98,28 +101,36 @@ class SeriesIndex:
         e = np.searchsorted(self.first[:-1], numbers, side="right") - 1
         return e, self.starts[e] + (numbers - self.first[e]) * self.stride
 
+    def time_at(self, series: int, row: int) -> str | None:
+        """The time of sorted row ``row`` of ``series``, also past its end (when known)."""
+        if self.times is None:
+            return None
+        past = row - int(self.ends[series])
+        if past < 0:
+            return self.times[row]
+        ahead = self.future[series] if self.future is not None else ()
+        return ahead[past] if past < len(ahead) else None
+
     def keys(self, numbers: np.ndarray) -> dict[str, list]:
         e, start = self.locate(numbers)
         target = start + self.lead
         times = []
         for s, t in zip(e.tolist(), target.tolist()):
-            end = int(self.ends[s])
-            times.append([self.times[r] if self.times is not None and r < end else None
-                          for r in range(t, t + self.steps)])
+            times.append([self.time_at(s, r) for r in range(t, t + self.steps)])
         return {"group": [self.groups[s] for s in e.tolist()],
                 "time_index": (target - self.starts[e]).tolist(), "time": times}
 
 
-def _text(col: pa.ChunkedArray, order: np.ndarray) -> list:
-    col = col.take(pa.array(order))
+def _text(col: pa.ChunkedArray | pa.Array) -> list:
     if not pa.types.is_string(col.type):
         col = pc.cast(col, pa.string())
     return col.to_pylist()
 
 
-def read_index(opts: SeriesOptions, uri: str, need: int) -> SeriesIndex:
+def read_index(opts: SeriesOptions, uri: str, need: int, ahead: int = 0) -> SeriesIndex:
     """Read ``uri``'s key columns as the series ingest does; windows need ``need`` rows
-    (window + horizon: the ingest's numbering; window: every window with a full input)."""
+    (window + horizon: the ingest's numbering; window: every window with a full input);
+    ``ahead``: how many times past each series' end to extrapolate (rnn_spark/serve/timestep.py)."""
     from rnn_spark.ingest.tables import column, detect_format, read_table, sort_order
     fmt = detect_format(uri, opts.format, allowed=("csv", "parquet"))
     if fmt == "jsonl":
@@ -129,7 +140,8 @@ def read_index(opts: SeriesOptions, uri: str, need: int) -> SeriesIndex:
     order = sort_order(table, keys, uri, fmt)
     n = len(order)
     if opts.group_column:
-        g = np.asarray(_text(column(table, opts.group_column, uri), order), dtype=object)
+        g = np.asarray(_text(column(table, opts.group_column, uri).take(pa.array(order))),
+                       dtype=object)
         cuts = np.flatnonzero(g[1:] != g[:-1]) + 1 if n else np.zeros(0, np.int64)
     else:
         g, cuts = None, np.zeros(0, np.int64)
@@ -137,9 +149,16 @@ def read_index(opts: SeriesOptions, uri: str, need: int) -> SeriesIndex:
     starts, ends = edges[:-1], edges[1:]
     counts = np.where(ends - starts >= need, (ends - starts - need) // opts.stride + 1, 0)
     first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    times = tuple(_text(column(table, opts.time_column, uri), order)) if opts.time_column else None
+    times = future = None
+    if opts.time_column:
+        native = column(table, opts.time_column, uri).take(pa.array(order)).combine_chunks()
+        times = tuple(_text(native))
+        if ahead:
+            future = tuple(future_times(native[a:b], ahead) for a, b in zip(starts.tolist(),
+                                                                             ends.tolist()))
     groups = tuple(g[starts].tolist()) if g is not None else (None,) * len(starts)
-    return SeriesIndex(starts, ends, first, groups, times, opts.stride, opts.lead, opts.steps)
+    return SeriesIndex(starts, ends, first, groups, times, opts.stride, opts.lead, opts.steps,
+                       future)
 
 
 def key_columns(indexes, src_file: np.ndarray, src_row: np.ndarray) -> dict[str, pa.Array]:

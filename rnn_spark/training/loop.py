@@ -40,9 +40,12 @@ TREE_AUTO_WORKERS = 4
 
 
 class Trainer:
-    def __init__(self, cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False):
+    def __init__(self, cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False,
+                 sample=None):
         # Everything is checked here, before run() creates or deletes anything.
+        # ``sample``: (model dir, task) -> a text sample for the trackers (trackers.Sampler)
         self.cfg = cfg.validate()
+        self.sample = sample
         self.quiet = quiet
         self.overwrite = overwrite
         t = cfg.train
@@ -176,7 +179,7 @@ class Trainer:
                              flush_seconds=t.metrics_flush_seconds)
         metrics.truncate_after(start - 1)
         self.open_runner()
-        trackers = open_trackers(cfg, self.run_dir, self.manifest)
+        trackers = open_trackers(cfg, self.run_dir, self.manifest, self.sample)
         self.outputs = [metrics, trackers]  # closed by close(), also after an error
         self._say(f"training {self.model_cfg.cell} {self.model_cfg.hidden_sizes} "
                   f"({self.model.num_params:,} parameters) on {len(self.units)} work units, "
@@ -377,8 +380,11 @@ def _finite(v: float) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def train(cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False) -> dict:
-    trainer = Trainer(cfg, runner=runner, quiet=quiet, overwrite=overwrite)
+def train(cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False,
+          sample=None) -> dict:
+    """Train (see Trainer); ``sample``: the trackers' text sampler, e.g.
+    rnn_spark.serve.sample.sample_text (training sits below serve and does not import it)."""
+    trainer = Trainer(cfg, runner=runner, quiet=quiet, overwrite=overwrite, sample=sample)
     try:
         return trainer.run()
     finally:

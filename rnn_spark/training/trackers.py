@@ -3,7 +3,8 @@
     train.tensorboard_dir  TensorBoard event files (extra: rnn-spark[tensorboard], tensorboardX):
                            a scalar per numeric metrics field ("round/<field>", "val/<field>"),
                            the hyper-parameters with the final metrics, the config and (for
-                           language models) a generated text sample as text.
+                           language models, when the caller hands down a sampler, as
+                           `rnn-spark train` does) a generated text sample as text.
     train.mlflow           an MLflow run (extra: rnn-spark[mlflow]) in train.mlflow_uri
                            (default: a local mlruns/ file store): params = the flattened config,
                            metrics per round, RUN/model as an artifact.
@@ -207,15 +208,20 @@ def check_trackers(cfg: Config) -> None:
         _need("mlflow", "mlflow", "train.mlflow (--mlflow)")
 
 
-def open_trackers(cfg: Config, run_dir: RunDir, manifest=None) -> Trackers:
+Sampler = Callable[[str, "str | None"], "str | None"]  # (model dir, task) -> a text sample
+
+
+def open_trackers(cfg: Config, run_dir: RunDir, manifest=None,
+                  sample: Sampler | None = None) -> Trackers:
+    """The trackers the configuration asks for; ``sample``: how to draw a language model's text
+    sample, handed down by the caller (rnn_spark.serve.sample.sample_text: serve sits above
+    training, so training never imports it); without it the trackers get no sample."""
     items: list = []
     if cfg.train.tensorboard_dir:
         items.append(TensorBoardTracker(cfg, _tensorboard_path(cfg.train.tensorboard_dir)))
     if cfg.train.mlflow:
         items.append(MlflowTracker(cfg))
-    if not items:
+    if not items or sample is None:
         return Trackers(items)
-    from rnn_spark.report.sample import sample_text
-
     task = getattr(manifest, "task", None)
-    return Trackers(items, sample=lambda: sample_text(run_dir.model, task))
+    return Trackers(items, sample=lambda: sample(run_dir.model, task))

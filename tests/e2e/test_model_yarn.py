@@ -65,9 +65,9 @@ def test_evaluate_and_predict_on_yarn(hadoop_cluster, hdfs_tmp, hdfs_run, tmp_pa
     for name in names:
         assert fs.read_bytes(fs.join(out, name)) == (tmp_path / "inline" / name).read_bytes(), name
     # an existing hdfs:// --out is refused (exit 2, nothing replaced)
-    before = fs.read_bytes(fs.join(out, "predictions.json"))
+    before = fs.read_bytes(fs.join(out, "_predictions.json"))
     assert main(["predict", "--model", run, "--data", ds, "--out", out]) == 2
-    assert fs.read_bytes(fs.join(out, "predictions.json")) == before
+    assert fs.read_bytes(fs.join(out, "_predictions.json")) == before
 
 
 def test_forecast_on_yarn_keyed_by_group_and_time(hadoop_cluster, hdfs_tmp):
@@ -91,5 +91,13 @@ def test_forecast_on_yarn_keyed_by_group_and_time(hadoop_cluster, hdfs_tmp):
     assert [fs.basename(u) for u in fs.ls(out)] == names
     for name in names:
         assert fs.read_bytes(fs.join(out, name)) == fs.read_bytes(fs.join(inline, name)), name
-    doc = json.loads(fs.read_text(fs.join(out, "predictions.json")))
+    doc = json.loads(fs.read_text(fs.join(out, "_predictions.json")))
     assert doc["schema"][-3:] == ["group", "time_index", "time"] and doc["rows"] > 0
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    t = pa.concat_tables(pq.read_table(io.BytesIO(fs.read_bytes(fs.join(out, f["path"]))))
+                         for f in doc["files"])
+    keys = list(zip(t["group"].to_pylist(), t["time_index"].to_pylist()))
+    assert keys == sorted(keys) and len(keys) == doc["rows"]  # in group and time order

@@ -210,21 +210,24 @@ def test_evaluate_classify_matches_torch(classify_run, capsys):
     assert "confusion matrix" in out and "macro_f1" in out
 
 
-def test_evaluate_regress_in_original_units(series_run, capsys):
+def test_evaluate_regress_in_original_units(series_run, classify_run, capsys):
     ds, run = series_run
+    cls_run = classify_run
     tm = rs.load_model(run)
     m = read_manifest(ds)
     st = m.stats
     tmean, tstd = st["targets"]["mean"][0], st["targets"]["std"][0]
     fmean, fstd = st["features"]["mean"][0], st["features"]["std"][0]
-    err, nerr = [], []
+    err, nerr, serr = [], [], []
     for mb in iter_minibatches(m.work_units("val"), 16, manifest=m, shuffle_rows=False):
         out, _ = tm.engine().forward(mb.inputs, mb.mask)
         y = mb.targets.astype(np.float64) * tstd + tmean
         err.append(out.astype(np.float64) * tstd + tmean - y)
         last = mb.inputs[:, -1, 0].astype(np.float64) * fstd + fmean  # 'load' is column 0
         nerr.append(last[:, None] - y)
-    err, nerr = np.concatenate(err), np.concatenate(nerr)  # batch sizes differ: float32 rounding
+        # seasonal naive, a season of 7 steps: horizon step j repeats input row 12 - 7 + j
+        serr.append(mb.inputs[:, 5:7, 0].astype(np.float64) * fstd + fmean - y)
+    err, nerr, serr = map(np.concatenate, (err, nerr, serr))  # float32 rounding differs a bit
     code, out, e = run_cli(capsys, "evaluate", "--model", run, "--data", ds, "--json")
     assert code == 0, e
     res = json.loads(out)
@@ -233,7 +236,13 @@ def test_evaluate_regress_in_original_units(series_run, capsys):
     assert res["naive_last_value"]["mse"] == pytest.approx((nerr ** 2).mean(), rel=1e-6)
     assert res["naive_last_value"]["rmse"] == pytest.approx(np.sqrt((nerr ** 2).mean()))
     code, out, _ = run_cli(capsys, "evaluate", "--model", run, "--data", ds)
-    assert "naive last-value forecast" in out
+    assert "naive last-value forecast" in out and "seasonal" not in out
+    sn = evaluate(tm, ds, season=7).metrics["seasonal_naive"]
+    assert sn["season"] == 7 and sn["mse"] == pytest.approx((serr ** 2).mean(), rel=1e-6)
+    assert sn["mae"] == pytest.approx(np.abs(serr).mean(), rel=1e-6)
+    assert evaluate(tm, ds, season=13).metrics["seasonal_naive"] is None  # windows of 12 steps
+    with pytest.raises(UserError, match="--season 7: the seasonal naive forecast is for"):
+        evaluate(rs.load_model(cls_run[1]), cls_run[0], season=7)
 
 
 # -- inspect ------------------------------------------------------------------------------------
@@ -248,6 +257,27 @@ def test_inspect_dataset_run_model(lm_run, capsys):
     assert d["best_val"]["loss"] > 0 and d["model"]["parameters"] > 0
     code, out, _ = run_cli(capsys, "inspect", run + "/model")
     assert code == 0 and "rnn.weight_ih_l0" in out and "parameters" in out
+
+
+@pytest.mark.parametrize("verb", ["train", "evaluate", "predict"])
+def test_data_that_is_not_a_dataset(verb, classify_run, tmp_path, capsys):
+    """--data naming a raw file (or a directory of them) says it is not a dataset and to run
+    `rnn-spark ingest` first -- not "a component of the path is not a directory"."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "seqs.jsonl").write_text('{"sequence": [1, 2], "label": 0}\n')
+    model = classify_run[1]
+    for data, words in ((raw / "seqs.jsonl", "is a file, not a dataset"),
+                        (raw, "is a directory without manifest.json, not a dataset"),
+                        (tmp_path / "nope", "does not exist")):
+        args = {"train": ["--run-dir", str(tmp_path / "run"), "--runner", "inline"],
+                "evaluate": ["--model", model], "predict": ["--model", model, "--out",
+                                                            str(tmp_path / "out")]}[verb]
+        code, _, err = run_cli(capsys, verb, "--data", str(data), *args)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"{data}: {words}" in err and "run `rnn-spark ingest" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]  # nothing created
+    assert [p.name for p in raw.iterdir()] == ["seqs.jsonl"]
 
 
 def test_inspect_bad_uri(tmp_path, capsys):

@@ -23,7 +23,7 @@ def run_cli(capsys, *args):
 
 
 def read_out(out):
-    doc = json.loads((out / "predictions.json").read_text())
+    doc = json.loads((out / "_predictions.json").read_text())
     tables = [pq.read_table(out / f["path"]) for f in doc["files"]]
     import pyarrow as pa
     return doc, pa.concat_tables(tables)
@@ -135,7 +135,34 @@ def test_overwrite_replaces_own_predictions(classify_run, tmp_path, capsys):
     code, _, err = run_cli(capsys, "predict", "--model", run, "--data", ds, "--out", str(out),
                            "--split", "val", "--overwrite")
     assert code == 0, err
-    assert json.loads((out / "predictions.json").read_text())["splits"] == ["val"]
+    assert json.loads((out / "_predictions.json").read_text())["splits"] == ["val"]
+
+
+def test_out_reads_as_one_parquet_table(classify_run, tmp_path):
+    """Arrow and pandas read --out as one table: the side file's name starts with '_', which
+    they skip (as Spark does: tests/model/test_spark.py), so no reader trips over the JSON."""
+    ds, run = classify_run
+    out = tmp_path / "p"
+    predict(rs.load_model(run), ds, str(out))
+    doc, parts = read_out(out)
+    whole = pq.read_table(out)
+    assert whole.schema.names == doc["schema"] and whole.equals(parts)
+    pd = pytest.importorskip("pandas")
+    assert pd.read_parquet(out).shape == (doc["rows"], len(doc["schema"]))
+
+
+def test_overwrite_replaces_predictions_of_earlier_versions(classify_run, tmp_path, capsys):
+    """A predictions directory written before the side file was renamed (predictions.json)
+    is still one rnn-spark made: --overwrite replaces it."""
+    ds, run = classify_run
+    out = tmp_path / "p"
+    assert run_cli(capsys, "predict", "--model", run, "--data", ds, "--out", str(out))[0] == 0
+    (out / "_predictions.json").rename(out / "predictions.json")
+    code, _, err = run_cli(capsys, "predict", "--model", run, "--data", ds, "--out", str(out),
+                           "--split", "val", "--overwrite")
+    assert code == 0, err
+    assert not (out / "predictions.json").exists()
+    assert json.loads((out / "_predictions.json").read_text())["splits"] == ["val"]
 
 
 def test_failed_task_leaves_nothing(classify_run, tmp_path, monkeypatch):

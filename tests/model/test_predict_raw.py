@@ -6,6 +6,7 @@ import json
 import os
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 
 import rnn_spark as rs
@@ -57,6 +58,49 @@ def test_forecasts_keyed_by_group_and_time(series_run, tmp_path):
         np.testing.assert_allclose(r["pred"], want, rtol=1e-4, atol=1e-3)
 
 
+def sorted_keys(t):
+    keys = list(zip(t["group"].to_pylist(), t["time_index"].to_pylist()))
+    return keys == sorted(keys) and len(set(keys)) == len(keys) == t.num_rows
+
+
+def test_forecasts_sorted_by_group_and_time(series_run, tmp_path):
+    """The dataset's rows lie in its shards in hash order; the forecasts come out sorted by
+    group and time (the series ingest's window order), the directory read as one table."""
+    import pyarrow.parquet as pq
+    ds, run = series_run
+    predict(rs.load_model(run), ds, str(tmp_path / "p"))
+    t = pq.read_table(tmp_path / "p")
+    assert set(t["split"].to_pylist()) == {"train", "val"} and sorted_keys(t)
+
+
+def test_forecast_order_across_parts(series_run, tmp_path, monkeypatch):
+    """Several parts (and row groups) in order; no sort runs left; the bytes do not depend on
+    the number of workers; one split is the same rows as that split of all."""
+    import pyarrow.parquet as pq
+
+    from rnn_spark.runners.inline import InlineRunner
+    from test_predict import files_bytes
+    ds, run = series_run
+    tm = rs.load_model(run)
+    monkeypatch.setattr("rnn_spark.serve.ordered.PART_ROWS", 200)
+    monkeypatch.setattr("rnn_spark.serve.ordered.ROW_GROUP_ROWS", 64)
+    predict(tm, ds, str(tmp_path / "a"), runner=InlineRunner(1))
+    t = pq.read_table(tmp_path / "a")
+    assert sorted_keys(t)
+    doc = json.loads((tmp_path / "a" / "_predictions.json").read_text())
+    assert sum(f["rows"] for f in doc["files"]) == t.num_rows == doc["rows"]
+    assert [f["split"] for f in doc["files"]] == ["train", "train,val", "train", "train,val"]
+    assert sorted(os.listdir(tmp_path / "a")) == ["_predictions.json"] + [
+        f"part-{i:05d}.parquet" for i in range(4)]                     # no sort runs left
+    first = pq.ParquetFile(tmp_path / "a" / "part-00000.parquet").metadata
+    assert first.num_rows == 200 and first.row_group(0).num_rows == 64
+    predict(tm, ds, str(tmp_path / "b"), runner=InlineRunner(4))
+    assert files_bytes(tmp_path / "a") == files_bytes(tmp_path / "b")
+    predict(tm, ds, str(tmp_path / "v"), split="val")
+    v = pq.read_table(tmp_path / "v")
+    assert v.to_pylist() == t.filter(pc.equal(t["split"], "val")).to_pylist()
+
+
 def test_raw_series_forecasts_past_the_end(series_run, tmp_path, capsys):
     ds, run = series_run
     tm = rs.load_model(run)
@@ -77,13 +121,40 @@ def test_raw_series_forecasts_past_the_end(series_run, tmp_path, capsys):
     rows = t.to_pylist()
     assert [r["group"] for r in rows] == ["a"] * 4 + ["b"] * 9
     last = rows[3]  # a's last window: rows 3..14 in, targets 15, 16 are past the data
-    assert last["time_index"] == 15 and last["time"] == [None, None]
+    assert last["time_index"] == 15 and last["time"] == ["1015", "1016"]  # the series' spacing
     assert np.isnan(last["target"]).all()
     np.testing.assert_allclose(last["pred"], forecast(tm, series["a"][3:15, 1:]),
                                rtol=1e-4, atol=1e-3)
     first = rows[4]  # b's first window
     assert first["time_index"] == WINDOW and first["time"] == ["1012", "1013"]
     np.testing.assert_allclose(first["target"], series["b"][12:14, 1], rtol=1e-5)
+    assert rows[-1]["time"] == ["1020", "1021"]  # b: 20 rows, its last window's targets
+
+
+@pytest.mark.parametrize("times, want", [
+    # month ends: calendar months, not a fixed number of days
+    ([f"2023-{m:02d}-{d}" for m, d in zip(range(1, 13), (31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+                                                          30, 31))] + ["2024-01-31", "2024-02-29"],
+     ["2024-03-31", "2024-04-30"]),
+    # daily with one missing day: the most common step, not the last one
+    ([f"2024-03-{d:02d}" for d in range(1, 16) if d != 14], ["2024-03-16", "2024-03-17"]),
+    # hourly timestamps
+    ([f"2024-03-01 {h:02d}:00:00" for h in range(14)], ["2024-03-01 14:00:00",
+                                                        "2024-03-01 15:00:00"]),
+    # text times: nothing to go by
+    ([f"t{k:02d}" for k in range(14)], [None, None]),
+])
+def test_raw_series_times_past_the_end(series_run, tmp_path, capsys, times, want):
+    """The forecast's steps past the data get the times that follow the series' own spacing."""
+    src = tmp_path / "recent.csv"
+    src.write_text("t,entity,temp,load\n" + "".join(f"{t},a,{15 + k % 10},{100 + k % 7}\n"
+                                                    for k, t in enumerate(times)))
+    out = tmp_path / "p"
+    code, _, err = run_cli(capsys, "predict", "--model", series_run[1], "--input", str(src),
+                           "--out", str(out))
+    assert code == 0, err
+    rows = read_out(out)[1].to_pylist()
+    assert rows[-1]["time"] == want and rows[-2]["time"] == [times[-1], want[0]]
 
 
 def test_raw_classify_labelled_files(classify_run, tmp_path, capsys):

@@ -30,7 +30,9 @@ def test_evaluate_spark_equals_inline(lm_run, classify_run, series_run, spark_ru
         assert evaluate(tm, ds, runner=spark_runner) == evaluate(tm, ds)
 
 
-def test_predict_spark_bytes_equal_inline(lm_run, classify_run, series_run, tmp_path, spark_runner):
+def test_predict_spark_bytes_equal_inline(lm_run, classify_run, series_run, tmp_path, spark_runner,
+                                          monkeypatch):
+    monkeypatch.setattr("rnn_spark.serve.ordered.PART_ROWS", 200)  # forecasts: several parts
     for name, (ds, run) in (("lm", lm_run), ("cls", classify_run), ("ser", series_run)):
         tm = rs.load_model(run)
         predict(tm, ds, str(tmp_path / f"{name}-inline"))
@@ -64,3 +66,16 @@ def test_raw_classify_and_forecast_spark_bytes_equal_inline(classify_run, series
         b = predict_raw(tm, [str(src)], str(tmp_path / f"{name}-spark"), runner=spark_runner)
         assert a.rows == b.rows > 0
         assert files_bytes(tmp_path / f"{name}-inline") == files_bytes(tmp_path / f"{name}-spark")
+
+
+def test_spark_reads_the_predictions_directory(classify_run, series_run, tmp_path, spark_runner):
+    """spark.read.parquet(--out) reads the parts as one table (the side file is skipped)."""
+    import pyarrow.parquet as pq
+    for name, (ds, run) in (("cls", classify_run), ("ser", series_run)):
+        out = tmp_path / name
+        predict(rs.load_model(run), ds, str(out))
+        want = pq.read_table(out)
+        df = spark_runner.spark.read.parquet(out.as_uri())
+        assert df.columns == want.schema.names and df.count() == want.num_rows
+        got = sorted(tuple(r) for r in df.select("split", "src_file", "src_row").collect())
+        assert got == sorted(zip(*(want[c].to_pylist() for c in ("split", "src_file", "src_row"))))

@@ -47,7 +47,8 @@ def test_page_is_self_contained_with_one_point_per_round(run_dir):
     assert vertices(page, "loss-val-loss") == ROUNDS // 4
     for chart in ("throughput", "straggler", "lr"):
         assert vertices(page, f"{chart}-{chart}-line") == ROUNDS
-    for chart in ("loss", "throughput", "time", "straggler", "lr"):
+    assert vertices(page, "accuracy-accuracy-line") == ROUNDS // 4  # next-token accuracy
+    for chart in ("loss", "throughput", "time", "straggler", "lr", "accuracy"):
         png = (run_dir / f"report-{chart}.png").read_bytes()
         assert png.startswith(b"\x89PNG")
     assert "[optim]" in page and "sequences / tokens" in page and "best validation loss" in page
@@ -137,7 +138,7 @@ def test_report_in_headless_chromium_offline(run_dir, tmp_path):
     dom = chromium("--dump-dom", url, cwd=tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert vertices(dom.stdout, "loss-train-loss") == ROUNDS   # as the browser parsed it
-    assert dom.stdout.count("<svg") == 5
+    assert dom.stdout.count("<svg") == 6
     shot = tmp_path / "shot.png"
     p = chromium(f"--screenshot={shot}", "--window-size=1100,2200", url, cwd=tmp_path)
     assert p.returncode == 0 and shot.is_file(), p.stderr[-2000:]

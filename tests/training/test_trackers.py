@@ -6,7 +6,9 @@ import math
 import pytest
 from trainer_config import small_config
 
+from rnn_spark.cli import main
 from rnn_spark.runners.inline import InlineRunner
+from rnn_spark.serve.sample import sample_text
 from rnn_spark.training.loop import train
 from rnn_spark.training.trackers import numeric_fields
 
@@ -42,7 +44,8 @@ def event_file(tb):
 def test_tensorboard_scalars_match_metrics(char_dataset, tmp_path):
     pytest.importorskip("tensorboardX")
     tb = tmp_path / "tb"
-    train(small_config(char_dataset, tmp_path / "run", **{"train.tensorboard_dir": str(tb)}), quiet=True)
+    train(small_config(char_dataset, tmp_path / "run", **{"train.tensorboard_dir": str(tb)}),
+          quiet=True, sample=sample_text)
     acc = event_file(tb)
     rounds = records(tmp_path / "run", "round")
     tags = set(acc.Tags()["scalars"])
@@ -107,6 +110,21 @@ def test_mlflow_run_matches_metrics(char_dataset, tmp_path):
     arts = {a.path for a in client.list_artifacts(found.info.run_id, "model")}
     assert {"model/weights.npz", "model/model.json"} <= arts
     assert found.info.status == "FINISHED"
+    assert "sample" not in found.data.tags  # train() without a sampler: no sample
+
+
+def test_train_command_hands_the_trackers_a_sample(char_dataset, tmp_path):
+    """`rnn-spark train` hands training the sampler from above (rnn_spark.serve.sample):
+    training itself never imports serve or report (tests/test_import_cycles.py: layers)."""
+    mlflow = pytest.importorskip("mlflow")
+    uri = tmp_path / "mlruns"
+    assert main(["train", "--data", char_dataset, "--run-dir", str(tmp_path / "run"),
+                 "--runner", "inline", "--hidden-sizes", "8", "--embedding-size", "4", "--k1", "8",
+                 "--batch-size", "4", "--steps-per-round", "1", "--max-rounds", "2", "--mlflow",
+                 "--mlflow-uri", uri.as_uri(), "--quiet"]) == 0
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri.as_uri())
+    (found,) = client.search_runs([client.get_experiment_by_name("rnn-spark").experiment_id])
+    assert len(found.data.tags["sample"]) >= 300 and "(no sample" not in found.data.tags["sample"]
 
 
 def test_tensorboard_hparams_do_not_clobber_scalars(tmp_path):

@@ -1,21 +1,17 @@
-"""A text sample from a run's exported language model, for the report, TensorBoard and MLflow.
-
-Uses the serve package's generator (rnn_spark.serve: load_model + generate) when it is installed;
-without it, or for a model that is not a language model, there is no sample (None).
+"""A text sample from a run's exported language model: for the report (rnn_spark/report) and,
+handed down by the train command, for TensorBoard and MLflow (training/trackers.py sits below
+serve and never imports it). None for a model that is not a language model, or none yet.
 """
 
 from __future__ import annotations
 
 from rnn_spark import fs
+from rnn_spark.serve.generate import generate
+from rnn_spark.serve.load import load_model
 
 
 def sample_text(model_dir: str, task: str | None, length: int = 300, seed: int = 0) -> str | None:
     if task != "lm" or not fs.exists(model_dir):
-        return None
-    try:
-        from rnn_spark.serve.generate import generate
-        from rnn_spark.serve.load import load_model
-    except ImportError:
         return None
     try:
         return generate(load_model(model_dir), length=length, temperature=0.8, seed=seed).samples[0]
