@@ -21,7 +21,8 @@ Examples:
 @click.command("submit", epilog=_EPILOG, context_settings={
     "ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--master", default="yarn", show_default=True, help="Spark master (YARN only)")
-@click.option("--deploy-mode", default="client", show_default=True, metavar="client|cluster",
+@click.option("--deploy-mode", default="client", show_default=True,
+              type=click.Choice(["client", "cluster"]),
               help="client: the driver runs here; cluster: in a YARN container")
 @click.option("--num-executors", type=int, metavar="N", help="executors (spark.executor.instances)")
 @click.option("--executor-cores", type=int, metavar="N",

@@ -44,7 +44,7 @@ def _one_line_error(code, err, *needles):
     (["submit", "--conf", "=x", "train"], ["--conf '=x'"]),
     (["submit", "--conf", "executor.memory=4g", "train"], ["spark.* key"]),
     (["submit", "--master", "local[2]", "train"], ["--master local[2]", "YARN"]),
-    (["submit", "--deploy-mode", "sideways", "train"], ["--deploy-mode sideways"]),
+    (["submit", "--deploy-mode", "sideways", "train"], ["'sideways' is not one of", "--deploy-mode"]),
     (["submit", "--staging-dir", "/tmp/envs", "train"], ["--staging-dir /tmp/envs"]),
     (["submit", "--principal", "me@REALM", "train"], ["--principal and --keytab"]),
     (["submit", "--principal", "me@R", "--keytab", "/no/such.keytab", "train"], ["/no/such.keytab"]),
