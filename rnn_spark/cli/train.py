@@ -95,6 +95,14 @@ def _resolve(config_files, sets, kwargs):
     return config.load(list(config_files), collect_overrides(sets, kwargs))
 
 
+def train_config(config_files, sets, kwargs):
+    """train's configuration from its parsed options (also `rnn-spark submit train`'s check)."""
+    cfg = _resolve(config_files, sets, kwargs)
+    if not cfg.data.path:
+        raise ConfigError("data.path (--data) is not set: pass --data URI (or data.path in a --config file)")
+    return cfg
+
+
 @click.command(context_settings={"max_content_width": 110})
 @click.option("--config", "-c", "config_files", multiple=True, metavar="TOML",
               help="configuration file(s), applied in order (local path or hdfs://)")
@@ -115,9 +123,7 @@ def train(config_files, sets, overwrite, quiet, **kwargs):
     """
     from rnn_spark.training.loop import train as run_training
 
-    cfg = _resolve(config_files, sets, kwargs)
-    if not cfg.data.path:
-        raise ConfigError("data.path (--data) is not set: pass --data URI (or data.path in a --config file)")
+    cfg = train_config(config_files, sets, kwargs)
     summary = run_training(cfg, quiet=quiet, overwrite=overwrite)
     click.echo(summary_json(summary))
 
