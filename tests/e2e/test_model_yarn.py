@@ -93,3 +93,17 @@ def test_forecast_on_yarn_keyed_by_group_and_time(hadoop_cluster, hdfs_tmp):
         assert fs.read_bytes(fs.join(out, name)) == fs.read_bytes(fs.join(inline, name)), name
     doc = json.loads(fs.read_text(fs.join(out, "predictions.json")))
     assert doc["schema"][-3:] == ["group", "time_index", "time"] and doc["rows"] > 0
+
+
+def test_submit_evaluate_runs_on_spark_without_runner(hadoop_cluster, hdfs_run):
+    """`rnn-spark submit evaluate` without --runner gets --runner spark (#21: it ran inline in the
+    driver while the executors idled) and prints the inline evaluation's numbers."""
+    ds, run = hdfs_run
+    dry = hadoop_cluster.rnn_spark_submit("--dry-run", "evaluate", "--model", run, "--data", ds,
+                                          "--json")
+    assert dry.stdout.strip().splitlines()[-1].endswith("--json --runner spark")
+    r = hadoop_cluster.rnn_spark_submit("--num-executors", "2", "evaluate", "--model", run,
+                                        "--data", ds, "--json")
+    got = json.loads([ln for ln in r.stdout.splitlines() if ln.startswith("{")][-1])
+    want = evaluate(load_model(run), ds).metrics
+    assert got["loss"] == want["loss"] and got["top5_accuracy"] == want["top5_accuracy"]

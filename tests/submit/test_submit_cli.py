@@ -271,3 +271,10 @@ def test_submit_command_help_is_the_commands_own(capsys, cache):
     code, out, _ = _run(capsys, "submit", "--dry-run", "train", "--help")
     assert code == 0 and "--cell [rnn_tanh|rnn_relu|rnn|lstm|gru]" in out
     assert not cache.exists()
+
+
+def test_a_real_submit_runs_the_same_checks_before_it_packs(capsys, cache):
+    code, out, err = _run(capsys, "submit", "--deploy-mode", "cluster", "train", "--data",
+                          "runs/data", "--run-dir", R)
+    _one_line_error(code, err, "--data) runs/data: a relative local path")
+    assert out == "" and not cache.exists()  # nothing packed, nothing uploaded
