@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from rnn_spark.errors import ConfigError
+from rnn_spark.spark_master import DEFAULT_MASTER
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -137,7 +138,8 @@ LOG_LEVELS = ("", "ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OF
 
 @dataclass
 class SparkConfig:
-    master: str = opt("local[2]", "Spark master: local[N], yarn, spark://host:port (spark-submit's wins)")
+    master: str = opt(DEFAULT_MASTER, "Spark master: local[N] (N task slots; local[*]: one per core), "
+                      "yarn, spark://host:port (spark-submit's wins)")
     app_name: str = opt("rnn-spark", "Spark application name")
     task_cpus: int = opt(1, "cores per task; also the BLAS threads of each worker")
     conf: dict = opt({}, "extra Spark settings, e.g. {\"spark.executor.memory\" = \"4g\"}")

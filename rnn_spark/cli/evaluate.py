@@ -6,6 +6,8 @@ import json
 
 import click
 
+from rnn_spark.spark_master import DEFAULT_MASTER, check_master
+
 
 def runner_options(fn):
     """--runner / --master / --workers / --conf, shared by the Spark-capable model commands."""
@@ -13,23 +15,35 @@ def runner_options(fn):
                       help="extra Spark setting, e.g. --conf spark.executor.memory=2g")(fn)
     fn = click.option("--workers", type=click.IntRange(1), default=2, show_default=True,
                       help="tasks per wave (inline runner: how the units are grouped)")(fn)
-    fn = click.option("--master", default="local[2]", show_default=True,
+    fn = click.option("--master", default=DEFAULT_MASTER, show_default=True,
                       help="Spark master (spark-submit's --master wins)")(fn)
     fn = click.option("--runner", type=click.Choice(["inline", "spark"]), default="inline",
                       show_default=True, help="run in this process or as a Spark job")(fn)
     return fn
 
 
-def open_runner(runner, master, workers, confs):
-    from rnn_spark.serve.common import make_runner
-
+def spark_conf(confs) -> dict:
     conf = {}
     for item in confs:
         if "=" not in item:
             raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--conf")
         k, v = item.split("=", 1)
         conf[k] = v
-    return make_runner(runner, master, workers, conf)
+    return conf
+
+
+def check_runner(runner, master, confs) -> None:
+    """First, before the model is read: a Spark master that cannot start (yarn without
+    HADOOP_CONF_DIR) is one line, not a JVM's stack."""
+    if runner == "spark":
+        conf = spark_conf(confs)
+        check_master(conf.get("spark.master", master), conf)
+
+
+def open_runner(runner, master, workers, confs):
+    from rnn_spark.serve.common import make_runner
+
+    return make_runner(runner, master, workers, spark_conf(confs))
 
 
 @click.command(context_settings={"max_content_width": 110})
@@ -55,6 +69,7 @@ def evaluate(model_uri, data, split, batch_size, as_json, runner, master, worker
     from rnn_spark.serve.common import finite
     from rnn_spark.serve.evaluate import evaluate as run_eval, format_table
 
+    check_runner(runner, master, confs)
     tm = load_model(model_uri)
     r = open_runner(runner, master, workers, confs)
     try:

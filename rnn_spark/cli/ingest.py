@@ -11,6 +11,8 @@ import re
 
 import click
 
+from rnn_spark.spark_master import DEFAULT_MASTER
+
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 10 ** 6,
           "mib": 1 << 20, "g": 1 << 30, "gb": 10 ** 9, "gib": 1 << 30}
 
@@ -48,7 +50,7 @@ def common(fn):
                           "export), nor writes inside one."),
         click.option("--engine", type=click.Choice(["auto", "local", "spark"]), default="auto",
                      show_default=True, help="auto = spark above 256 MiB of input."),
-        click.option("--master", default="local[*]", show_default=True,
+        click.option("--master", default=DEFAULT_MASTER, show_default=True,
                      help="Spark master for --engine spark (ignored under spark-submit)."),
         click.option("--rows-per-group", type=int, default=None,
                      help="Rows per Parquet row group (default: from --row-group-bytes)."),

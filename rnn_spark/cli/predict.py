@@ -6,7 +6,7 @@ import json
 
 import click
 
-from rnn_spark.cli.evaluate import open_runner, runner_options
+from rnn_spark.cli.evaluate import check_runner, open_runner, runner_options
 
 
 @click.command(context_settings={"max_content_width": 110})
@@ -54,6 +54,7 @@ def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt
         raise click.UsageError("pass exactly one of --data URI or --input RAW...")
     if data and (fmt or seq_len):
         raise click.UsageError("--format and --seq-len go with --input, not --data")
+    check_runner(runner, master, confs)
     check_out(out, overwrite, [data] if data else [], kind="predictions directory")
     tm = load_model(model_uri)
     r = open_runner(runner, master, workers, confs)

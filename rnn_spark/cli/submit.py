@@ -13,7 +13,7 @@ _EPILOG = """\b
 Examples:
   rnn-spark submit --num-executors 4 --executor-cores 2 --executor-memory 4g \\
       train --config my-run.toml --data hdfs:///data/corpus --run-dir hdfs:///runs/lm1
-  rnn-spark submit --deploy-mode cluster --queue ml train --config my-run.toml
+  rnn-spark submit --deploy-mode cluster --queue ml --files my-run.toml train --config my-run.toml
   rnn-spark submit --dry-run train --config my-run.toml     # print the spark-submit command
 """
 
@@ -21,7 +21,8 @@ Examples:
 @click.command("submit", epilog=_EPILOG, context_settings={
     "ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--master", default="yarn", show_default=True, help="Spark master (YARN only)")
-@click.option("--deploy-mode", default="client", show_default=True, metavar="client|cluster",
+@click.option("--deploy-mode", default="client", show_default=True,
+              type=click.Choice(["client", "cluster"]),
               help="client: the driver runs here; cluster: in a YARN container")
 @click.option("--num-executors", type=int, metavar="N", help="executors (spark.executor.instances)")
 @click.option("--executor-cores", type=int, metavar="N",
@@ -41,20 +42,30 @@ Examples:
               help="where archives are uploaded once [hdfs:///user/$USER/.rnn-spark/envs]")
 @click.option("--python-version-check", is_flag=True,
               help="first start the environment's Python on an executor; refuse if it cannot run")
-@click.option("--dry-run", is_flag=True, help="print the spark-submit command and environment only")
+@click.option("--dry-run", is_flag=True,
+              help="run every check that needs no cluster (these options, HADOOP_CONF_DIR, the "
+                   "packing tools, the command's own flags, configuration and paths), then print "
+                   "the spark-submit command and environment; nothing is built or uploaded")
 @click.option("--verbose", is_flag=True, help="show spark-submit's INFO log lines too")
 @click.argument("command", metavar="COMMAND")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[ARGS]...")
 def submit(command, args, conf, env_archive, staging_dir, python_version_check, dry_run, verbose,
            **spark):
     """Run a Spark-side COMMAND on YARN with a packed Python environment."""
+    from rnn_spark.cli import submit_check
     from rnn_spark.submit import command as cmd
     from rnn_spark.submit.flow import submit as run_submit
 
+    opts = cmd.SparkOptions(conf=cmd.parse_conf(conf, next_arg=command), **spark)
     cmd.check_command(command)
-    opts = cmd.SparkOptions(conf=cmd.parse_conf(conf), **spark)
+
+    def check_args(job_args):
+        submit_check.check(command, job_args, opts.deploy_mode, opts.files, dry_run,
+                           lambda m: click.echo(f"rnn-spark submit: {m}", err=True))
+
     rc = run_submit(opts, command, args, env_archive=env_archive, staging_dir=staging_dir,
-                    python_version_check=python_version_check, dry_run=dry_run, verbose=verbose)
+                    python_version_check=python_version_check, dry_run=dry_run, verbose=verbose,
+                    check_args=check_args)
     if rc:
         sys.exit(rc)
 

@@ -16,24 +16,48 @@ from rnn_spark.config import SECTIONS, defaults_toml, flag_name
 from rnn_spark.errors import ConfigError
 
 
+class ConfigChoice(click.Choice):
+    """A key with a fixed set of values: --help (and shell completion) show them; the value is
+    passed on as typed and checked by the configuration itself (config._coerce), so a bad value
+    is the same one line, naming the key and its flag, from a flag, --set or a --config file."""
+
+    def convert(self, value, param, ctx):
+        return value
+
+
+def default_text(flag: str, value) -> str:
+    """How --help shows a key's default: as typed on the command line."""
+    if isinstance(value, bool):
+        return flag[2:] if value else f"no-{flag[2:]}"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value) if value != "" else '""'
+
+
 def config_options(fn):
-    """Add one option per config key (all default to None = 'not given')."""
+    """Add one option per config key (all default to None = 'not given'); --help shows each
+    key's default and, for a key with a fixed set of values, the values."""
     for section, cls in reversed(list(SECTIONS.items())):
+        defaults = cls()
         for f in reversed(fields(cls)):
-            kind = type(f.default) if not callable(f.default_factory) else type(f.default_factory())
-            help_ = f"[{section}.{f.name}] {f.metadata['help']}"
+            default = getattr(defaults, f.name)
+            kind = type(default)
             flag = flag_name(f"{section}.{f.name}")
+            help_ = f"[{section}.{f.name}] {f.metadata['help']}  [default: {default_text(flag, default)}]"
+            choices = f.metadata.get("choices")
             if f.metadata.get("bool_words"):  # --resume [yes|auto] / --no-resume
-                choices = click.Choice(f.metadata["choices"])
                 fn = click.option(f"--no-{flag[2:]}", f"cfgno__{section}__{f.name}", is_flag=True,
                                   default=None, help=f"[{section}.{f.name}] = no")(fn)
-                opt = click.option(flag, f"cfg__{section}__{f.name}", type=choices, is_flag=False,
-                                   flag_value="yes", default=None, help=help_)
+                opt = click.option(flag, f"cfg__{section}__{f.name}", type=click.Choice(choices),
+                                   is_flag=False, flag_value="yes", default=None, help=help_)
             elif kind is bool:
                 opt = click.option(f"{flag}/--no-{flag[2:]}", f"cfg__{section}__{f.name}",
                                    default=None, help=help_)
             elif kind is dict:
                 continue  # tables only through --config or --set spark.conf=...
+            elif choices:
+                opt = click.option(flag, f"cfg__{section}__{f.name}", default=None,
+                                   type=ConfigChoice(choices), help=help_)
             else:
                 metavar = "N,N" if kind is list else kind.__name__.upper()
                 opt = click.option(flag, f"cfg__{section}__{f.name}", default=None,
@@ -71,6 +95,14 @@ def _resolve(config_files, sets, kwargs):
     return config.load(list(config_files), collect_overrides(sets, kwargs))
 
 
+def train_config(config_files, sets, kwargs):
+    """train's configuration from its parsed options (also `rnn-spark submit train`'s check)."""
+    cfg = _resolve(config_files, sets, kwargs)
+    if not cfg.data.path:
+        raise ConfigError("data.path (--data) is not set: pass --data URI (or data.path in a --config file)")
+    return cfg
+
+
 @click.command(context_settings={"max_content_width": 110})
 @click.option("--config", "-c", "config_files", multiple=True, metavar="TOML",
               help="configuration file(s), applied in order (local path or hdfs://)")
@@ -93,9 +125,7 @@ def train(config_files, sets, overwrite, quiet, **kwargs):
     from rnn_spark.serve.sample import sample_text
     from rnn_spark.training.loop import train as run_training
 
-    cfg = _resolve(config_files, sets, kwargs)
-    if not cfg.data.path:
-        raise ConfigError("data.path (--data) is not set: pass --data URI (or data.path in a --config file)")
+    cfg = train_config(config_files, sets, kwargs)
     summary = run_training(cfg, quiet=quiet, overwrite=overwrite, sample=sample_text)
     click.echo(summary_json(summary))
 

@@ -19,12 +19,13 @@ from rnn_spark.ingest.chunks import DEFAULT_CHUNK_BYTES
 from rnn_spark.ingest.job import Job, Progress
 from rnn_spark.ingest.plans import DEFAULT_ROW_GROUP_BYTES, DEFAULT_SHARD_BYTES
 from rnn_spark.ingest.sources import find_inputs
+from rnn_spark.spark_master import DEFAULT_MASTER, check_master
 
 AUTO_SPARK_BYTES = 256 << 20
 
 
 def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = False,
-               engine: str = "auto", master: str = "local[*]",
+               engine: str = "auto", master: str = DEFAULT_MASTER,
                shard_bytes: int = DEFAULT_SHARD_BYTES,
                row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
                rows_per_group: int | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
@@ -51,6 +52,8 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
     size = sum(s["bytes"] for s in srcs)
     if engine == "auto":
         engine = "spark" if size > AUTO_SPARK_BYTES else "local"
+    if engine == "spark":
+        check_master(master)  # before the staging directory is made
     say(f"{len(srcs)} input file(s), {size / 1e6:.1f} MB, engine {engine}")
     plan_args = dict(shard_bytes=shard_bytes, row_group_bytes=row_group_bytes,
                      rows_per_group=rows_per_group)

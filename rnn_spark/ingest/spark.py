@@ -83,16 +83,23 @@ def merge_scans(job, items, results):
     return scans, blocks
 
 
+def check_visible(master: str, uris) -> None:
+    """On a cluster (not local[N]) the executors read the inputs and write the output: all on
+    HDFS. Also checked by `rnn-spark submit ingest --engine spark` before it launches."""
+    if master.startswith("local"):
+        return
+    local = [u for u in uris if not fs.is_remote(u)]
+    if local:
+        raise ConfigError(f"{local[0]}: with Spark master {master} inputs and output "
+                          "must be on HDFS (executors cannot see local paths)")
+
+
 def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict,
               chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> dict:
     spark, created = session(master)
     try:
         sc = spark.sparkContext
-        if not sc.master.startswith("local"):
-            local = [u for u in [tmp] + [s["uri"] for s in srcs] if not fs.is_remote(u)]
-            if local:
-                raise ConfigError(f"{local[0]}: with Spark master {sc.master} inputs and output "
-                                  "must be on HDFS (executors cannot see local paths)")
+        check_visible(sc.master, [tmp] + [s["uri"] for s in srcs])
         items = scan_items(job, srcs, chunk_bytes)
 
         def scan(t):

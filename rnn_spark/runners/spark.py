@@ -28,6 +28,7 @@ from rnn_spark.errors import UserError
 from rnn_spark.runners import cds
 from rnn_spark.runners.base import BLAS_ENV, TREE_FAN_IN, limit_blas_threads
 from rnn_spark.runners.faults import maybe_hold
+from rnn_spark.spark_master import DEFAULT_MASTER, check_master, under_spark_submit
 from rnn_spark.runners.resident import ResidentLost, ResidentPool
 from rnn_spark.runners.task_errors import TaskError, capture, find_in_text
 
@@ -161,9 +162,11 @@ def _direct_results(sconf) -> None:
 
 
 class SparkRunner:
-    def __init__(self, master: str = "local[2]", app_name: str = "rnn-spark", task_cpus: int = 1,
+    def __init__(self, master: str = DEFAULT_MASTER, app_name: str = "rnn-spark", task_cpus: int = 1,
                  conf: dict | None = None, result_bytes_hint: int = 0, quiet: bool = True,
                  log_level: str = ""):
+        # before a JVM is started: one line, not its stack (under spark-submit: its master)
+        check_master((conf or {}).get("spark.master", master), conf)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         from rnn_spark.fs.hdfs_config import export_env
 
@@ -173,7 +176,7 @@ class SparkRunner:
             os.environ[var] = str(task_cpus)
         from pyspark import SparkConf, SparkContext
 
-        submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+        submitted = under_spark_submit()
         if submitted:
             # Launched by spark-submit: its JVM is up; attach so SparkConf sees --master & co.
             SparkContext._ensure_initialized()
@@ -360,7 +363,7 @@ class SparkRunner:
         (self._spark or self.sc).stop()
 
 
-def get_spark_session(master: str = "local[*]", app_name: str = "rnn-spark",
+def get_spark_session(master: str = DEFAULT_MASTER, app_name: str = "rnn-spark",
                       conf: dict | None = None):
     """The SparkSession set up exactly as training's (the active one under spark-submit), for
     other Spark jobs such as ingest: HDFS settings passed to executors, BLAS pinned, this

@@ -10,6 +10,7 @@ from rnn_spark.data import Manifest, WorkUnit, read_manifest
 from rnn_spark.engine import ModelConfig
 from rnn_spark.errors import UserError
 from rnn_spark.fs.kinds import PREDICTIONS_MANIFEST  # noqa: F401  (the side file's one name)
+from rnn_spark.spark_master import DEFAULT_MASTER
 
 
 def check_data(cfg: ModelConfig, m: Manifest, where: str) -> None:
@@ -40,7 +41,7 @@ def open_dataset(cfg: ModelConfig, data: str, split: str) -> tuple[Manifest, lis
     return m, m.work_units(split)
 
 
-def make_runner(runner: str, master: str = "local[2]", workers: int = 2, conf: dict | None = None,
+def make_runner(runner: str, master: str = DEFAULT_MASTER, workers: int = 2, conf: dict | None = None,
                 app_name: str = "rnn-spark-model"):
     from rnn_spark.runners.inline import InlineRunner
     if runner == "inline":

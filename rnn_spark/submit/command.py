@@ -28,13 +28,17 @@ ENV_PYTHON = f"./{ENV_DIR}/bin/python"
 class Entry:
     script: str                        # file name under jobs/
     training: bool = False             # gets the training defaults below
+    # (flag, value) pairs the job gets unless its arguments give the flag: under submit the work
+    # belongs on the executors, so a command that runs inline by default runs on Spark there
+    default_args: tuple[tuple[str, str], ...] = ()
 
 
+ON_SPARK = (("--runner", "spark"),)
 COMMANDS: dict[str, Entry] = {
     "train": Entry("train.py", training=True),
     "ingest": Entry("ingest.py"),
-    "evaluate": Entry("evaluate.py"),
-    "predict": Entry("predict.py"),
+    "evaluate": Entry("evaluate.py", default_args=ON_SPARK),
+    "predict": Entry("predict.py", default_args=ON_SPARK),
     "env-check": Entry("envcheck.py"),
 }
 
@@ -45,8 +49,9 @@ TRAINING_DEFAULTS = {
 }
 
 
-def register(name: str, script: str, training: bool = False) -> None:
-    COMMANDS[name] = Entry(script, training)
+def register(name: str, script: str, training: bool = False,
+             default_args: tuple[tuple[str, str], ...] = ()) -> None:
+    COMMANDS[name] = Entry(script, training, default_args)
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,16 @@ class Launch:
         return "\n".join([*lines, shlex.join(self.argv)])
 
 
-def parse_conf(items) -> tuple[tuple[str, str], ...]:
+def parse_conf(items, next_arg: str | None = None) -> tuple[tuple[str, str], ...]:
+    """--conf KEY=VALUE items. ``next_arg``: the word after the last one (the COMMAND), which is
+    the value when someone wrote spark-submit's ``--conf KEY VALUE`` with a space."""
     out = []
-    for item in items:
+    for i, item in enumerate(items):
         key, sep, value = item.partition("=")
+        if (not sep and key.startswith("spark.") and i == len(items) - 1 and next_arg
+                and next_arg not in COMMANDS):
+            raise UserError(f"--conf {item} {next_arg}: a setting is one word KEY=VALUE; "
+                            f"write --conf {item}={next_arg}")
         if not sep or not key.strip() or key != key.strip() or not key.startswith("spark."):
             raise UserError(f"--conf {item!r}: expected KEY=VALUE with a spark.* key, "
                             "e.g. --conf spark.executor.memoryOverhead=1g")
@@ -165,11 +176,20 @@ def _has_flag(args, flag: str) -> bool:
     return any(a == flag or a.startswith(flag + "=") for a in args)
 
 
+def job_args(command: str, args) -> list[str]:
+    """The arguments the job gets: the user's, then the command's submit defaults they lack."""
+    args = list(args)
+    for flag, value in COMMANDS[command].default_args:
+        if not _has_flag(args, flag):
+            args += [flag, value]
+    return args
+
+
 def build(opts: SparkOptions, command: str, args, env_uri: str, spark_submit: str,
           jars_uri: str | None = None, forward_env: dict | None = None) -> Launch:
     """spark-submit argv + environment for ``command args`` with the environment at env_uri."""
     entry = COMMANDS[command]
-    args = list(args)
+    args = job_args(command, args)
     user = dict(opts.conf)
     conf: dict[str, str] = {}
     if entry.training:

@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 from rnn_spark import fs
 from rnn_spark.errors import UserError
+from rnn_spark.spark_master import check_master
 from rnn_spark.submit import command, pack, run, stage
 
 
@@ -21,6 +23,7 @@ def check_options(opts: command.SparkOptions, staging_dir: str) -> None:
     if opts.master != "yarn":
         raise UserError(f"--master {opts.master}: submit ships the environment to YARN only; "
                         "use --master yarn, or run `rnn-spark train --master local[N]` directly")
+    check_master(opts.master, dict(opts.conf))
     if opts.deploy_mode not in ("client", "cluster"):
         raise UserError(f"--deploy-mode {opts.deploy_mode}: use client or cluster")
     if bool(opts.principal) != bool(opts.keytab):
@@ -44,10 +47,11 @@ def forward_env() -> dict:
     return env
 
 
-def resolve_env(env_archive: str | None, staging_dir: str, dry_run: bool) -> str:
-    """URI of the environment archive on the cluster (packed and uploaded unless there)."""
-    if env_archive:
-        local, name = stage.prebuilt_archive(env_archive, check_remote=not dry_run)
+def resolve_env(prebuilt: tuple | None, staging_dir: str, dry_run: bool) -> str:
+    """URI of the environment archive on the cluster (packed and uploaded unless there);
+    ``prebuilt``: --env-archive as stage.prebuilt_archive checked it."""
+    if prebuilt:
+        local, name = prebuilt
         if local is None:
             return name
         if dry_run:
@@ -65,12 +69,24 @@ def resolve_env(env_archive: str | None, staging_dir: str, dry_run: bool) -> str
 
 def submit(opts: command.SparkOptions, name: str, args, env_archive: str | None = None,
            staging_dir: str | None = None, python_version_check: bool = False,
-           dry_run: bool = False, verbose: bool = False) -> int:
+           dry_run: bool = False, verbose: bool = False,
+           check_args: Callable[[list], None] | None = None) -> int:
+    """The whole submit. Everything that does not need the cluster is checked first, the same
+    with --dry-run: the options, this machine's Spark and YARN client configuration, the packing
+    tools, and (``check_args``, given the job's arguments) the command's own flags,
+    configuration and paths."""
     command.check_command(name)
     staging = staging_dir or stage.default_staging_dir()
     check_options(opts, staging)
     spark_submit = command.find_spark_submit()
-    env_uri = resolve_env(env_archive, staging, dry_run)
+    prebuilt = None
+    if env_archive:
+        prebuilt = stage.prebuilt_archive(env_archive, check_remote=not dry_run)
+    else:
+        pack.check_tools()
+    if check_args is not None:
+        check_args(command.job_args(name, args))
+    env_uri = resolve_env(prebuilt, staging, dry_run)
     keys = dict(opts.conf)
     jars = None
     if "spark.yarn.archive" not in keys and "spark.yarn.jars" not in keys:

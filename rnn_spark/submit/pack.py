@@ -68,6 +68,20 @@ def _canon(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
+TOOLS = {"venv_pack": "venv-pack", "packaging": "packaging"}  # module: distribution
+
+
+def check_tools() -> None:
+    """What packing needs on this machine (the [submit] extra), checked before anything else."""
+    import importlib.util
+
+    missing = [dist for mod, dist in TOOLS.items() if importlib.util.find_spec(mod) is None]
+    if missing:
+        raise UserError(f"packing an environment needs {' and '.join(missing)}: pip install "
+                        "'rnn-spark[submit]', or pass --env-archive with an archive built "
+                        "elsewhere (rnn-spark pack-env --out env.tar.gz)")
+
+
 def pinned_requirements() -> tuple[str, ...]:
     """rnn-spark's runtime dependency closure, pinned to the installed versions (sorted)."""
     from packaging.requirements import Requirement
@@ -158,6 +172,7 @@ def archive_name(key: str) -> str:
 def pack_env(out: str | None = None, log=None) -> PackedEnv:
     """Build (or take from the cache) the packed environment; copy it to ``out`` if given."""
     log = log or (lambda msg: None)
+    check_tools()
     target = _check_out(out)
     reqs = pinned_requirements()
     key = content_key(reqs)
@@ -247,11 +262,8 @@ def _run(cmd: list[str], what: str, cwd: str | None = None) -> None:
 
 
 def _build(path: Path, reqs: tuple[str, ...]) -> None:
-    try:
-        import venv_pack
-    except ModuleNotFoundError:
-        raise UserError("packing an environment needs venv-pack: pip install 'rnn-spark[submit]' "
-                        "(or pip install venv-pack), or pass --env-archive") from None
+    import venv_pack  # checked by check_tools
+
     with tempfile.TemporaryDirectory(prefix=".build-", dir=path.parent) as tmp:
         wheel = _build_wheel(Path(tmp))
         venv = Path(tmp) / "env"

@@ -15,9 +15,10 @@ import time
 import numpy as np
 
 from rnn_spark import data, fs
-from rnn_spark.config import Config
+from rnn_spark.config import Config, key_name
 from rnn_spark.engine import Model
 from rnn_spark.errors import UserError
+from rnn_spark.spark_master import check_master
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training import partial, prepare, resume
 from rnn_spark.training.earlystop import EarlyStop
@@ -49,6 +50,9 @@ class Trainer:
         self.quiet = quiet
         self.overwrite = overwrite
         t = cfg.train
+        if runner is None and t.runner == "spark":  # first: a master that cannot start at all
+            check_master(cfg.spark.conf.get("spark.master", cfg.spark.master), cfg.spark.conf,
+                         flag=f"{key_name('spark.master')} =")
         self.run_dir = RunDir(t.run_dir)
         self.manifest = data.read_manifest(cfg.data.path)
         if cfg.data.train_split not in self.manifest.splits:

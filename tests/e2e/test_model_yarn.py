@@ -101,3 +101,17 @@ def test_forecast_on_yarn_keyed_by_group_and_time(hadoop_cluster, hdfs_tmp):
                          for f in doc["files"])
     keys = list(zip(t["group"].to_pylist(), t["time_index"].to_pylist()))
     assert keys == sorted(keys) and len(keys) == doc["rows"]  # in group and time order
+
+
+def test_submit_evaluate_runs_on_spark_without_runner(hadoop_cluster, hdfs_run):
+    """`rnn-spark submit evaluate` without --runner gets --runner spark (#21: it ran inline in the
+    driver while the executors idled) and prints the inline evaluation's numbers."""
+    ds, run = hdfs_run
+    dry = hadoop_cluster.rnn_spark_submit("--dry-run", "evaluate", "--model", run, "--data", ds,
+                                          "--json")
+    assert dry.stdout.strip().splitlines()[-1].endswith("--json --runner spark")
+    r = hadoop_cluster.rnn_spark_submit("--num-executors", "2", "evaluate", "--model", run,
+                                        "--data", ds, "--json")
+    got = json.loads([ln for ln in r.stdout.splitlines() if ln.startswith("{")][-1])
+    want = evaluate(load_model(run), ds).metrics
+    assert got["loss"] == want["loss"] and got["top5_accuracy"] == want["top5_accuracy"]

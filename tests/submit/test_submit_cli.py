@@ -44,7 +44,7 @@ def _one_line_error(code, err, *needles):
     (["submit", "--conf", "=x", "train"], ["--conf '=x'"]),
     (["submit", "--conf", "executor.memory=4g", "train"], ["spark.* key"]),
     (["submit", "--master", "local[2]", "train"], ["--master local[2]", "YARN"]),
-    (["submit", "--deploy-mode", "sideways", "train"], ["--deploy-mode sideways"]),
+    (["submit", "--deploy-mode", "sideways", "train"], ["'sideways' is not one of", "--deploy-mode"]),
     (["submit", "--staging-dir", "/tmp/envs", "train"], ["--staging-dir /tmp/envs"]),
     (["submit", "--principal", "me@REALM", "train"], ["--principal and --keytab"]),
     (["submit", "--principal", "me@R", "--keytab", "/no/such.keytab", "train"], ["/no/such.keytab"]),
@@ -117,7 +117,8 @@ def test_dry_run_cluster_mode_sets_the_application_master(capsys, cache, monkeyp
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
     monkeypatch.setenv("HADOOP_TOKEN", "tok-123")  # a WebHDFS delegation token
     env, unset, argv = _dry(capsys, "--deploy-mode", "cluster", "--conf",
-                            "spark.yarn.archive=hdfs:///spark/jars.zip", "ingest", "text", "x")
+                            "spark.yarn.archive=hdfs:///spark/jars.zip", "ingest", "text",
+                            "hdfs:///raw/x", "--out", "hdfs:///data/x", "--seq-len", "8")
     assert env == {"PYSPARK_PYTHON": "./environment/bin/python"}
     assert unset == {"PYSPARK_DRIVER_PYTHON", "PYTHONPATH"}
     conf = _confs(argv)
@@ -127,14 +128,16 @@ def test_dry_run_cluster_mode_sets_the_application_master(capsys, cache, monkeyp
     assert "spark.yarn.appMasterEnv.HADOOP_CONF_DIR" not in conf  # the node's own
     assert conf["spark.yarn.archive"] == "hdfs:///spark/jars.zip"
     assert "spark.task.cpus" not in conf and "spark.dynamicAllocation.enabled" not in conf
-    assert argv[-3:] == [str(REPO / "jobs" / "ingest.py"), "text", "x"]
+    assert argv[-7:] == [str(REPO / "jobs" / "ingest.py"), "text", "hdfs:///raw/x", "--out",
+                         "hdfs:///data/x", "--seq-len", "8"]
 
 
 def test_registered_command_gets_its_entry_point(capsys, cache, monkeypatch):
     monkeypatch.setitem(command.COMMANDS, "evaluate", command.Entry("evaluate.py"))
     monkeypatch.setattr(pack, "package_root", lambda: cache / "installed" / "rnn_spark")
-    _, _, argv = _dry(capsys, "--env-archive", "hdfs:///envs/e.tar.gz", "evaluate", "--x")
-    launcher = Path(argv[-2])  # no jobs/ beside an installed package: a generated launcher
+    _, _, argv = _dry(capsys, "--env-archive", "hdfs:///envs/e.tar.gz", "evaluate", "--model",
+                      "hdfs:///m", "--data", "hdfs:///d")
+    launcher = Path(argv[-5])  # no jobs/ beside an installed package: a generated launcher
     assert launcher.name == "evaluate.py" and '"evaluate"' in launcher.read_text()
     assert argv[argv.index("--archives") + 1] == "hdfs:///envs/e.tar.gz#environment"
 
@@ -177,3 +180,101 @@ def test_pack_env_builds_once_and_ships_no_pyspark(capsys, tmp_path):
         assert f"{site}/{pkg}/__init__.py" in names, pkg
     assert not any(n.startswith((f"{site}/pyspark", f"{site}/py4j")) for n in names)
     assert f"{site}/rnn_spark/submit/pack.py" in names
+
+
+# -- a dry run runs every check a real submit runs that needs no cluster (#21) -----------------
+D, R = "hdfs:///data/d", "hdfs:///runs/r"
+
+
+@pytest.mark.parametrize("argv,needles", [
+    (["train", "--data", D, "--frobnicate"], ["No such option '--frobnicate'", "rnn-spark train --help"]),
+    (["train", "--data", D, "--cell", "transformer"], ["model.cell (--cell)", "'transformer' is not one of"]),
+    (["train", "--run-dir", R], ["data.path (--data) is not set"]),
+    (["train", "--data", "runs/data", "--run-dir", R], ["--data) runs/data: a relative local path", "executors"]),
+    (["--deploy-mode", "cluster", "train", "--data", "runs/data", "--run-dir", R],
+     ["--data) runs/data: a relative local path", "--deploy-mode cluster"]),
+    (["--deploy-mode", "cluster", "train", "--data", D],
+     ["train.run_dir (--run-dir) runs/default: a relative local path"]),
+    (["--deploy-mode", "cluster", "train", "--data", D, "--run-dir", R, "--config", "run.toml"],
+     ["--config run.toml", "submit --files run.toml"]),
+    (["evaluate", "--model", R, "--data", "data"], ["--data data: a relative local path"]),
+    (["evaluate", "--model", R], ["Missing option '--data'"]),
+    (["predict", "--model", R, "--data", D, "--out", "preds"], ["--out preds: a relative local path"]),
+    (["ingest", "text", "raw/*.txt", "--out", D, "--seq-len", "8", "--engine", "spark"],
+     ["raw/*.txt: with Spark master yarn inputs and output must be on HDFS"]),
+    (["ingest", "txt", "hdfs:///raw"], ["No such command 'txt'", "rnn-spark ingest --help"]),
+    (["ingest"], ["Missing command: one of labelled, series, text, verify"]),
+])
+def test_dry_run_checks_the_commands_own_arguments(capsys, cache, tmp_path, monkeypatch, argv,
+                                                     needles):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(capsys, "submit", "--dry-run", *argv)
+    _one_line_error(code, err, *needles)
+    assert out == "" and not cache.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hadoop-conf"]
+
+
+@pytest.mark.parametrize("setup,needles", [
+    (lambda mp, d: mp.delenv("HADOOP_CONF_DIR"), ["neither HADOOP_CONF_DIR nor YARN_CONF_DIR"]),
+    (lambda mp, d: mp.setenv("HADOOP_CONF_DIR", str(d / "nowhere")), ["is not a directory"]),
+    (lambda mp, d: (d / "yarn-site.xml").unlink(), ["no yarn-site.xml in HADOOP_CONF_DIR="]),
+    (lambda mp, d: mp.setitem(sys.modules, "venv_pack", None),
+     ["needs venv-pack", "pip install 'rnn-spark[submit]'", "--env-archive"]),
+])
+def test_dry_run_checks_this_machine(capsys, cache, monkeypatch, yarn_client_conf, setup, needles):
+    monkeypatch.setenv("SPARK_CONF_DIR", str(yarn_client_conf.parent / "spark-conf"))
+    setup(monkeypatch, yarn_client_conf)
+    code, out, err = _run(capsys, "submit", "--dry-run", "train", "--data", D, "--run-dir", R)
+    _one_line_error(code, err, *needles)
+    assert out == "" and not cache.exists()
+
+
+def test_dry_run_reads_a_config_file_shipped_to_a_cluster_mode_driver(capsys, cache, tmp_path):
+    conf = tmp_path / "run.toml"
+    conf.write_text(f'[data]\npath = "{D}"\n[train]\nrun_dir = "{R}"\nepochs = 0\n')
+    code, _, err = _run(capsys, "submit", "--dry-run", "--deploy-mode", "cluster", "--files",
+                        conf, "train", "--config", "run.toml")
+    _one_line_error(code, err, "train.epochs (--epochs) must be >= 1")  # read: its value checked
+    conf.write_text(conf.read_text().replace("epochs = 0", "epochs = 2"))
+    env, _, argv = _dry(capsys, "--deploy-mode", "cluster", "--files", f"{conf}#run.toml",
+                        "train", "--config", "run.toml")
+    assert argv[argv.index("--files") + 1] == f"{conf}#run.toml"
+    assert argv[-2:] == ["--config", "run.toml"]
+
+
+def test_dry_run_leaves_a_config_file_on_hdfs_to_the_job(capsys, cache):
+    code, out, err = _run(capsys, "submit", "--dry-run", "train", "--config", "hdfs:///c/run.toml")
+    assert code == 0, err
+    assert "hdfs:///c/run.toml is read on the cluster" in err
+    assert shlex.split(out.strip().splitlines()[-1])[-2:] == ["--config", "hdfs:///c/run.toml"]
+
+
+def test_conf_with_a_space_suggests_key_equals_value(capsys, cache):
+    """#21: `--conf KEY VALUE` made VALUE the command: "unknown command '4g'"."""
+    code, _, err = _run(capsys, "submit", "--conf", "spark.executor.memory", "4g", "train")
+    _one_line_error(code, err, "--conf spark.executor.memory 4g", "--conf spark.executor.memory=4g")
+    assert "unknown command" not in err
+
+
+@pytest.mark.parametrize("name", ["evaluate", "predict"])
+def test_evaluate_and_predict_run_on_spark_under_submit(capsys, cache, name):
+    """#21: without --runner they ran inline in the YARN driver while the executors idled."""
+    base = ["--model", R, "--data", D] + (["--out", "hdfs:///p"] if name == "predict" else [])
+    _, _, argv = _dry(capsys, name, *base)
+    assert argv[-2:] == ["--runner", "spark"]
+    for given in (["--runner", "inline"], ["--runner=inline"]):
+        _, _, argv = _dry(capsys, name, *base, *given)
+        assert argv[-len(given):] == given  # the user's runner, nothing added after it
+
+
+def test_submit_command_help_is_the_commands_own(capsys, cache):
+    code, out, _ = _run(capsys, "submit", "--dry-run", "train", "--help")
+    assert code == 0 and "--cell [rnn_tanh|rnn_relu|rnn|lstm|gru]" in out
+    assert not cache.exists()
+
+
+def test_a_real_submit_runs_the_same_checks_before_it_packs(capsys, cache):
+    code, out, err = _run(capsys, "submit", "--deploy-mode", "cluster", "train", "--data",
+                          "runs/data", "--run-dir", R)
+    _one_line_error(code, err, "--data) runs/data: a relative local path")
+    assert out == "" and not cache.exists()  # nothing packed, nothing uploaded
