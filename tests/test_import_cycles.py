@@ -129,7 +129,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ingest",),
     ("runners", "data"),
     ("config", "engine"),
-    ("fs",),
+    ("fs", "spark_master"),
     ("errors",),
 )
 
