@@ -49,3 +49,20 @@ def test_scripts_docs_refuses_bad_arguments(args, words, tmp_path):
     err = p.stderr.strip()
     assert words in err and "\n" not in err, err
     assert sorted(ROOT.iterdir()) == before  # nothing created (no site/)
+
+
+def test_scripts_docs_without_the_docs_extra_names_it(tmp_path):
+    """A Python without Sphinx (a fresh machine): one line naming the extra, nothing built."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "python3"
+    fake.write_text("#!/bin/sh\nexit 1\n")   # every import fails, as without the docs extra
+    fake.chmod(0o755)
+    out = tmp_path / "site"
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    p = subprocess.run([str(ROOT / "scripts" / "docs"), "--out", str(out)], capture_output=True,
+                       text=True, env=env)
+    assert p.returncode == 2
+    assert p.stderr.strip() == ("error: scripts/docs needs the docs extra: "
+                                "python3 -m pip install -e '.[docs]'")
+    assert not out.exists()
