@@ -213,7 +213,7 @@ def stop_point(coef: np.ndarray, mode: str, p: float, rate: float, tps: int, h: 
 
 
 def markdown(result: dict) -> str:
-    """The README tables: measured points, then the extrapolation."""
+    """The tables of docs/benchmarks/scaling.md: measured points, then the extrapolation."""
     lines = ["| P | W | reduce | bytes into the driver / round | round | overhead (- slowest task) | "
              "overhead (- compute / slots) | transfer | driver peak RSS |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -260,7 +260,7 @@ def main() -> None:
     ap.add_argument("--kappa", type=float, default=0.5)
     ap.add_argument("--out", default="", help="also write the JSON here (rewritten after each point)")
     ap.add_argument("--from-json", default="", help="no measuring: refit a saved result and print "
-                    "the README tables (markdown)")
+                    "the tables of docs/benchmarks/scaling.md (markdown)")
     args = ap.parse_args()
     if args.from_json:
         print(markdown(finish(json.loads(Path(args.from_json).read_text()), args.kappa)))

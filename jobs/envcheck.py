@@ -50,7 +50,7 @@ def main(argv):
         first = next((ln.strip() for ln in str(exc).splitlines()
                       if "Cannot run program" in ln or "Error" in ln), str(exc).splitlines()[0])
         print(f"error: the executors could not run {sc.pythonExec}: {first[:300]}; the nodes need "
-              "the Python the environment was packed with (see README: Running on YARN)",
+              "the Python the environment was packed with (see docs/guides/yarn.md)",
               file=sys.stderr)
         spark.stop()
         return 2

@@ -12,7 +12,7 @@ try:
 except ModuleNotFoundError as exc:  # a node's bare Python: nothing was shipped
     print(f"error: {sys.executable} cannot import {exc.name}: this node has no rnn-spark "
           "environment; launch with `rnn-spark submit predict ...`, which ships one (or see "
-          "README: Running on YARN for spark-submit --archives)", file=sys.stderr)
+          "docs/guides/yarn.md for spark-submit --archives)", file=sys.stderr)
     sys.exit(2)
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """rnn-spark: recurrent networks trained on HDFS sequence data with Apache Spark.
 
+Example::
+
     import rnn_spark as rs
     model = rs.Model(rs.ModelConfig(cell="lstm", vocab_size=96, embedding_size=64,
                                     hidden_sizes=[256], output_size=96, task="lm"), seed=0)

@@ -1,6 +1,6 @@
 """Typed configuration of a training run.
 
-Precedence: dataclass defaults < conf/*.toml files (in the order given) < CLI flags / overrides.
+Precedence: dataclass defaults < ``conf/*.toml`` files (in the order given) < CLI flags / overrides.
 Every key has one help line (field metadata); ``conf/defaults.toml`` is generated from them
 (`rnn-spark config --defaults`) and a test keeps the two in sync. The resolved configuration is saved
 as ``RUN/config.toml`` and in every checkpoint, so a run can be reproduced from its checkpoint alone.

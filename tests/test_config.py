@@ -153,10 +153,9 @@ def test_cli_flags_share_config_names(capsys):
     assert cfg.spark.conf == {"spark.executor.memory": "2g"}
 
 
-def test_readme_documents_every_key():
-    from dataclasses import fields
-
-    readme = (ROOT / "README.md").read_text()
-    missing = [f"{s}.{f.name}" for s, c in config.SECTIONS.items() for f in fields(c)
-               if f"`{s}.{f.name}`" not in readme]
-    assert not missing, f"README configuration reference lacks {missing}"
+def test_docs_render_every_config_section():
+    """docs/reference/configuration.md renders every section's table from conf/defaults.toml (the
+    keys and defaults themselves are checked on the built page: tests/docs)."""
+    page = (ROOT / "docs" / "reference" / "configuration.md").read_text()
+    rendered = re.findall(r"^```\{rnn-spark-config\} (\w+)$", page, re.M)
+    assert sorted(rendered) == sorted(config.SECTIONS), rendered

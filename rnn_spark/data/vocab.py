@@ -11,6 +11,9 @@ UNK = "<unk>"
 
 
 class Vocab:
+    """A dataset's token vocabulary: ``kind`` ("byte" or "char"), ``tokens`` (id -> token),
+    ``size``; ``encode(text)`` -> ids (unknown characters -> 0, ``<unk>``), ``decode(ids)``."""
+
     def __init__(self, kind: str, tokens: list[str] | None = None, min_freq: int = 1):
         self.kind, self.min_freq = kind, min_freq
         if kind == "byte":

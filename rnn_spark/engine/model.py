@@ -28,6 +28,16 @@ __all__ = ["Model", "ModelConfig"]
 
 
 class Model:
+    """A recurrent network with its parameters: ``Model(ModelConfig(...), seed=0)``.
+
+    ``flat`` holds every parameter in one vector and ``params`` maps the PyTorch names to views of
+    it (``state_dict()`` / ``load_state_dict()`` copy them in and out, strict on names and shapes).
+    Initialisation follows PyTorch's defaults and depends only on ``seed``. Inputs are token ids
+    ``[B, T]`` or features ``[B, T, D]``, with an optional mask ``[B, T]`` (False = padding: the
+    state is carried, no loss); a state is a list with one entry per layer (``h``, or ``(h, c)``
+    for the LSTM). ``loss_and_flat_grad`` is one window of (truncated) BPTT; ``forward`` and
+    ``evaluate`` run without gradients."""
+
     def __init__(self, cfg: ModelConfig | dict, seed: int = 0) -> None:
         if isinstance(cfg, dict):
             cfg = ModelConfig.from_dict(cfg)

@@ -93,7 +93,7 @@ class Optimizer:
         return {key: vec.copy() for key, vec in self._state.items()}
 
     def load_state(self, vectors: Mapping[str, np.ndarray], step_count: int) -> None:
-        """Restore state saved by :meth:`state_vectors` and :attr:`step_count` (values are copied)."""
+        """Restore state saved by :meth:`state_vectors` and ``step_count`` (values are copied)."""
         expected, got = set(self._state), set(vectors)
         if expected != got:
             raise ValueError(

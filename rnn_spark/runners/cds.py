@@ -2,7 +2,7 @@
 and verified at every start.
 
 A local SparkContext starts in 2.5-2.9 s with the archive instead of 4.6-5.5 s, and its first job
-runs 0.4-1 s sooner (README: "Spark start-up"). The archive belongs to one Java and one Spark
+runs 0.4-1 s sooner (docs/benchmarks/startup.md). The archive belongs to one Java and one Spark
 install, so its file name carries a key made of both (the java binary, pyspark's version and its
 jars); a new install gets a new archive and the JVM itself refuses one whose class path differs
 (silently: its cds log is off, and it starts as without).

@@ -104,7 +104,7 @@ def package_zip(dest_dir: str) -> str:
 
 def ship_package(sc) -> None:
     """Executors on a cluster (YARN, standalone) get this driver's rnn_spark; they need numpy,
-    pyarrow and hdfs in their own Python (see README: running on YARN)."""
+    pyarrow and hdfs in their own Python (see docs/guides/yarn.md)."""
     import tempfile
 
     sc.addPyFile(package_zip(tempfile.mkdtemp(prefix="rnn-spark-")))
@@ -135,9 +135,9 @@ def _quiet_logging(sconf, log_level: str) -> None:
 def _fast_start(sconf, master: str, user_conf: dict) -> None:
     """Local Spark: the driver JVM (which is also the executor) compiles with C1 only. It only
     schedules and moves bytes, so the C2 compiler's start-up CPU buys nothing: SparkSession
-    creation measured 16-17 s -> 8-10 s on a loaded 2-core machine (README: "Distributed training
-    that pays off"), and it maps its classes from a class-data-sharing archive once one is made
-    (runners/cds.py). A user who sets spark.driver.extraJavaOptions decides the JVM flags alone."""
+    creation measured 16-17 s -> 8-10 s on a loaded 2-core machine (docs/benchmarks/startup.md),
+    and it maps its classes from a class-data-sharing archive once one is made (runners/cds.py).
+    A user who sets spark.driver.extraJavaOptions decides the JVM flags alone."""
     key = "spark.driver.extraJavaOptions"
     if not master.startswith("local") or key in (user_conf or {}):
         return

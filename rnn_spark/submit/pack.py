@@ -8,7 +8,7 @@ driver import them from the pyspark.zip / py4j zip that spark-submit puts on the
 The archive is cached under ``$XDG_CACHE_HOME/rnn-spark/envs`` (default ``~/.cache``), named by a
 content hash of rnn-spark's files, the pinned requirement set and the interpreter, so an unchanged
 checkout is packed once. The venv's ``bin/python`` links to this machine's interpreter: the nodes
-need a Python of the same minor version at the same path (see README: Running on YARN).
+need a Python of the same minor version at the same path (see docs/guides/yarn.md).
 """
 
 from __future__ import annotations

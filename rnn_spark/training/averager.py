@@ -17,7 +17,7 @@ Notation: ``w`` stored global weights, ``b`` broadcast weights, ``G`` mean delta
 ``bmuf`` -- blockwise model-update filtering (Chen & Huo, ICASSP 2016), options ``eta`` (block
 momentum, default ``min(1 - 1/W, 0.5)``: the paper's ``1 - 1/W`` up to W=2, capped at 0.5 because
 with Adam workers and a few local steps per round 0.875 at W=8 trained far slower than 0..0.5
-(README: "Distributed training that pays off")), ``zeta`` (block learning rate, default 1), ``nesterov`` (default
+(docs/benchmarks/defaults.md)), ``zeta`` (block learning rate, default 1), ``nesterov`` (default
 true)::
 
     Delta = eta * Delta + zeta * G        # filtered block update; Delta starts at 0

@@ -1,5 +1,5 @@
 """RUN/metrics.jsonl: one JSON object per round (kind "round"), per validation (kind "val") and
-one when a run stops early (kind "stop"); README ("Watching a run") documents every field.
+one when a run stops early (kind "stop"); docs/guides/watching.md documents every field.
 
 The file is rewritten atomically (temp + rename) on every flush, so readers always see whole lines.
 Local files are rewritten at most once a second (LOCAL_FLUSH_SECONDS); on HDFS at least every

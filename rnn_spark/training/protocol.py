@@ -82,7 +82,7 @@ def lr_scaling(o: OptimConfig, averager: str) -> str:
     """optim.lr_scaling with auto resolved: sqrt under plain averaging (the mean of W deltas is
     about 1/W as noisy as one, so a longer step pays), none under bmuf and nesterov, whose
     momentum already lengthens the step (bmuf: 1/(1 - eta), twice the mean at the default eta;
-    sqrt on top took 33% more rounds to the race's target: README, "the defaults")."""
+    sqrt on top took 33% more rounds to the race's target: docs/benchmarks/defaults.md)."""
     if o.lr_scaling != "auto":
         return o.lr_scaling
     return "sqrt" if averager == "average" else "none"

@@ -4,7 +4,7 @@ A round on the driver is: broadcast the start weights -> the tasks run (each one
 trains) -> their results travel back -> the driver folds them and applies the averager; then maybe
 validation and a checkpoint. :class:`RoundClock` collects the driver-side times while
 ``Trainer.run_round`` runs; :class:`RoundSplit` is the result, and :func:`round_record` turns it
-into the ``kind: "round"`` line of RUN/metrics.jsonl (README: "Watching a run" has the schema).
+into the ``kind: "round"`` line of RUN/metrics.jsonl (docs/guides/watching.md has the schema).
 
 Tasks report their own wall-clock start and end (``TaskResult.started/finished``), so
 
@@ -88,7 +88,7 @@ def round_record(g: int, epoch: int, sums, split: RoundSplit, seconds: float, lr
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in rec.items()}
 
 
-# The per-phase fields a stacked time chart adds up to (README: "Watching a run").
+# The per-phase fields a stacked time chart adds up to (docs/guides/watching.md).
 # "other" is the rest of the round's wall time (inline: the tasks after the slowest, run in turn).
 PHASES = ("broadcast_s", "launch_s", "task_max_s", "transfer_s", "fold_s", "validate_s",
           "checkpoint_s")

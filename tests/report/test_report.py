@@ -3,19 +3,18 @@ Debian chromium, started with no network at all: its own empty network namespace
 
 import json
 import re
-import shutil
-import subprocess
 import sysconfig
 from pathlib import Path
 
 import pytest
+
+from browser import chromium, needs_chromium
 
 from rnn_spark import ingest
 from rnn_spark.cli import main
 
 pytest.importorskip("matplotlib")
 ROUNDS = 12
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -116,21 +115,7 @@ def test_out_never_replaces_what_is_not_a_report(run_dir, tmp_path, capsys):
     assert main(["report", str(run_dir), "--out", str(again)]) == 0
 
 
-def chromium(*args, cwd):
-    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--hide-scrollbars", f"--user-data-dir={cwd / 'profile'}"]
-    net_off = ["unshare", "--net"] if shutil.which("unshare") else []
-    p = subprocess.run(net_off + base + list(args), capture_output=True, text=True, timeout=300,
-                       cwd=cwd)
-    if p.returncode != 0 and net_off:  # no namespaces here: fall back to a dead proxy
-        p = subprocess.run(base + ["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
-                           + list(args), capture_output=True, text=True, timeout=300, cwd=cwd)
-    return p
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs Debian's "
-                                             "chromium; apt-get install -y chromium)")
+@needs_chromium
 def test_report_in_headless_chromium_offline(run_dir, tmp_path):
     np = pytest.importorskip("numpy")
     Image = pytest.importorskip("PIL.Image")

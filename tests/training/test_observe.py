@@ -51,13 +51,13 @@ def test_round_records_carry_the_time_split(char_dataset, tmp_path):
     assert math.isclose(rounds[-1]["weight_norm"], float(np.linalg.norm(w)), rel_tol=1e-12)
 
 
-def test_readme_schema_lists_every_round_field():
-    """README "Watching a run" documents each field of a `kind: "round"` line, and no other."""
+def test_docs_schema_lists_every_round_field():
+    """docs/guides/watching.md documents each field of a `kind: "round"` line, and no other."""
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("## Watching a run", 1)[1].split("\n## ", 1)[0]
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guides" / "watching.md").read_text()
+    section = page.split("## metrics.jsonl", 1)[1].split("\n## ", 1)[0]
     table = section.split('`kind: "round"`', 1)[1].split("\n\n", 2)[1]
     documented = {"kind"} | {f for row in table.splitlines()[2:]
                              for f in re.findall(r"`(\w+)`", row.split("|")[1])}
