@@ -7,14 +7,20 @@ import math
 
 import numpy as np
 from rnn_spark.data import Manifest, WorkUnit, read_manifest
+from rnn_spark.data.compat import mismatch
 from rnn_spark.engine import ModelConfig
 from rnn_spark.errors import UserError
 
 
-def check_data(cfg: ModelConfig, m: Manifest, where: str) -> None:
-    """A dataset the model can read: same task, input kind and sizes (one-line UserError)."""
-    def bad(what, model_v, data_v, hint="use the dataset the model was trained on (or one "
-                                         "ingested with the same options)"):
+def check_data(tm, m: Manifest, where: str) -> None:
+    """A dataset the model can read: same task, input kind and sizes, and the same vocabulary and
+    normalisation statistics, value by value (rnn_spark.data.compat). One-line UserError."""
+    cfg: ModelConfig = tm.config
+    trained_on = f" ({tm.dataset})" if getattr(tm, "dataset", None) else ""
+    hint = (f"use the dataset the model was trained on{trained_on} or one ingested with the same "
+            f"options from the same data")
+
+    def bad(what, model_v, data_v):
         raise UserError(f"{where}: {what} is {data_v!r}, the model expects {model_v!r}; {hint}")
     if m.task != cfg.task:
         bad("task", cfg.task, m.task)
@@ -28,11 +34,16 @@ def check_data(cfg: ModelConfig, m: Manifest, where: str) -> None:
         bad("output size", cfg.output_size, m.output_size)
     if m.head_at != cfg.head_at:
         bad("head_at", cfg.head_at, m.head_at)
+    differs = mismatch(tm.vocab, tm.stats, m.vocab_info, m.stats, where)
+    if differs:
+        raw = "raw text with the model's vocabulary" if tm.vocab is not None else \
+            "raw files with the model's statistics"
+        raise UserError(f"{differs}; {hint}, or score {raw}: rnn-spark predict --input")
 
 
-def open_dataset(cfg: ModelConfig, data: str, split: str) -> tuple[Manifest, list[WorkUnit]]:
+def open_dataset(tm, data: str, split: str) -> tuple[Manifest, list[WorkUnit]]:
     m = read_manifest(data)
-    check_data(cfg, m, data)
+    check_data(tm, m, data)
     if split not in m.splits:
         raise UserError(f"{data}: no split {split!r} (has: {', '.join(m.splits) or 'none'}); "
                         "pass --split")

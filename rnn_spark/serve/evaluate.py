@@ -171,7 +171,7 @@ def metrics_of(task: str, s: Sums) -> dict:
 def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 64) -> Evaluation:
     """Evaluate a :class:`~rnn_spark.serve.load.TrainedModel` on ``data``'s ``split``."""
     from rnn_spark.serve.common import make_runner
-    m, units = open_dataset(tm.config, data, split)
+    m, units = open_dataset(tm, data, split)
     own = runner is None
     runner = runner or make_runner("inline")
     try:

@@ -102,7 +102,7 @@ def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_s
     if top_k < 1:
         raise UserError(f"--top-k: {top_k} must be >= 1")
     m = data if isinstance(data, Manifest) else read_manifest(data)
-    check_data(tm.config, m, data if isinstance(data, str) else m.root)
+    check_data(tm, m, data if isinstance(data, str) else m.root)
     replace = check_out(out, overwrite, [m.root], kind="predictions directory")
     splits = _splits(m, split)
 

@@ -266,7 +266,7 @@ class Trainer:
         total_rounds. A finished run's directory is left exactly as it was."""
         replace = prepare.check_run_dir(self.run_dir, self.cfg, self.overwrite)
         point = resume.ResumePoint(None) if replace else resume.resume_point(
-            self.run_dir, self.cfg, self.fingerprint, self.total_steps)
+            self.run_dir, self.cfg, self.manifest, self.total_steps)
         for line in point.notes:
             self._note(line)
         for line in point.warnings:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnn_spark.config import Config, key_name
+from rnn_spark.data.compat import mismatch
 from rnn_spark.errors import ConfigError, UserError
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training.rundir import RunDir
@@ -111,15 +112,25 @@ def _saved_total_steps(meta: dict) -> int | None:
         return None
 
 
-def check_same_run(ck: ckpt.Checkpoint, cfg: Config, fingerprint: str,
+def _dataset_change(ck: ckpt.Checkpoint, manifest, path: str) -> str:
+    """How the dataset at ``path`` differs from the one the checkpoint was trained on, as far as
+    its model.json tells (vocabulary, statistics), else "other content"."""
+    info = ck.info or {}
+    differs = mismatch(info.get("vocab"), info.get("stats"), manifest.vocab_info, manifest.stats,
+                       "this dataset", model_name="the run")
+    return f"{path} ({differs or 'other content'})"
+
+
+def check_same_run(ck: ckpt.Checkpoint, cfg: Config, manifest,
                    total_steps: int) -> tuple[str, ...]:
-    """Refuse (one line) a resume whose configuration differs where it matters; return warnings."""
+    """Refuse (one line) a resume whose configuration or dataset differs where it matters;
+    return warnings."""
     meta = ck.meta
     changes = config_changes(meta.get("config", {}), cfg)
     saved_fp = meta.get("dataset_fingerprint")
-    if saved_fp is not None and saved_fp != fingerprint:
+    if saved_fp is not None and saved_fp != dataset_fingerprint(manifest):
         changes.insert(0, ("dataset", meta.get("config", {}).get("data", {}).get("path"),
-                           f"{cfg.data.path} (other content)"))
+                           _dataset_change(ck, manifest, cfg.data.path)))
     elif saved_fp is None:  # first-release checkpoint: all we know is the path
         old_path = meta.get("config", {}).get("data", {}).get("path")
         if old_path is not None and old_path != cfg.data.path:
@@ -140,7 +151,7 @@ def check_same_run(ck: ckpt.Checkpoint, cfg: Config, fingerprint: str,
     return tuple(warnings)
 
 
-def resume_point(run: RunDir, cfg: Config, fingerprint: str, total_steps: int) -> ResumePoint:
+def resume_point(run: RunDir, cfg: Config, manifest, total_steps: int) -> ResumePoint:
     mode = cfg.train.resume
     found = ckpt.list_checkpoints(run)
     if not found:
@@ -164,7 +175,7 @@ def resume_point(run: RunDir, cfg: Config, fingerprint: str, total_steps: int) -
         verb = "is" if len(damaged) == 1 else "are"
         why = "; ".join(d.reason for d in damaged) if len(damaged) == 1 else reasons
         notes.append(f"{names} {verb} damaged ({why}); resuming from {ck.name}")
-    warnings = check_same_run(ck, cfg, fingerprint, total_steps)
+    warnings = check_same_run(ck, cfg, manifest, total_steps)
     return ResumePoint(ck, tuple(notes), warnings)
 
 
