@@ -17,7 +17,7 @@ import numpy as np
 from rnn_spark import data, fs
 from rnn_spark.config import Config
 from rnn_spark.engine import Model
-from rnn_spark.errors import UserError
+from rnn_spark.errors import Interrupted, UserError
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training import partial, prepare, resume
 from rnn_spark.training.earlystop import EarlyStop
@@ -79,6 +79,11 @@ class Trainer:
         self.last_split = None   # the RoundSplit of the newest run_round
         self.progress: Progress | None = None
         self._resident_asked = False
+        # where the run stands, for the line a Ctrl-C prints (resume.interrupted_line)
+        self.created = False  # the run directory was made (or replaced) for this run
+        self.round_now: int | None = None
+        self.last_checkpoint: int | None = None
+        self.rounds_done = False
 
     # -- one round -----------------------------------------------------------------------------
     def tasks_for_round(self, g: int) -> list[Task]:
@@ -189,6 +194,7 @@ class Trainer:
             end = self._rounds(start, metrics, trackers)
         finally:
             self.progress.close()
+        self.rounds_done = True
         last_loss = (metrics.last("round") or {}).get("loss", last_loss)
         metrics.flush()
         model_dir, exported = self._export()
@@ -205,6 +211,7 @@ class Trainer:
         """Rounds start.. until the last one or an early stop; returns the rounds done in total."""
         cfg, t = self.cfg, self.cfg.train
         for g in range(start, self.total_rounds):
+            self.round_now = g
             rt = time.perf_counter()
             sums = self.run_round(g)
             secs = time.perf_counter() - rt
@@ -278,8 +285,10 @@ class Trainer:
             return point.start
         self.open_runner()  # a runner that cannot start (bad Spark master) leaves nothing behind
         prepare.create_run_dir(self.run_dir, replace)
+        self.created = True
         if point.checkpoint is not None:
             ck = point.checkpoint
+            self.last_checkpoint = ck.round
             self.state.restore(ck.weights, ck.state, int(ck.meta.get("opt_steps", 0)))
             best = ck.meta.get("best_val")  # null: no validation yet
             self.best_val = float("inf") if best is None else float(best)
@@ -334,6 +343,7 @@ class Trainer:
         ckpt.write_checkpoint(self.run_dir, g, self.state.weights_arrays(),
                               self.state.state_arrays(), self._meta(g), self.cfg.train.keep_checkpoints,
                               self._model_json())
+        self.last_checkpoint = g
 
     def _meta(self, g: int) -> dict:
         best = self.best_val if np.isfinite(self.best_val) else None  # meta.json is strict JSON
@@ -381,5 +391,9 @@ def train(cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False
     trainer = Trainer(cfg, runner=runner, quiet=quiet, overwrite=overwrite)
     try:
         return trainer.run()
+    except KeyboardInterrupt:  # Ctrl-C: say where the run stands and how to continue it
+        raise Interrupted(resume.interrupted_line(
+            cfg.train.run_dir, trainer.total_rounds, trainer.round_now, trainer.last_checkpoint,
+            trainer.rounds_done, trainer.created)) from None
     finally:
         trainer.close()

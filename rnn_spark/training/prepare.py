@@ -34,7 +34,7 @@ _RUN_ENTRIES = {"config.toml", "metrics.jsonl", "checkpoints", "best", "model", 
                 RUN_MARKER}
 
 
-def _legacy_run_dir(uri: str) -> bool:
+def legacy_run_dir(uri: str) -> bool:
     """A run directory of the first release: no marker, but a config.toml that parses as an
     rnn-spark configuration, and nothing but run files next to it."""
     try:
@@ -56,7 +56,7 @@ def check_run_dir(run: RunDir, cfg: Config, overwrite: bool) -> bool:
                         f"{run}'s checkpoints, --resume continues from them; give one")
     uri = run.uri
     ours = fs.exists(fs.join(uri, RUN_MARKER)) if fs.isdir(uri) else False
-    markers = (RUN_MARKER,) if ours or not fs.isdir(uri) or not _legacy_run_dir(uri) \
+    markers = (RUN_MARKER,) if ours or not fs.isdir(uri) or not legacy_run_dir(uri) \
         else (RUN_MARKER, "config.toml")
     try:
         return check_output(uri, [cfg.data.path], overwrite=True, kind="run directory",
