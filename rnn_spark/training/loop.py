@@ -20,6 +20,7 @@ from rnn_spark.engine import Model
 from rnn_spark.errors import Interrupted, UserError
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training import partial, prepare, resume
+from rnn_spark.training import summary as run_summary
 from rnn_spark.training.earlystop import EarlyStop
 from rnn_spark.training.metrics import MetricsLog
 from rnn_spark.training.progress import Progress
@@ -198,10 +199,10 @@ class Trainer:
         last_loss = (metrics.last("round") or {}).get("loss", last_loss)
         metrics.flush()
         model_dir, exported = self._export()
-        summary = {"rounds": end, "train_loss": last_loss,
-                   "val": metrics.last("val"), "seconds": time.time() - t0, "model": model_dir,
-                   "exported": exported, "best_val_loss": _finite(self.best_val),
-                   "stop_reason": self.early.reason or "completed"}
+        summary = run_summary.summary(end, last_loss, metrics.last("val"), time.time() - t0,
+                                      model_dir, exported, self.best_val,
+                                      self.early.reason or "completed")
+        run_summary.write(self.run_dir, summary)  # printed again if the finished run is resumed
         trackers.finish(summary, model_dir, metrics.records)
         self._say(f"done: {end - start} rounds in {summary['seconds']:.1f}s, "
                   f"final train loss {last_loss:.4f}; model ({exported}) written to {model_dir}")
@@ -230,11 +231,9 @@ class Trainer:
                                float(getattr(self.state, "update_norm", float("nan"))),
                                float(np.linalg.norm(self.state.global_w)), val_s)
             at = metrics.add(rec)
-            self.progress.round(rec)
             for r in filter(None, (val, self._stop_record(g, val))):
                 metrics.add(r)
-                if r["kind"] == "val":
-                    self.progress.val(r)
+            self.progress.round(rec, val)  # with its own validation, not the one before
             if (t.checkpoint_every and (g + 1) % t.checkpoint_every == 0) or last or self.early.reason:
                 metrics.flush()  # every record up to round g is written before checkpoint g exists
                 ct = time.perf_counter()
@@ -307,13 +306,20 @@ class Trainer:
         else:
             self._note(f"already finished at round {start - 1}; raise --epochs or --max-rounds to "
                        f"train further")
-        if not fs.exists(model_dir):
-            self.model.set_flat(self.resumed.weights["global"].astype(self.model.flat.dtype))
-            ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
-            self._note(f"model written to {model_dir} from {self.resumed.uri}")
-        last = metrics.last("round") or {}
-        return {"rounds": start, "train_loss": last.get("loss"), "val": metrics.last("val"),
-                "seconds": 0.0, "model": model_dir}
+        ck = self.resumed
+        best = ck.meta.get("best_val")
+        self.best_val = float("inf") if best is None else float(best)
+        if not fs.exists(model_dir):  # the model the run would have written (train.export)
+            self.state.restore(ck.weights, ck.state, int(ck.meta.get("opt_steps", 0)))
+            model_dir, exported = self._export()
+            self._note(f"model written to {model_dir} ({exported}, from {ck.uri})")
+        saved = run_summary.read(self.run_dir, start)
+        if saved is not None:
+            return saved
+        exported = "best" if self.cfg.train.export == "best" and best is not None \
+            and fs.exists(self.run_dir.best) else "last"
+        return run_summary.rebuilt(start, metrics.records, model_dir, exported, best,
+                                   self.early.reason or "completed")
 
     def _validate(self, g: int) -> dict:
         """The validation loss of the stored weights after round g (a `kind: "val"` record);
@@ -381,10 +387,6 @@ def _label(runner, text: str) -> None:
     describe = getattr(runner, "describe", None)
     if describe is not None:
         describe(text)
-
-
-def _finite(v: float) -> float | None:
-    return v if np.isfinite(v) else None
 
 
 def train(cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False) -> dict:

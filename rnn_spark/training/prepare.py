@@ -31,7 +31,7 @@ from rnn_spark.training.rundir import RunDir
 RUN_MARKER = ".rnn-spark-run"
 # what a first-release run directory holds (besides hidden temp files of interrupted writes)
 _RUN_ENTRIES = {"config.toml", "metrics.jsonl", "checkpoints", "best", "model", "report.html",
-                RUN_MARKER}
+                "summary.json", RUN_MARKER}
 
 
 def legacy_run_dir(uri: str) -> bool:

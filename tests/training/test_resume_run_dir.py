@@ -138,3 +138,42 @@ def test_resume_with_data_on_a_new_directory_still_starts_a_run(char_dataset, tm
     assert rc == 0 and "nothing to resume" in err
     assert json.loads(out.splitlines()[-1])["rounds"] == 2
     assert snapshot(tmp_path / "new")  # made
+
+
+# -- a finished run, resumed (#21.5) ----------------------------------------------------------
+def test_a_finished_run_prints_the_summary_it_ended_with(char_dataset, tmp_path, capsys):
+    run = tmp_path / "run"
+    rc, out, _ = run_cli(capsys, tiny_args(char_dataset, run, "--quiet", "--early-stop-patience",
+                                           "1", "--max-rounds", "8", "--lr", "0.2"))
+    ended = strict_json(out.splitlines()[-1])
+    assert rc == 0 and ended["stop_reason"] != "completed" and ended["seconds"] > 0
+    before = snapshot(run)
+    rc, out, err = run_cli(capsys, ["train", "--run-dir", str(run), "--resume"])
+    assert rc == 0 and "already finished" in err
+    assert strict_json(out.splitlines()[-1]) == ended
+    assert snapshot(run) == before
+
+
+def test_a_finished_run_without_summary_json_gets_one_rebuilt(stopped, capsys):
+    (stopped / "summary.json").unlink()   # as runs of earlier releases end
+    rc, out, err = run_cli(capsys, ["train", "--run-dir", str(stopped), "--resume"])
+    s = strict_json(out.splitlines()[-1])
+    assert rc == 0 and s["rounds"] == 2 and s["stop_reason"] == "completed"
+    assert s["exported"] == "best" and s["best_val_loss"] > 0 and s["seconds"] > 0
+    assert s["val_loss"] == s["best_val_loss"] or s["val_loss"] > s["best_val_loss"]
+
+
+def test_a_missing_model_is_the_one_train_export_names(char_dataset, tmp_path, capsys):
+    """Stopped after its last checkpoint, before the model: the model written on resume is the
+    best validation's (train.export = best), as the run would have written, not the last round's."""
+    run = tmp_path / "run"
+    rc, out, _ = run_cli(capsys, tiny_args(char_dataset, run, "--quiet", "--max-rounds", "6",
+                                           "--lr", "0.2"))
+    vals = [json.loads(x)["loss"] for x in (run / "metrics.jsonl").open()
+            if json.loads(x)["kind"] == "val"]
+    assert rc == 0 and min(vals) < vals[-1]      # the best is not the last round's
+    want = weights(str(run / "model"))
+    shutil.rmtree(run / "model")
+    rc, out, err = run_cli(capsys, ["train", "--run-dir", str(run), "--resume"])
+    assert rc == 0 and f"model written to {run / 'model'} (best, from " in err
+    assert_same_weights(weights(str(run / "model")), want)
