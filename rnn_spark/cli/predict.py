@@ -6,7 +6,7 @@ import json
 
 import click
 
-from rnn_spark.cli.evaluate import open_runner, runner_options
+from rnn_spark.cli.evaluate import REMAP_HELP, open_runner, runner_options
 
 
 @click.command(context_settings={"max_content_width": 110})
@@ -30,9 +30,10 @@ from rnn_spark.cli.evaluate import open_runner, runner_options
               default=None, help="--input of classify/forecast models: the files' format "
                                  "(default: the training dataset's, else from the file name)")
 @click.option("--overwrite", is_flag=True, help="replace an existing --out")
+@click.option("--remap-vocab", is_flag=True, help=f"--data: {REMAP_HELP}")
 @runner_options
 def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt, overwrite,
-            runner, master, workers, confs):
+            remap_vocab, runner, master, workers, confs):
     """Score a dataset (or raw files) with a trained model; write Parquet shards + predictions.json.
 
     \b
@@ -52,6 +53,9 @@ def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt
         raise click.UsageError("pass exactly one of --data URI or --input RAW...")
     if data and (fmt or seq_len):
         raise click.UsageError("--format and --seq-len go with --input, not --data")
+    if inputs and remap_vocab:
+        raise click.UsageError("--remap-vocab goes with --data: --input reads raw text with the "
+                               "model's own vocabulary")
     check_out(out, overwrite, [data] if data else [], kind="predictions directory")
     tm = load_model(model_uri)
     r = open_runner(runner, master, workers, confs)
@@ -63,7 +67,7 @@ def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt
         else:
             from rnn_spark.serve.predict import predict as run_predict
             res = run_predict(tm, data, out, split=split, runner=r, batch_size=batch_size,
-                              top_k=top_k, overwrite=overwrite)
+                              top_k=top_k, overwrite=overwrite, remap_vocab=remap_vocab)
     finally:
         r.close()
     if res.unknown_tokens:

@@ -9,11 +9,19 @@ shapes and give numbers without meaning; `mismatch` names the first difference i
 Both sides are given as the manifest records them (``vocab`` and ``stats`` of manifest.json, which
 a model's model.json copies). Statistics are compared with a tolerance far below anything a change
 of data makes (relative 1e-9): the same data ingested again gives the same numbers, bit for bit.
+
+A character vocabulary in another order can be read anyway, token by token, when the user asks
+(``--remap-vocab``): `IdMap` takes each dataset id to the model's id of the same character (the
+model's ``<unk>``, id 0, for characters it does not know) and `IdMap.apply` rewrites the token
+column of a row group as it is read.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pyarrow as pa
 
 from rnn_spark.data.vocab import Vocab
 
@@ -90,3 +98,26 @@ def mismatch(model_vocab, model_stats, data_vocab, data_stats, name: str,
     """The first difference in how the model and the dataset ``name`` encode their data."""
     return (vocab_mismatch(model_vocab, data_vocab, name, model_name)
             or stats_mismatch(model_stats, data_stats, name, model_name))
+
+
+@dataclass(frozen=True)
+class IdMap:
+    """Dataset token id -> model token id (``ids[i]``), and the dataset's tokens the model lacks."""
+
+    ids: np.ndarray
+    unknown: tuple[str, ...]
+
+    @classmethod
+    def between(cls, model, data) -> "IdMap":
+        """From the dataset's character vocabulary ``data`` to the model's ``model``."""
+        mv, dv = Vocab.of(model), Vocab.of(data)
+        index = {t: i for i, t in enumerate(mv.tokens)}
+        ids = np.array([0] + [index.get(t, 0) for t in dv.tokens[1:]], dtype=np.int32)
+        return cls(ids, tuple(t for t in dv.tokens[1:] if t not in index))
+
+    def apply(self, table: pa.Table) -> pa.Table:
+        """``table`` (shard rows of token ids) with its ``x`` ids in the model's numbering."""
+        x = table["x"].combine_chunks()
+        values = pa.array(self.ids[x.values.to_numpy()], type=x.type.value_type)
+        return table.set_column(table.schema.get_field_index("x"), "x",
+                                type(x).from_arrays(x.offsets, values))

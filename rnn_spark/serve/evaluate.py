@@ -125,6 +125,8 @@ def evaluate_task(task: EvalTask, shared: EvalShared) -> list[Sums]:
         for unit in task.units:
             s = Sums()
             table = reader.read_row_group(unit)
+            if shared.ids is not None:
+                table = shared.ids.apply(table)
             for mb in table_minibatches(table, m, shared.batch_size, model.flat.dtype, False):
                 if m.task == "lm":
                     _lm(model, mb, s)
@@ -168,14 +170,16 @@ def metrics_of(task: str, s: Sums) -> dict:
     return out
 
 
-def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 64) -> Evaluation:
-    """Evaluate a :class:`~rnn_spark.serve.load.TrainedModel` on ``data``'s ``split``."""
+def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 64,
+             remap_vocab: bool = False) -> Evaluation:
+    """Evaluate a :class:`~rnn_spark.serve.load.TrainedModel` on ``data``'s ``split``
+    (``remap_vocab``: read a character vocabulary in another order token by token)."""
     from rnn_spark.serve.common import make_runner
-    m, units = open_dataset(tm, data, split)
+    m, units, ids = open_dataset(tm, data, split, remap_vocab)
     own = runner is None
     runner = runner or make_runner("inline")
     try:
-        shared = EvalShared(tm.spec(), m, batch_size)
+        shared = EvalShared(tm.spec(), m, batch_size, ids)
         tasks = [EvalTask(tuple(part)) for part in chunk(units, 2 * max(1, runner.workers_hint))]
         total = Sums()
         for res in runner.map(evaluate_task, tasks, shared):

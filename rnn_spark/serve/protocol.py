@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rnn_spark.data import Manifest, WorkUnit
+from rnn_spark.data.compat import IdMap
 from rnn_spark.engine import Model, ModelConfig
 
 
@@ -36,6 +37,7 @@ class EvalShared:
     model: ModelSpec
     manifest: Manifest
     batch_size: int
+    ids: IdMap | None = None         # --remap-vocab: the dataset's token ids -> the model's
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class PredictShared:
     top_k: int
     tokens: tuple[str, ...] | None   # lm: the vocabulary's token strings
     series: tuple | None = None      # series datasets: one serve.series.SeriesIndex per source
+    ids: IdMap | None = None         # --remap-vocab: the dataset's token ids -> the model's
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ import json
 import random
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pytest
 
 import rnn_spark as rs
@@ -162,3 +164,83 @@ def test_resume_names_the_normalisation_that_differs(feature_sets, tmp_path, cap
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert (f"dataset {root / 'N'} -> {root / 'RAW'} (normalisation differs: the run was trained "
             f"on normalised data, this dataset is not normalised (--no-normalize))") in err
+
+
+# -- --remap-vocab: read another order token by token ------------------------------------------
+def _expected_lm_loss(tm, ds, split="val"):
+    """The model's mean NLL on ``ds``'s rows re-encoded through the characters themselves."""
+    from rnn_spark.data import iter_minibatches, read_manifest
+    from rnn_spark.serve.common import log_softmax64
+    m = read_manifest(ds)
+    index = {t: i for i, t in enumerate(tm.vocab.tokens)}
+    to_model = np.array([index.get(t, 0) for t in m.tokenizer().tokens])
+    total, count = 0.0, 0
+    for mb in iter_minibatches(m.work_units(split), 7, manifest=m, shuffle_rows=False):
+        logits, _ = tm.engine().forward(to_model[mb.inputs], mb.mask)
+        keep = mb.mask.astype(bool)
+        lp = log_softmax64(logits[keep])
+        t = to_model[mb.targets][keep]
+        total -= lp[np.arange(len(t)), t].sum()
+        count += len(t)
+    return total / count
+
+
+def test_remap_vocab_reads_another_order_token_by_token(two_vocabs, tmp_path, capsys):
+    root, run = two_vocabs
+    other = str(root / "B")
+    code, out, err = run_cli(capsys, "evaluate", "--model", run, "--data", other, "--json",
+                             "--remap-vocab")
+    assert code == 0, err
+    assert err == ""  # the same characters: none unknown
+    want = _expected_lm_loss(rs.load_model(run), other)
+    assert json.loads(out)["loss"] == pytest.approx(want, rel=1e-6)
+    code, out, err = run_cli(capsys, "predict", "--model", run, "--data", other, "--out",
+                             str(tmp_path / "p"), "--remap-vocab", "--top-k", "3")
+    assert code == 0, err
+    import pyarrow.parquet as pq
+    doc = json.loads((tmp_path / "p" / "predictions.json").read_text())
+    t = pa.concat_tables([pq.read_table(tmp_path / "p" / f["path"]) for f in doc["files"]])
+    assert t.num_rows == sum(rs.data.read_manifest(other).counts(s)["sequences"]
+                             for s in ("train", "val"))
+    val = t.filter(pa.compute.equal(t["split"], "val"))
+    loss, n = val["loss"].to_numpy(), val["tokens"].to_numpy()
+    assert (loss * n).sum() / n.sum() == pytest.approx(want, rel=1e-6)  # the rows, remapped
+    # the same dataset's own order needs no map: the same numbers as without the flag
+    a2 = str(root / "A2")
+    runs = [run_cli(capsys, "evaluate", "--model", run, "--data", a2, "--json", *f)
+            for f in ([], ["--remap-vocab"])]
+    assert runs[0][0] == runs[1][0] == 0 and runs[0][1] == runs[1][1]
+
+
+def test_remap_vocab_reads_unknown_characters_as_unk(two_vocabs, tmp_path, capsys):
+    root, run = two_vocabs
+    grown = root / "grown.txt"
+    grown.write_text((root / "a.txt").read_text() + "zzzz@" * 40)
+    ds = str(tmp_path / "G")
+    ingest.ingest_text([str(grown)], ds, seq_len=16, rows_per_group=16, val_fraction=0.2,
+                       quiet=True)
+    code, out, err = run_cli(capsys, "evaluate", "--model", run, "--data", ds)
+    assert code == 2 and "vocabulary size is 13, the model expects 11" in err
+    assert err.rstrip().endswith("or read it token by token: --remap-vocab")
+    code, out, err = run_cli(capsys, "evaluate", "--model", run, "--data", ds, "--json",
+                             "--remap-vocab")
+    assert code == 0, err
+    assert err.strip() == (f"rnn-spark: --remap-vocab: 2 of the 12 characters of {ds} are not in "
+                           f"the model's vocabulary ('z', '@') and are read as <unk>")
+    assert json.loads(out)["loss"] == pytest.approx(_expected_lm_loss(rs.load_model(run), ds),
+                                                    rel=1e-6)
+
+
+def test_remap_vocab_bad_inputs(two_vocabs, feature_sets, tmp_path, capsys):
+    root, run = two_vocabs
+    froot, frun = feature_sets
+    code, out, err = run_cli(capsys, "evaluate", "--model", frun, "--data", str(froot / "N2"),
+                             "--remap-vocab")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--remap-vocab: maps one character vocabulary onto another" in err
+    src = tmp_path / "t.txt"
+    src.write_text("abc abc")
+    code, out, err = run_cli(capsys, "predict", "--model", run, "--input", str(src), "--out",
+                             str(tmp_path / "p"), "--remap-vocab")
+    assert code == 2 and "--remap-vocab goes with --data" in err
+    assert not (tmp_path / "p").exists()
