@@ -59,6 +59,8 @@ def saved_config(run: RunDir, needed: bool) -> dict | None:
     try:
         raw = fs.read_bytes(run.config)
     except fs.FsNotFound:
+        if not needed:  # made, then stopped before its config.toml: there is no checkpoint either
+            return None
         raise ConfigError(f"{run.config}: missing; --resume continues the run from it: "
                           f"{restore}") from None
     try:

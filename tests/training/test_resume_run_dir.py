@@ -177,3 +177,15 @@ def test_a_missing_model_is_the_one_train_export_names(char_dataset, tmp_path, c
     rc, out, err = run_cli(capsys, ["train", "--run-dir", str(run), "--resume"])
     assert rc == 0 and f"model written to {run / 'model'} (best, from " in err
     assert_same_weights(weights(str(run / "model")), want)
+
+
+def test_a_run_stopped_before_its_config_toml_starts_again_with_data(char_dataset, tmp_path,
+                                                                    capsys):
+    """Made (marker) and stopped before config.toml was written: with --data there is a whole
+    configuration, and nothing to resume; --resume auto (a YARN re-attempt) starts it."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".rnn-spark-run").write_text('{"rnn_spark_run": 1}\n')
+    rc, out, err = run_cli(capsys, tiny_args(char_dataset, run, "--resume", "auto", "--quiet"))
+    assert rc == 0, err
+    assert strict_json(out.splitlines()[-1])["rounds"] == 2
