@@ -1,6 +1,7 @@
 """Typed configuration of a training run.
 
-Precedence: dataclass defaults < ``conf/*.toml`` files (in the order given) < CLI flags / overrides.
+Precedence: dataclass defaults < ``conf/*.toml`` files (in the order given) < CLI flags / overrides;
+`train --resume` puts the run's own config.toml between the defaults and the files.
 Every key has one help line (field metadata); ``conf/defaults.toml`` is generated from them
 (`rnn-spark config --defaults`) and a test keeps the two in sync. The resolved configuration is saved
 as ``RUN/config.toml`` and in every checkpoint, so a run can be reproduced from its checkpoint alone.
@@ -375,11 +376,15 @@ def _coerce(f: dataclasses.Field, value: Any, where: str, toml: bool = False) ->
     return value
 
 
-def load(files: list[str] = (), overrides: dict[str, Any] | None = None) -> Config:
-    """defaults < each TOML file in order < overrides ({"section.key" or "key": value})."""
+def load(files: list[str] = (), overrides: dict[str, Any] | None = None,
+         base: dict | None = None, base_source: str = "base", validate: bool = True) -> Config:
+    """defaults < ``base`` (a resumed run's own config.toml, read by training/runconfig.py) < each
+    TOML file in order < overrides ({"section.key" or "key": value})."""
     from rnn_spark import fs
 
     cfg = Config()
+    if base:
+        cfg.update(base, source=base_source)
     for path in files:
         try:
             text = fs.read_text(path)
@@ -392,7 +397,7 @@ def load(files: list[str] = (), overrides: dict[str, Any] | None = None) -> Conf
         cfg.update(data, source=path)
     for key, value in (overrides or {}).items():
         cfg.set(key, value, source="command line")
-    return cfg.validate()
+    return cfg.validate() if validate else cfg
 
 
 # -- a tiny TOML writer (scalars, flat lists, one level of tables) --------------------------------

@@ -17,3 +17,8 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """Bad input data (names the file, row and field)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with one line saying where the work stands and how to continue it (the CLI prints
+    that line instead of a bare "aborted")."""

@@ -10,7 +10,7 @@ import sys
 import click
 
 from rnn_spark import __version__
-from rnn_spark.errors import UserError
+from rnn_spark.errors import Interrupted, UserError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: user errors become one line on stderr and exit code 2."""
     try:
         cli.main(args=argv, prog_name="rnn-spark", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except click.exceptions.Abort as exc:
+        said = exc.__cause__ if isinstance(exc.__cause__, Interrupted) else None
+        click.echo(f"rnn-spark: {said}" if said else "aborted", err=True)
         return 130
     except click.UsageError as exc:  # bad flags: one line too, naming the command's --help
         cmd = exc.ctx.command_path if exc.ctx is not None else "rnn-spark"

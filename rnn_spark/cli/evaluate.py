@@ -22,6 +22,11 @@ def runner_options(fn):
     return fn
 
 
+REMAP_HELP = ("language models: read a dataset whose character vocabulary differs from the "
+              "model's (a grown corpus ingested again) token by token; characters the model lacks "
+              "are read as <unk>")
+
+
 def spark_conf(confs) -> dict:
     conf = {}
     for item in confs:
@@ -53,8 +58,10 @@ def open_runner(runner, master, workers, confs):
 @click.option("--split", default="val", show_default=True, type=click.Choice(["train", "val"]))
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of a table")
+@click.option("--remap-vocab", is_flag=True, help=REMAP_HELP)
 @runner_options
-def evaluate(model_uri, data, split, batch_size, as_json, runner, master, workers, confs):
+def evaluate(model_uri, data, split, batch_size, as_json, remap_vocab, runner, master, workers,
+             confs):
     """Measure a trained model on a dataset split.
 
     \b
@@ -73,7 +80,8 @@ def evaluate(model_uri, data, split, batch_size, as_json, runner, master, worker
     tm = load_model(model_uri)
     r = open_runner(runner, master, workers, confs)
     try:
-        ev = run_eval(tm, data, split=split, runner=r, batch_size=batch_size)
+        ev = run_eval(tm, data, split=split, runner=r, batch_size=batch_size,
+                      remap_vocab=remap_vocab)
     finally:
         r.close()
     if as_json:

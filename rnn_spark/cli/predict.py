@@ -6,7 +6,7 @@ import json
 
 import click
 
-from rnn_spark.cli.evaluate import check_runner, open_runner, runner_options
+from rnn_spark.cli.evaluate import REMAP_HELP, check_runner, open_runner, runner_options
 
 
 @click.command(context_settings={"max_content_width": 110})
@@ -32,9 +32,10 @@ from rnn_spark.cli.evaluate import check_runner, open_runner, runner_options
 @click.option("--overwrite", is_flag=True,
               help="replace an existing --out that holds predictions rnn-spark made (never a "
                    "dataset, a run, a model or an export, nor a directory inside one)")
+@click.option("--remap-vocab", is_flag=True, help=f"--data: {REMAP_HELP}")
 @runner_options
 def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt, overwrite,
-            runner, master, workers, confs):
+            remap_vocab, runner, master, workers, confs):
     """Score a dataset (or raw files) with a trained model; write Parquet parts + _predictions.json.
 
     \b
@@ -55,6 +56,9 @@ def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt
     if data and (fmt or seq_len):
         raise click.UsageError("--format and --seq-len go with --input, not --data")
     check_runner(runner, master, confs)
+    if inputs and remap_vocab:
+        raise click.UsageError("--remap-vocab goes with --data: --input reads raw text with the "
+                               "model's own vocabulary")
     check_out(out, overwrite, [data] if data else [], kind="predictions directory")
     tm = load_model(model_uri)
     r = open_runner(runner, master, workers, confs)
@@ -66,7 +70,7 @@ def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt
         else:
             from rnn_spark.serve.predict import predict as run_predict
             res = run_predict(tm, data, out, split=split, runner=r, batch_size=batch_size,
-                              top_k=top_k, overwrite=overwrite)
+                              top_k=top_k, overwrite=overwrite, remap_vocab=remap_vocab)
     finally:
         r.close()
     if res.unknown_tokens:

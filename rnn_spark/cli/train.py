@@ -1,7 +1,8 @@
 """`rnn-spark train` and `rnn-spark config`: parsing and calling only.
 
 Every configuration key is also a flag of the same name (`optim.lr` is `--lr`, `train.k1` is `--k1`,
-`data.path` is `--data`); precedence: defaults < --config files (in order) < --set k=v < flags.
+`data.path` is `--data`); precedence: defaults < --config files (in order) < --set k=v < flags, and
+with --resume the run's own config.toml comes right after the defaults.
 """
 
 from __future__ import annotations
@@ -89,10 +90,10 @@ def collect_overrides(sets: tuple[str, ...], kwargs: dict) -> dict:
     return out
 
 
-def _resolve(config_files, sets, kwargs):
-    from rnn_spark import config
+def _resolve(config_files, sets, kwargs, strict=True):
+    from rnn_spark.training.runconfig import resolve  # --resume: the run's config.toml is the base
 
-    return config.load(list(config_files), collect_overrides(sets, kwargs))
+    return resolve(list(config_files), collect_overrides(sets, kwargs), strict)
 
 
 def train_config(config_files, sets, kwargs):
@@ -118,9 +119,10 @@ def train(config_files, sets, overwrite, quiet, **kwargs):
     """Train a model on a dataset written by `rnn-spark ingest`.
 
     \b
-    Example (local Spark, 2 workers), then continued for a second epoch:
+    Example (local Spark, 2 workers), then continued for a second epoch (--resume starts from
+    the run's own config.toml: give only what changes):
       rnn-spark train --data runs/data --run-dir runs/lm --cell lstm --hidden-sizes 128 --epochs 1
-      rnn-spark train --data runs/data --run-dir runs/lm --cell lstm --hidden-sizes 128 --epochs 2 --resume
+      rnn-spark train --run-dir runs/lm --resume --epochs 2
     """
     from rnn_spark.serve.sample import sample_text
     from rnn_spark.training.loop import train as run_training
@@ -155,4 +157,4 @@ def config_cmd(defaults, config_files, sets, **kwargs):
     if defaults:
         click.echo(defaults_toml(), nl=False)
         return
-    click.echo(_resolve(config_files, sets, kwargs).to_toml(), nl=False)
+    click.echo(_resolve(config_files, sets, kwargs, strict=False).to_toml(), nl=False)

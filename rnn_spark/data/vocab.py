@@ -62,3 +62,15 @@ class Vocab:
         if d["type"] == "byte":
             return cls("byte")
         return cls("char", d["tokens"], d.get("min_freq", 1))
+
+    @classmethod
+    def of(cls, value) -> "Vocab | None":
+        """A vocabulary as any record holds it: a Vocab, its dict (manifest.json), or the token
+        list a model.json holds (256 latin-1 characters without <unk>: the byte vocabulary)."""
+        if value is None or isinstance(value, Vocab):
+            return value
+        if isinstance(value, dict):
+            return cls.from_dict(value)
+        if len(value) == 256 and value[0] != UNK and all(t == chr(i) for i, t in enumerate(value)):
+            return cls("byte")
+        return cls("char", list(value))

@@ -48,7 +48,7 @@ _MODEL_FILES = {"weights.npz", "state.npz", "checksums.json"}
 _MODEL_FORMATS = {"rnn-spark-checkpoint", "pytorch-state-dict-npz"}
 # what a first-release run directory holds (besides hidden temp files of interrupted writes)
 _RUN_ENTRIES = {"config.toml", "metrics.jsonl", "checkpoints", "best", "model", "report.html",
-                RUN_MARKER}
+                "summary.json", RUN_MARKER}
 _OLD_EXPORT_FILES = {"model.json", "model.pt", "model.npz", "rnn_model.py", "model.onnx"}
 OLD_EXPORT_FORMAT = "pytorch-state-dict"  # what exports of earlier releases wrote, both formats
 

@@ -4,41 +4,85 @@ rebuilding the engine on a worker, JSON without NaN."""
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 from rnn_spark.data import Manifest, WorkUnit, read_manifest
+from rnn_spark.data.compat import IdMap, mismatch
 from rnn_spark.engine import ModelConfig
 from rnn_spark.errors import UserError
 from rnn_spark.fs.kinds import PREDICTIONS_MANIFEST  # noqa: F401  (the side file's one name)
 from rnn_spark.spark_master import DEFAULT_MASTER
 
 
-def check_data(cfg: ModelConfig, m: Manifest, where: str) -> None:
-    """A dataset the model can read: same task, input kind and sizes (one-line UserError)."""
-    def bad(what, model_v, data_v, hint="use the dataset the model was trained on (or one "
-                                         "ingested with the same options)"):
-        raise UserError(f"{where}: {what} is {data_v!r}, the model expects {model_v!r}; {hint}")
+def check_data(tm, m: Manifest, where: str, remap_vocab: bool = False) -> IdMap | None:
+    """A dataset the model can read: same task, input kind and sizes, and the same vocabulary and
+    normalisation statistics, value by value (rnn_spark.data.compat). One-line UserError.
+    ``remap_vocab``: a character vocabulary in another order (or with other characters) is read
+    token by token instead -> the IdMap to apply to each row group (None: the ids are the model's)."""
+    cfg: ModelConfig = tm.config
+    trained_on = f" ({tm.dataset})" if getattr(tm, "dataset", None) else ""
+    hint = (f"use the dataset the model was trained on{trained_on} or one ingested with the same "
+            f"options from the same data")
+
+    chars = cfg.task == "lm" and "char" == getattr(tm.vocab, "kind", None) == \
+        (m.vocab_info or {}).get("type")
+    remap = ", or read it token by token: --remap-vocab" if chars else ""
+
+    def bad(what, model_v, data_v):
+        tail = remap if what == "vocabulary size" else ""
+        raise UserError(f"{where}: {what} is {data_v!r}, the model expects {model_v!r}; "
+                        f"{hint}{tail}")
     if m.task != cfg.task:
         bad("task", cfg.task, m.task)
     if (m.kind == "tokens") != cfg.token_input:
         bad("input kind", "tokens" if cfg.token_input else "features", m.kind)
-    if cfg.token_input and m.vocab_size != cfg.vocab_size:
+    ids = _vocab_map(tm, m, where) if remap_vocab else None
+    if cfg.token_input and m.vocab_size != cfg.vocab_size and ids is None:
         bad("vocabulary size", cfg.vocab_size, m.vocab_size)
     if not cfg.token_input and m.input_size != cfg.input_size:
         bad("input size", cfg.input_size, m.input_size)
-    if m.output_size != cfg.output_size:
+    if m.output_size != cfg.output_size and ids is None:
         bad("output size", cfg.output_size, m.output_size)
     if m.head_at != cfg.head_at:
         bad("head_at", cfg.head_at, m.head_at)
+    differs = mismatch(None if ids is not None else tm.vocab, tm.stats, m.vocab_info, m.stats,
+                       where)
+    if differs:
+        raw = "raw text with the model's vocabulary" if tm.vocab is not None else \
+            "raw files with the model's statistics"
+        tail = remap if "vocabulary" in differs else ""
+        raise UserError(f"{differs}; {hint}{tail}, or score {raw}: rnn-spark predict --input")
+    return ids
 
 
-def open_dataset(cfg: ModelConfig, data: str, split: str) -> tuple[Manifest, list[WorkUnit]]:
+def _vocab_map(tm, m: Manifest, where: str) -> IdMap | None:
+    """--remap-vocab: the dataset's ids in the model's numbering (None when they already are);
+    characters the model lacks are read as its <unk>, said on stderr."""
+    mv, dv = tm.vocab, m.tokenizer()
+    if m.task != "lm" or mv is None or dv is None or "byte" in (mv.kind, dv.kind):
+        raise UserError(f"--remap-vocab: maps one character vocabulary onto another; "
+                        f"{where} and the model are not both language models with character "
+                        f"vocabularies: drop --remap-vocab")
+    if mv.tokens == dv.tokens:
+        return None
+    ids = IdMap.between(mv, dv)
+    if ids.unknown:
+        shown = ", ".join(map(repr, ids.unknown[:5])) + (", ..." if len(ids.unknown) > 5 else "")
+        print(f"rnn-spark: --remap-vocab: {len(ids.unknown)} of the {dv.size - 1} characters of "
+              f"{where} are not in the model's vocabulary ({shown}) and are read as <unk>",
+              file=sys.stderr, flush=True)
+    return ids
+
+
+def open_dataset(tm, data: str, split: str,
+                 remap_vocab: bool = False) -> tuple[Manifest, list[WorkUnit], IdMap | None]:
     m = read_manifest(data)
-    check_data(cfg, m, data)
+    ids = check_data(tm, m, data, remap_vocab)
     if split not in m.splits:
         raise UserError(f"{data}: no split {split!r} (has: {', '.join(m.splits) or 'none'}); "
                         "pass --split")
-    return m, m.work_units(split)
+    return m, m.work_units(split), ids
 
 
 def make_runner(runner: str, master: str = DEFAULT_MASTER, workers: int = 2, conf: dict | None = None,

@@ -147,6 +147,8 @@ def evaluate_task(task: EvalTask, shared: EvalShared) -> list[Sums]:
         for unit in task.units:
             s = Sums()
             table = reader.read_row_group(unit)
+            if shared.ids is not None:
+                table = shared.ids.apply(table)
             for mb in table_minibatches(table, m, shared.batch_size, model.flat.dtype, False):
                 if m.task == "lm":
                     _lm(model, mb, s)
@@ -196,18 +198,19 @@ def metrics_of(task: str, s: Sums, season: int = 0) -> dict:
 
 
 def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 64,
-             season: int = 0) -> Evaluation:
+             season: int = 0, remap_vocab: bool = False) -> Evaluation:
     """Evaluate a :class:`~rnn_spark.serve.load.TrainedModel` on ``data``'s ``split``;
-    ``season``: a forecaster's season in steps, for the seasonal naive forecast (0: none)."""
+    ``season``: a forecaster's season in steps, for the seasonal naive forecast (0: none);
+    ``remap_vocab``: read a character vocabulary in another order token by token."""
     from rnn_spark.serve.common import make_runner
     if season and (season < 1 or tm.task != "regress" or tm.config.head_at != "last"):
         raise UserError(f"--season {season}: the seasonal naive forecast is for forecasters "
                         "(head_at last), with a season of at least 1 step; drop --season")
-    m, units = open_dataset(tm.config, data, split)
+    m, units, ids = open_dataset(tm, data, split, remap_vocab)
     own = runner is None
     runner = runner or make_runner("inline")
     try:
-        shared = EvalShared(tm.spec(), m, batch_size, season)
+        shared = EvalShared(tm.spec(), m, batch_size, season, ids)
         tasks = [EvalTask(tuple(part)) for part in chunk(units, 2 * max(1, runner.workers_hint))]
         total = Sums()
         for res in runner.map(evaluate_task, tasks, shared):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnn_spark import fs
+from rnn_spark.data.vocab import Vocab
 from rnn_spark.engine import Model, ModelConfig
 from rnn_spark.errors import UserError
 
@@ -105,18 +106,6 @@ def _check_version(d: dict, where: str) -> None:
     if not isinstance(v, int) or v > FORMAT_VERSION or v < 1:
         raise UserError(f"{where}: format version {v!r} is not supported by this rnn-spark "
                         f"(reads versions 1..{FORMAT_VERSION}); upgrade rnn-spark")
-
-
-def _vocab(value):
-    """model.json "vocab": a Vocab dict (type/size/tokens) or the token list of older runs."""
-    if value is None:
-        return None
-    from rnn_spark.data.vocab import UNK, Vocab
-    if isinstance(value, dict):
-        return Vocab.from_dict(value)
-    if len(value) == 256 and value[0] != UNK and all(t == chr(i) for i, t in enumerate(value)):
-        return Vocab("byte")
-    return Vocab("char", list(value))
 
 
 def _config(d: dict, where: str) -> ModelConfig:
@@ -207,7 +196,7 @@ def load_model(uri: str) -> TrainedModel:
         if mj is None or "model" not in mj:
             raise UserError(f"{mj_uri}: lacks the 'model' config; the model is damaged")
         cfg, extra, state = _config(mj["model"], mj_uri), mj, weights
-    tm = TrainedModel(cfg, state, vocab=_vocab(extra.get("vocab")), stats=extra.get("stats"),
+    tm = TrainedModel(cfg, state, vocab=Vocab.of(extra.get("vocab")), stats=extra.get("stats"),
                       dataset=extra.get("dataset"), source=ModelSource(where, kind, rnd))
     try:
         tm.engine()

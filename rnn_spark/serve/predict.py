@@ -55,6 +55,8 @@ def _scored(task: PredictTask, shared: PredictShared):
     try:
         for unit in task.units:
             table = reader.read_row_group(unit)
+            if shared.ids is not None:
+                table = shared.ids.apply(table)
             keys = None if shared.series is None else key_columns(
                 shared.series, table["src_file"].to_numpy(), table["src_row"].to_numpy())
             yield score_table(model, table, m, task.split, batch_size=shared.batch_size,
@@ -114,13 +116,14 @@ def write_outputs(tm, out: str, *, overwrite: bool, runner, fn, make_tasks, shar
 
 
 def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_size: int = 64,
-            top_k: int = 5, overwrite: bool = False) -> PredictSummary:
-    """Score ``data`` (a dataset URI or a Manifest) with ``tm``; write ``out`` (see the module doc)."""
+            top_k: int = 5, overwrite: bool = False, remap_vocab: bool = False) -> PredictSummary:
+    """Score ``data`` (a dataset URI or a Manifest) with ``tm``; write ``out`` (see the module doc;
+    ``remap_vocab``: read a character vocabulary in another order token by token)."""
     from rnn_spark.data import Manifest, read_manifest
     if top_k < 1:
         raise UserError(f"--top-k: {top_k} must be >= 1")
     m = data if isinstance(data, Manifest) else read_manifest(data)
-    check_data(tm.config, m, data if isinstance(data, str) else m.root)
+    ids = check_data(tm, m, data if isinstance(data, str) else m.root, remap_vocab)
     replace = check_out(out, overwrite, [m.root], kind="predictions directory")
     splits = _splits(m, split)
 
@@ -140,7 +143,7 @@ def predict(tm, data: str, out: str, *, split: str = "all", runner=None, batch_s
         return tasks
     shared = PredictShared(tm.spec(), m, batch_size, top_k,
                            tuple(tm.vocab.tokens) if tm.vocab is not None else None, series,
-                           ordered.PART_ROWS if series is not None else 0)
+                           ordered.PART_ROWS if series is not None else 0, ids)
     then = None if series is None else (
         lambda r, tmp, runs: ordered.merge_runs(r, tmp, runs, series))
     doc, files = write_outputs(tm, out, overwrite=replace, runner=runner, fn=predict_task,

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rnn_spark.data import Manifest, WorkUnit
+from rnn_spark.data.compat import IdMap
 from rnn_spark.engine import Model, ModelConfig
 
 
@@ -38,6 +39,7 @@ class EvalShared:
     manifest: Manifest
     batch_size: int
     season: int = 0                  # regress: the seasonal naive forecast's season (0: none)
+    ids: IdMap | None = None         # --remap-vocab: the dataset's token ids -> the model's
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class PredictShared:
     tokens: tuple[str, ...] | None   # lm: the vocabulary's token strings
     series: tuple | None = None      # series datasets: one serve.series.SeriesIndex per source
     part_rows: int = 0               # series datasets: window numbers per output part (ordered.py)
+    ids: IdMap | None = None         # --remap-vocab: the dataset's token ids -> the model's
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ class Checkpoint:
     weights: dict
     state: dict
     meta: dict
+    info: dict | None = None   # model.json: model config, dataset, vocabulary/statistics (or None)
 
     @property
     def round(self) -> int:
@@ -188,7 +189,15 @@ def load_checkpoint(uri: str) -> Checkpoint:
         vec = weights.get(key)
         if vec is None or vec.ndim != 1 or vec.dtype.kind != "f":
             raise CheckpointDamaged(uri, f"weights.npz: no flat float vector {key!r}")
-    return Checkpoint(uri, weights, arrays["state.npz"], meta)
+    info = None
+    if "model.json" in blobs:
+        try:
+            info = json.loads(blobs["model.json"])
+            if not isinstance(info, dict):
+                raise TypeError
+        except (ValueError, TypeError):
+            raise CheckpointDamaged(uri, "model.json: not valid") from None
+    return Checkpoint(uri, weights, arrays["state.npz"], meta, info)
 
 
 def newest_intact(run: RunDir) -> tuple[Checkpoint | None, list[CheckpointDamaged]]:

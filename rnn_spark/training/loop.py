@@ -17,10 +17,11 @@ import numpy as np
 from rnn_spark import data, fs
 from rnn_spark.config import Config, key_name
 from rnn_spark.engine import Model
-from rnn_spark.errors import UserError
+from rnn_spark.errors import Interrupted, UserError
 from rnn_spark.spark_master import check_master
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training import partial, prepare, resume
+from rnn_spark.training import summary as run_summary
 from rnn_spark.training.earlystop import EarlyStop
 from rnn_spark.training.metrics import MetricsLog
 from rnn_spark.training.progress import Progress
@@ -86,6 +87,11 @@ class Trainer:
         self.last_split = None   # the RoundSplit of the newest run_round
         self.progress: Progress | None = None
         self._resident_asked = False
+        # where the run stands, for the line a Ctrl-C prints (resume.interrupted_line)
+        self.created = False  # the run directory was made (or replaced) for this run
+        self.round_now: int | None = None
+        self.last_checkpoint: int | None = None
+        self.rounds_done = False
 
     # -- one round -----------------------------------------------------------------------------
     def tasks_for_round(self, g: int) -> list[Task]:
@@ -196,13 +202,14 @@ class Trainer:
             end = self._rounds(start, metrics, trackers)
         finally:
             self.progress.close()
+        self.rounds_done = True
         last_loss = (metrics.last("round") or {}).get("loss", last_loss)
         metrics.flush()
         model_dir, exported = self._export()
-        summary = {"rounds": end, "train_loss": last_loss,
-                   "val": metrics.last("val"), "seconds": time.time() - t0, "model": model_dir,
-                   "exported": exported, "best_val_loss": _finite(self.best_val),
-                   "stop_reason": self.early.reason or "completed"}
+        summary = run_summary.summary(end, last_loss, metrics.last("val"), time.time() - t0,
+                                      model_dir, exported, self.best_val,
+                                      self.early.reason or "completed")
+        run_summary.write(self.run_dir, summary)  # printed again if the finished run is resumed
         trackers.finish(summary, model_dir, metrics.records)
         self._say(f"done: {end - start} rounds in {summary['seconds']:.1f}s, "
                   f"final train loss {last_loss:.4f}; model ({exported}) written to {model_dir}")
@@ -212,6 +219,7 @@ class Trainer:
         """Rounds start.. until the last one or an early stop; returns the rounds done in total."""
         cfg, t = self.cfg, self.cfg.train
         for g in range(start, self.total_rounds):
+            self.round_now = g
             rt = time.perf_counter()
             sums = self.run_round(g)
             secs = time.perf_counter() - rt
@@ -230,11 +238,9 @@ class Trainer:
                                float(getattr(self.state, "update_norm", float("nan"))),
                                float(np.linalg.norm(self.state.global_w)), val_s)
             at = metrics.add(rec)
-            self.progress.round(rec)
             for r in filter(None, (val, self._stop_record(g, val))):
                 metrics.add(r)
-                if r["kind"] == "val":
-                    self.progress.val(r)
+            self.progress.round(rec, val)  # with its own validation, not the one before
             if (t.checkpoint_every and (g + 1) % t.checkpoint_every == 0) or last or self.early.reason:
                 metrics.flush()  # every record up to round g is written before checkpoint g exists
                 ct = time.perf_counter()
@@ -273,7 +279,7 @@ class Trainer:
         total_rounds. A finished run's directory is left exactly as it was."""
         replace = prepare.check_run_dir(self.run_dir, self.cfg, self.overwrite)
         point = resume.ResumePoint(None) if replace else resume.resume_point(
-            self.run_dir, self.cfg, self.fingerprint, self.total_steps)
+            self.run_dir, self.cfg, self.manifest, self.total_steps)
         for line in point.notes:
             self._note(line)
         for line in point.warnings:
@@ -285,8 +291,10 @@ class Trainer:
             return point.start
         self.open_runner()  # a runner that cannot start (bad Spark master) leaves nothing behind
         prepare.create_run_dir(self.run_dir, replace)
+        self.created = True
         if point.checkpoint is not None:
             ck = point.checkpoint
+            self.last_checkpoint = ck.round
             self.state.restore(ck.weights, ck.state, int(ck.meta.get("opt_steps", 0)))
             best = ck.meta.get("best_val")  # null: no validation yet
             self.best_val = float("inf") if best is None else float(best)
@@ -305,13 +313,20 @@ class Trainer:
         else:
             self._note(f"already finished at round {start - 1}; raise --epochs or --max-rounds to "
                        f"train further")
-        if not fs.exists(model_dir):
-            self.model.set_flat(self.resumed.weights["global"].astype(self.model.flat.dtype))
-            ckpt.write_model(self.run_dir, self.model.state_dict(), self._model_json())
-            self._note(f"model written to {model_dir} from {self.resumed.uri}")
-        last = metrics.last("round") or {}
-        return {"rounds": start, "train_loss": last.get("loss"), "val": metrics.last("val"),
-                "seconds": 0.0, "model": model_dir}
+        ck = self.resumed
+        best = ck.meta.get("best_val")
+        self.best_val = float("inf") if best is None else float(best)
+        if not fs.exists(model_dir):  # the model the run would have written (train.export)
+            self.state.restore(ck.weights, ck.state, int(ck.meta.get("opt_steps", 0)))
+            model_dir, exported = self._export()
+            self._note(f"model written to {model_dir} ({exported}, from {ck.uri})")
+        saved = run_summary.read(self.run_dir, start)
+        if saved is not None:
+            return saved
+        exported = "best" if self.cfg.train.export == "best" and best is not None \
+            and fs.exists(self.run_dir.best) else "last"
+        return run_summary.rebuilt(start, metrics.records, model_dir, exported, best,
+                                   self.early.reason or "completed")
 
     def _validate(self, g: int) -> dict:
         """The validation loss of the stored weights after round g (a `kind: "val"` record);
@@ -341,6 +356,7 @@ class Trainer:
         ckpt.write_checkpoint(self.run_dir, g, self.state.weights_arrays(),
                               self.state.state_arrays(), self._meta(g), self.cfg.train.keep_checkpoints,
                               self._model_json())
+        self.last_checkpoint = g
 
     def _meta(self, g: int) -> dict:
         best = self.best_val if np.isfinite(self.best_val) else None  # meta.json is strict JSON
@@ -380,10 +396,6 @@ def _label(runner, text: str) -> None:
         describe(text)
 
 
-def _finite(v: float) -> float | None:
-    return v if np.isfinite(v) else None
-
-
 def train(cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False,
           sample=None) -> dict:
     """Train (see Trainer); ``sample``: the trackers' text sampler, e.g.
@@ -391,5 +403,9 @@ def train(cfg: Config, runner=None, quiet: bool = False, overwrite: bool = False
     trainer = Trainer(cfg, runner=runner, quiet=quiet, overwrite=overwrite, sample=sample)
     try:
         return trainer.run()
+    except KeyboardInterrupt:  # Ctrl-C: say where the run stands and how to continue it
+        raise Interrupted(resume.interrupted_line(
+            cfg.train.run_dir, trainer.total_rounds, trainer.round_now, trainer.last_checkpoint,
+            trainer.rounds_done, trainer.created)) from None
     finally:
         trainer.close()

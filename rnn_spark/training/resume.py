@@ -7,10 +7,12 @@
 * damaged checkpoints (checksums, unreadable files): said in one line, and the newest intact one
   is used; none intact: refused;
 * the checkpoint's saved configuration is compared with this one: keys that may safely change
-  (SAFE_KEYS: run length, cadences, runner, Spark settings) are allowed, the others are listed in
-  one line and refused; a change that moves the learning-rate schedule (cosine spanning the planned
-  run) is allowed with a warning.
+  (SAFE_KEYS: run length, cadences, runner, Spark settings, progress and trackers) are allowed,
+  the others are listed in one line and refused; a change that moves the learning-rate schedule
+  (cosine spanning the planned run) is allowed with a warning. (The configuration itself starts
+  from the run's config.toml under --resume: training/runconfig.py.)
 
+`interrupted_line()` is what a Ctrl-C says: where the run stands, the command that continues it.
 `app_attempt()` tells a YARN application re-attempt (its driver then resumes by itself).
 """
 
@@ -20,20 +22,26 @@ import hashlib
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from rnn_spark import fs
 from rnn_spark.config import Config, key_name
+from rnn_spark.data.compat import mismatch
 from rnn_spark.errors import ConfigError, UserError
 from rnn_spark.training import checkpoint as ckpt
 from rnn_spark.training.rundir import RunDir
 
-# Keys a resumed run may change: how long it runs, how often it reports, where it runs. Everything
-# else defines the model, the data, the plan of rounds or the arithmetic, and must stay the same.
+# Keys a resumed run may change: how long it runs, how often it reports, where it runs, what it
+# shows and logs. Everything else defines the model, the data, the plan of rounds or the
+# arithmetic, and must stay the same.
 SAFE_KEYS = frozenset({
     "train.epochs", "train.max_rounds", "train.validate_every", "train.checkpoint_every",
     "train.keep_checkpoints", "train.resume", "train.runner", "train.run_dir",
     "train.on_nonfinite", "train.verify_data", "train.reduce",
+    "train.progress_seconds", "train.metrics_flush_seconds", "train.tensorboard_dir",
+    "train.mlflow", "train.mlflow_uri", "train.mlflow_experiment",
     "data.path",         # the dataset itself is compared by content (dataset_fingerprint)
     "optim.total_steps",  # compared as the schedule length it gives (warning, not refusal)
 })
@@ -111,15 +119,25 @@ def _saved_total_steps(meta: dict) -> int | None:
         return None
 
 
-def check_same_run(ck: ckpt.Checkpoint, cfg: Config, fingerprint: str,
+def _dataset_change(ck: ckpt.Checkpoint, manifest, path: str) -> str:
+    """How the dataset at ``path`` differs from the one the checkpoint was trained on, as far as
+    its model.json tells (vocabulary, statistics), else "other content"."""
+    info = ck.info or {}
+    differs = mismatch(info.get("vocab"), info.get("stats"), manifest.vocab_info, manifest.stats,
+                       "this dataset", model_name="the run")
+    return f"{path} ({differs or 'other content'})"
+
+
+def check_same_run(ck: ckpt.Checkpoint, cfg: Config, manifest,
                    total_steps: int) -> tuple[str, ...]:
-    """Refuse (one line) a resume whose configuration differs where it matters; return warnings."""
+    """Refuse (one line) a resume whose configuration or dataset differs where it matters;
+    return warnings."""
     meta = ck.meta
     changes = config_changes(meta.get("config", {}), cfg)
     saved_fp = meta.get("dataset_fingerprint")
-    if saved_fp is not None and saved_fp != fingerprint:
+    if saved_fp is not None and saved_fp != dataset_fingerprint(manifest):
         changes.insert(0, ("dataset", meta.get("config", {}).get("data", {}).get("path"),
-                           f"{cfg.data.path} (other content)"))
+                           _dataset_change(ck, manifest, cfg.data.path)))
     elif saved_fp is None:  # first-release checkpoint: all we know is the path
         old_path = meta.get("config", {}).get("data", {}).get("path")
         if old_path is not None and old_path != cfg.data.path:
@@ -140,7 +158,7 @@ def check_same_run(ck: ckpt.Checkpoint, cfg: Config, fingerprint: str,
     return tuple(warnings)
 
 
-def resume_point(run: RunDir, cfg: Config, fingerprint: str, total_steps: int) -> ResumePoint:
+def resume_point(run: RunDir, cfg: Config, manifest, total_steps: int) -> ResumePoint:
     mode = cfg.train.resume
     found = ckpt.list_checkpoints(run)
     if not found:
@@ -164,8 +182,27 @@ def resume_point(run: RunDir, cfg: Config, fingerprint: str, total_steps: int) -
         verb = "is" if len(damaged) == 1 else "are"
         why = "; ".join(d.reason for d in damaged) if len(damaged) == 1 else reasons
         notes.append(f"{names} {verb} damaged ({why}); resuming from {ck.name}")
-    warnings = check_same_run(ck, cfg, fingerprint, total_steps)
+    warnings = check_same_run(ck, cfg, manifest, total_steps)
     return ResumePoint(ck, tuple(notes), warnings)
+
+
+def interrupted_line(run_dir: str, total: int, round_now: int | None, checkpoint: int | None,
+                     rounds_done: bool, created: bool) -> str:
+    """What a Ctrl-C says: where the run stands and the command that continues it."""
+    again = f"rnn-spark train --run-dir {shlex.quote(run_dir)} --resume"
+    if not created:
+        return f"interrupted before the first round; {run_dir} was not changed"
+    if rounds_done:
+        where = f"after round {total}/{total}, while the model was written"
+    elif round_now is None:
+        where = "before the first round"
+    else:
+        where = f"in round {round_now + 1}/{total}"
+    if checkpoint is None:
+        return f"interrupted {where}, before the first checkpoint; start it again with: {again}"
+    name = fs.basename(RunDir(run_dir).checkpoint(checkpoint))
+    return (f"interrupted {where}; the newest checkpoint is {name} (rounds 1..{checkpoint + 1}); "
+            f"continue with: {again}")
 
 
 _CONTAINER = re.compile(r"container_(?:e\d+_)?\d+_\d+_(\d+)_\d+$")

@@ -7,6 +7,7 @@
                              (weights.npz, state.npz, meta.json: training/checkpoint.py)
       best/                  the checkpoint with the best validation loss so far
       model/                 the final model: weights.npz + model.json
+      summary.json           what `train` printed last when the run ended (training/summary.py)
       report.html            written by `rnn-spark report`
 
 Everything else (the trainer, checkpoints, metrics, commands that inspect a run) takes its paths from
@@ -56,6 +57,10 @@ class RunDir:
     @property
     def model(self) -> str:
         return fs.join(self.uri, "model")
+
+    @property
+    def summary(self) -> str:
+        return fs.join(self.uri, "summary.json")
 
     @property
     def report(self) -> str:

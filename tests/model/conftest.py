@@ -23,6 +23,12 @@ def _train(dataset, run_dir, **over):
 
 
 @pytest.fixture(scope="session")
+def train_run():
+    """_train(dataset, run_dir, **{"section.key": value}) -> the run directory."""
+    return _train
+
+
+@pytest.fixture(scope="session")
 def lm_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("lm")
     stdlib = Path(sysconfig.get_paths()["stdlib"])

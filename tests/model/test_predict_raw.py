@@ -222,15 +222,17 @@ def test_raw_forecast_needs_the_training_options(series_run, tmp_path, monkeypat
 
 
 def test_forecast_keys_need_the_unchanged_source(series_run, tmp_path, capsys):
+    import shutil
+
     from rnn_spark import ingest
-    src = tmp_path / "s.csv"
-    src.write_text("entity,t,load,temp\n" + "".join(f"a,{k},{k % 7},{k % 3}\n" for k in range(60)))
+    src = tmp_path / "s.csv"  # the model's own data (its statistics), ingested as it was
+    shutil.copy(os.path.join(os.path.dirname(series_run[0]), "load.csv"), src)
     ds = str(tmp_path / "ds")
     ingest.ingest_series([str(src)], ds, window=WINDOW, horizon=HORIZON, columns=["load", "temp"],
                          target_columns=["load"], time_column="t", group_column="entity",
                          val_fraction=0.2, quiet=True)
     o = str(tmp_path / "o")
-    src.write_text(src.read_text() + "a,60,1,1\n")
+    src.write_text(src.read_text() + "a,400,1,1\n")
     code, _, err = run_cli(capsys, "predict", "--model", series_run[1], "--data", ds, "--out", o)
     assert code == 2 and "has changed since the ingest" in err and len(err.splitlines()) == 1
     src.unlink()

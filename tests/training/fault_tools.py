@@ -152,6 +152,20 @@ def finish(proc: subprocess.Popen, timeout: float = 600) -> str:
     return output(proc)
 
 
+def interrupt(argv: list[str], env: dict, fault_dir, log: Path, timeout: float = 120) -> str:
+    """Start a job, Ctrl-C it while its held task waits (SIGINT to its whole process group, as a
+    terminal does) and return its output; it must exit 130."""
+    proc = start_job(argv, env, log)
+    try:
+        wait_held(fault_dir, proc)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=timeout) == 130, output(proc)
+    finally:
+        release(fault_dir)
+        kill_group(proc)
+    return output(proc)
+
+
 def kill_group(proc: subprocess.Popen) -> None:
     """Clean-up: SIGKILL whatever is left of the job's process group."""
     try:

@@ -12,23 +12,14 @@ from fault_tools import (alive, ancestors, assert_same_weights, checkpoint_names
                          descendants, fault_env,
                          finish, half_written, job_env, kill_group, release, sigkill, start_job,
                          train_argv, wait_gone, wait_held, weights)
-from trainer_config import small_config
+from trainer_config import SMALL_FLAGS
 
 from rnn_spark import fs
-from rnn_spark.training.loop import train
 
-# The same run as trainer_config.small_config: 6 rounds, checkpoints after rounds 1, 3, 5.
-ARGS = ["--hidden-sizes", "24", "--embedding-size", "12", "--k1", "16", "--batch-size", "8",
-        "--steps-per-round", "2", "--workers", "2", "--max-rounds", "6", "--validate-every", "3",
-        "--checkpoint-every", "2", "--quiet"]
+# The same run as trainer_config.small_config (the `undisturbed` fixture's weights): 6 rounds,
+# checkpoints after rounds 1, 3, 5.
+ARGS = [*SMALL_FLAGS, "--quiet"]
 HOLD_ROUND = 3  # after the checkpoint of round 1, before the one of round 3
-
-
-@pytest.fixture(scope="module")
-def undisturbed(char_dataset, tmp_path_factory):
-    run = tmp_path_factory.mktemp("undisturbed") / "run"
-    train(small_config(char_dataset, run), quiet=True)
-    return weights(str(run / "model"))
 
 
 def _argv(dataset, run, *extra):

@@ -2,6 +2,8 @@
 train.progress_seconds through a pipe -- never one per round."""
 
 import fcntl
+import io
+import json
 import os
 import pty
 import select
@@ -11,6 +13,10 @@ import sys
 import termios
 import time
 from pathlib import Path
+
+import pytest
+
+from rnn_spark.training import progress
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,9 +50,48 @@ def test_pipe_with_short_interval_prints_periodic_lines(char_dataset, tmp_path):
     assert len(lines) >= 12
 
 
-def test_terminal_gets_one_live_line(char_dataset, tmp_path):
+def test_the_val_shown_is_the_rounds_own(char_dataset, tmp_path):
+    """A round that validates shows its own validation loss, not the one before (#21.5)."""
+    run = tmp_path / "run"
+    p = subprocess.run(train_cmd(char_dataset, run, "--progress-seconds", "0.000001"),
+                       capture_output=True, text=True, env=env(), timeout=600)
+    assert p.returncode == 0, p.stderr
+    vals = {r["round"] + 1: r["loss"] for r in map(json.loads, (run / "metrics.jsonl").open())
+            if r["kind"] == "val"}
+    assert sorted(vals) == [4, 8, 12]
+    shown = {int(x.split()[2].split("/")[0]): x.split("  val ")[1].split()[0]
+             for x in p.stderr.splitlines() if x.startswith("rnn-spark: round ")}
+    for rnd, loss in vals.items():
+        assert shown[rnd] == f"{loss:.4f}", (rnd, p.stderr)
+
+
+def _rec(g, seconds=1.0):
+    return {"round": g, "epoch": 0, "loss": 1.0, "tokens_per_s": 1.0, "seconds": seconds}
+
+
+def test_eta_leaves_out_the_first_rounds_start_up(monkeypatch):
+    """The first round of a run carries Spark's start-up: the ETA follows the rounds after it
+    (#21.5: "ETA 08:55" for a 2:30 run)."""
+    now = [1000.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    out = io.StringIO()
+    p = progress.Progress(total=10, start=0, every_s=0.0, stream=out, tty=False)
+    now[0] += 100.0                   # round 1: 100 s, mostly start-up
+    p.round(_rec(0, 100.0))
+    assert out.getvalue().splitlines()[-1].endswith("ETA ?")
+    for g in (1, 2):                  # then 2 s a round
+        now[0] += 2.0
+        p.round(_rec(g, 2.0))
+    assert out.getvalue().splitlines()[-1].endswith("ETA 00:14")   # 7 rounds x 2 s
+    p.close()
+
+
+@pytest.mark.parametrize("rows, cols", [(30, 140), (0, 0)])
+def test_terminal_gets_one_live_line(char_dataset, tmp_path, rows, cols):
+    """Also on a pseudo-terminal that reports 0x0 (some CI runners, `script`): tqdm took its
+    height, -1, and drew nothing at all (#21.5)."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 140, 0, 0))  # rows, cols
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     proc = subprocess.Popen(train_cmd(char_dataset, tmp_path / "run"), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=slave, env=env())
     os.close(slave)
@@ -70,4 +115,5 @@ def test_terminal_gets_one_live_line(char_dataset, tmp_path):
     assert proc.returncode == 0, out
     assert "\r" in out                       # redrawn in place
     assert "12/12" in out and "round" in out and "tok/s" in out and "val " in out
+    assert "ETA " in out
     assert "rnn-spark: round " not in out    # no plain lines on a terminal

@@ -2,6 +2,7 @@
 finished run does, and that stdout is always strict JSON."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -40,8 +41,11 @@ def test_another_dataset_is_refused(char_dataset, run, tmp_path, capsys):
     other = tmp_path / "other"
     ingest.ingest_text([__file__], str(other), seq_len=33,
                      rows_per_group=64, val_fraction=0.1, seed=3, quiet=True)
-    assert_user_error(capsys, tiny_args(other, run, "--resume", "--max-rounds", "4"),
-                      [tmp_path], "cannot resume", "dataset")
+    line = assert_user_error(capsys, tiny_args(other, run, "--resume", "--max-rounds", "4"),
+                             [tmp_path], "cannot resume", "dataset")
+    # what differs is named (#21.4), not only "other content"
+    assert re.search(re.escape(f"-> {other} (vocabulary differs: id ") + r"\d+ is '.' in the run, '.' "
+                     r"in this dataset \(\d+ of \d+ ids differ\)\)", line), line
 
 
 def test_safe_keys_may_change(char_dataset, run, capsys):

@@ -1,4 +1,5 @@
-"""small_config(...): a tiny, fast training configuration for the trainer tests."""
+"""small_config(...): a tiny, fast training configuration for the trainer tests; SMALL_FLAGS: the
+same as `rnn-spark train` flags (without --data, --run-dir, --runner)."""
 
 from rnn_spark import config
 
@@ -11,3 +12,9 @@ def small_config(dataset: str, run_dir, **over) -> config.Config:
             "spark.master": "local[2]"}
     base.update(over)
     return config.load([], base)
+
+
+# small_config as flags: 6 rounds, validations after rounds 2 and 5, checkpoints after 1, 3, 5
+SMALL_FLAGS = ["--hidden-sizes", "24", "--embedding-size", "12", "--k1", "16", "--batch-size", "8",
+               "--steps-per-round", "2", "--workers", "2", "--max-rounds", "6",
+               "--validate-every", "3", "--checkpoint-every", "2"]
