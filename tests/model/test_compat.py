@@ -198,7 +198,7 @@ def test_remap_vocab_reads_another_order_token_by_token(two_vocabs, tmp_path, ca
                              str(tmp_path / "p"), "--remap-vocab", "--top-k", "3")
     assert code == 0, err
     import pyarrow.parquet as pq
-    doc = json.loads((tmp_path / "p" / "predictions.json").read_text())
+    doc = json.loads((tmp_path / "p" / "_predictions.json").read_text())
     t = pa.concat_tables([pq.read_table(tmp_path / "p" / f["path"]) for f in doc["files"]])
     assert t.num_rows == sum(rs.data.read_manifest(other).counts(s)["sequences"]
                              for s in ("train", "val"))
