@@ -5,14 +5,21 @@ on Spark local[N] for each H and prints JSON: the mean seconds of every phase of
 split (the same fields as metrics.jsonl's `kind: "round"` records), and the round overhead = round
 wall minus the slowest task (read + compute), also as a fraction of the round. Goal: <= 10% at H=20.
 
+--secure turns Spark's network security on (spark.authenticate, spark.network.crypto.enabled), so
+the resident tasks' channel is TLS (runners/channel.py); `channel` in the output says which one
+the rounds ran on (tls, plain, jobs: no resident tasks, or inline). The TLS goal: round_s at most
++10% over the plain channel's, same arguments.
+
     python3 benchmarks/rounds.py [--hidden 256] [--workers 2] [--steps 1,5,20] [--rounds 5]
-                                 [--master local[2]] [--runner spark|inline]
+                                 [--master local[2]] [--runner spark|inline] [--secure]
+                                 [--out benchmarks/results/rounds.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sysconfig
 import tempfile
 from dataclasses import asdict
@@ -23,6 +30,8 @@ import numpy as np
 from rnn_spark import config, ingest
 from rnn_spark.training.loop import Trainer
 
+SECURE = {"spark.authenticate": "true", "spark.authenticate.secret": secrets.token_hex(16),
+          "spark.network.crypto.enabled": "true"}
 PHASES = ("broadcast_s", "launch_s", "read_max_s", "compute_max_s", "compute_mean_s",
           "transfer_s", "fold_s", "task_max_s", "straggler")
 
@@ -32,7 +41,8 @@ def measure(ds: str, args, steps: int, run_dir: str, runner) -> dict:
         "data.path": ds, "train.run_dir": run_dir, "train.runner": args.runner,
         "spark.master": args.master, "train.workers": args.workers,
         "train.steps_per_round": steps, "train.batch_size": 32, "train.k1": 64,
-        "model.hidden_sizes": [args.hidden], "model.embedding_size": 32, "train.epochs": 100})
+        "model.hidden_sizes": [args.hidden], "model.embedding_size": 32, "train.epochs": 100,
+        "spark.conf": SECURE if args.secure else {}})
     trainer = Trainer(cfg, runner=runner, quiet=True)
     trainer.open_runner()
     trainer.run_round(0)  # warm-up: Python workers, caches
@@ -48,10 +58,18 @@ def measure(ds: str, args, steps: int, run_dir: str, runner) -> dict:
     overhead = mean["round_s"] - mean["task_max_s"]
     return {"H": steps, **{k: round(v, 4) for k, v in mean.items()},
             "overhead_s": round(overhead, 4), "overhead_frac": round(overhead / mean["round_s"], 4),
-            "params": trainer.model.num_params, "runner": trainer.runner}
+            "params": trainer.model.num_params, "channel": channel(trainer.runner),
+            "runner": trainer.runner}
 
 
-def main() -> None:
+def channel(runner) -> str:
+    """What the rounds ran on: the resident tasks' channel (tls, plain), jobs, or inline."""
+    if not hasattr(runner, "_pool"):
+        return "inline"
+    return "jobs" if runner._pool is None else runner._pool.channel
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=5)
@@ -59,7 +77,10 @@ def main() -> None:
     ap.add_argument("--steps", default="1,5,20", help="H values, comma-separated")
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--runner", default="spark", choices=("spark", "inline"))
-    args = ap.parse_args()
+    ap.add_argument("--secure", action="store_true",
+                    help="Spark's network security on: the resident tasks' channel is TLS")
+    ap.add_argument("--out", default="", help="also write the JSON here")
+    args = ap.parse_args(argv)
     results, runner = [], None
     with tempfile.TemporaryDirectory() as tmp:
         ds = str(Path(tmp) / "ds")
@@ -73,10 +94,15 @@ def main() -> None:
         finally:
             if runner is not None:
                 runner.close()
-    print(json.dumps({"benchmark": "rounds", "cell": "lstm", "hidden": args.hidden,
-                      "workers": args.workers, "batch": 32, "k1": 64, "master": args.master,
-                      "runner": args.runner, "rounds": args.rounds, "results": results}, indent=1))
+    text = json.dumps({"benchmark": "rounds", "cell": "lstm", "hidden": args.hidden,
+                       "workers": args.workers, "batch": 32, "k1": 64, "master": args.master,
+                       "runner": args.runner, "secure": args.secure, "rounds": args.rounds,
+                       "results": results}, indent=1)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -15,141 +15,101 @@ Task i of a call goes to resident i mod N, and the results are put back in task 
 a pure function of (task, shared), so which process runs it changes no bit (the determinism
 contract of runners/base.py).
 
-Not used with dynamic allocation (barrier stages need fixed executors), speculation (Spark can
-re-run a straggler only as a task of its own job) or Spark's network security on (our socket is
-not encrypted: SECURITY_KEYS). Any trouble -- no connection in time, a resident
-that dies, errs or is lost with its executor, a barrier stage Spark cannot place -- raises
-:class:`ResidentLost`; the Spark runner then stops the pool and runs the same call, and every
-later one, as a job per round (runners/spark.py), with Spark's own retries. A retried attempt of a
-resident returns at once: after a failure the driver has moved on.
+Not used with dynamic allocation (barrier stages need fixed executors) or speculation (Spark can
+re-run a straggler only as a task of its own job). Any trouble -- no connection in time, a resident
+that dies, errs or is lost with its executor, a barrier stage Spark cannot place, a frame that
+fails TLS's check -- raises :class:`ResidentLost`; the Spark runner then stops the pool and runs
+the same call, and every later one, as a job per round (runners/spark.py), with Spark's own
+retries. A retried attempt of a resident returns at once: after a failure the driver has moved on.
 
 The connection is the task's: it connects to the driver (``spark.driver.host``; 127.0.0.1 on
 local[N]); task and driver prove to each other that they hold a 32-byte token that travels inside
 the job's closure (an HMAC challenge each way, the token itself never on the wire), before either
-side unpickles a byte from the other.
+side unpickles a byte from the other. With Spark's network security on (any of SECURITY_KEYS), the
+connection is TLS to a per-pool certificate the tasks pin, the proof runs inside it and TLS
+authenticates every frame (runners/channel.py); without it, the socket is plain, as Spark's own
+traffic is then.
 """
 
 from __future__ import annotations
 
 import functools
-import hmac
 import logging
 import os
 import pickle
 import secrets
 import socket
-import struct
+import ssl
 import threading
 import time
 from typing import Any, Callable
 
 from rnn_spark.errors import UserError
 from rnn_spark.runners.base import limit_blas_threads
+from rnn_spark.runners.channel import (TLS_EXTRA, DriverTLS, Pin, ResidentLost, admit, prove,
+                                       recv_frame, send_frame, task_wrap, tls_available)
 from rnn_spark.runners.faults import maybe_hold
 from rnn_spark.runners.task_errors import capture
 
 log = logging.getLogger(__name__)
 
-_LEN = struct.Struct("!Q")
-_HELLO = struct.Struct("!I16s")  # partition index, the task's nonce
-_NONCE, _MAC = 16, 32
 CONNECT_TIMEOUT_S = 600.0  # YARN may take minutes to grant executors; the job's failure ends it early
-# any of these on: the cluster wants its traffic authenticated or encrypted, which our plain socket
-# would bypass, so no resident pool (a Spark job per round uses Spark's own channels)
+HANDSHAKE_S = 60.0         # a task's connect, TLS handshake and proof
+# any of these on: the cluster wants its traffic authenticated or encrypted, so the pool's channel
+# is TLS (channel.py), or there is no pool when the driver cannot make TLS's certificate
 SECURITY_KEYS = ("spark.authenticate", "spark.network.crypto.enabled", "spark.ssl.enabled",
                  "spark.ssl.rpc.enabled")
-POLL_S = 2.0               # how often a waiting driver checks that the resident job still runs
 
-
-class ResidentLost(Exception):
-    """The pool cannot serve this call: the caller runs it as a Spark job instead."""
-
-
-# -- framing -----------------------------------------------------------------------------------
-def send_frame(sock: socket.socket, payload: bytes | memoryview) -> None:
-    sock.sendall(_LEN.pack(len(payload)))
-    if len(payload):
-        sock.sendall(payload)
-
-
-def _recv_exact(sock: socket.socket, n: int, alive: Callable[[], bool] | None = None) -> bytearray:
-    buf = bytearray(n)
-    view, got = memoryview(buf), 0
-    while got < n:
-        try:
-            k = sock.recv_into(view[got:])
-        except socket.timeout:
-            if alive is None:
-                raise  # a plain deadline (the handshake's)
-            if not alive():
-                raise ResidentLost("the resident tasks' Spark job ended") from None
-            continue  # a poll: the job still runs, keep waiting
-        if k == 0:
-            raise ConnectionError("connection closed")
-        got += k
-    return buf
-
-
-def recv_frame(sock: socket.socket, alive: Callable[[], bool] | None = None) -> bytearray:
-    (n,) = _LEN.unpack(_recv_exact(sock, _LEN.size, alive))
-    return _recv_exact(sock, n, alive)
-
-
-# -- the handshake's proofs (both sides) -------------------------------------------------------
-def _mac(token: bytes, role: bytes, index: int, first: bytes, second: bytes) -> bytes:
-    return hmac.new(token, role + struct.pack("!I", index) + first + second, "sha256").digest()
+__all__ = ["ResidentLost", "ResidentPool", "lacking_tls", "secured", "serve", "usable"]
 
 
 # -- the executor side -------------------------------------------------------------------------
-def serve(address: tuple[str, int], token: bytes, blas_threads: int, index: int, _items):
-    """One resident (mapPartitionsWithIndex over a barrier RDD): connect, then run what the
-    driver sends until it sends stop or goes away. Yields nothing."""
+def serve(address: tuple[str, int], token: bytes, pin: Pin | None, blas_threads: int, index: int,
+          _items):
+    """One resident (mapPartitionsWithIndex over a barrier RDD): connect (TLS to the pinned
+    certificate when `pin`), prove the token, then run what the driver sends until it sends stop
+    or goes away. Yields nothing."""
     from pyspark import TaskContext
 
     ctx = TaskContext.get()
     if ctx is not None and ctx.attemptNumber() > 0:
         return  # a retried stage: the driver has already fallen back to a job per round
     limit_blas_threads(blas_threads)
-    with socket.create_connection(address, timeout=60) as sock:
-        sock.settimeout(None)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if not prove(sock, token, index):
+    with socket.create_connection(address, timeout=HANDSHAKE_S) as raw:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock = task_wrap(raw, pin) if pin is not None else raw
+        except OSError:  # ssl.SSLError: not the pinned certificate, or no TLS at all
             return  # not our driver: send it nothing, take nothing from it
-        while True:
-            try:
-                head = recv_frame(sock)
-            except ConnectionError:
-                return  # the driver is gone
-            if not head:
-                return  # stop
-            fn, work = pickle.loads(head)
-            shared = pickle.loads(recv_frame(sock))
-            for _, task in work:
-                maybe_hold(task)  # fault tests only (off unless RNN_SPARK_FAULT_DIR is set)
-                try:
-                    result = fn(task, shared)
-                except UserError as exc:
-                    result = capture(exc)  # a transient one raises: the resident fails
-                _maybe_fail(index)
-                send_frame(sock, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        with sock:
+            if not prove(sock, token, index):
+                return
+            sock.settimeout(None)
+            _serve_calls(sock, index)
     yield from ()
 
 
-def prove(sock: socket.socket, token: bytes, index: int) -> bool:
-    """The task's half of the handshake: hello, check the driver's answer, answer its nonce.
-    False if the peer does not know the token."""
-    mine = secrets.token_bytes(_NONCE)
-    try:
-        sock.sendall(_HELLO.pack(index, mine))
-        reply = _recv_exact(sock, _NONCE + _MAC)
-        theirs, mac = bytes(reply[:_NONCE]), bytes(reply[_NONCE:])
-        if not hmac.compare_digest(mac, _mac(token, b"driver", index, mine, theirs)):
-            return False
-        sock.sendall(_mac(token, b"task", index, theirs, mine))
-    except OSError:  # reset, closed, refused mid-way (ConnectionError is one): not proven
-        return False
-    return True
+def _serve_calls(sock: socket.socket, index: int) -> None:
+    """Call after call until stop. A frame that fails TLS's check (ssl.SSLError) raises: the
+    resident fails, visibly, and the driver falls back."""
+    while True:
+        try:
+            head = recv_frame(sock)
+        except ConnectionError:
+            return  # the driver is gone
+        if not head:
+            return  # stop
+        fn, work = pickle.loads(head)
+        shared = pickle.loads(recv_frame(sock))
+        for _, task in work:
+            maybe_hold(task)  # fault tests only (off unless RNN_SPARK_FAULT_DIR is set)
+            try:
+                result = fn(task, shared)
+            except UserError as exc:
+                result = capture(exc)  # a transient one raises: the resident fails
+            _maybe_fail(index)
+            send_frame(sock, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _maybe_fail(index: int) -> None:
@@ -160,30 +120,6 @@ def _maybe_fail(index: int) -> None:
 
 
 # -- the driver side ---------------------------------------------------------------------------
-def admit(conn: socket.socket, token: bytes, conns: list) -> int | None:
-    """The driver's half: a new connection's resident index, if it proves the token and its index
-    is free; else the connection is closed (a stranger, or a second copy of a resident) and None
-    returned."""
-    conn.settimeout(10)
-    try:
-        index, theirs = _HELLO.unpack(_recv_exact(conn, _HELLO.size))
-        if not 0 <= index < len(conns) or conns[index]:
-            raise ConnectionError("no such free resident")
-        mine = secrets.token_bytes(_NONCE)
-        conn.sendall(mine + _mac(token, b"driver", index, theirs, mine))
-        ok = hmac.compare_digest(bytes(_recv_exact(conn, _MAC)),
-                                 _mac(token, b"task", index, mine, theirs))
-    except (OSError, ConnectionError, struct.error):
-        ok = False
-    if not ok:
-        conn.close()
-        return None
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    conn.settimeout(POLL_S)
-    return index
-
-
 def driver_address(sc) -> tuple[str, str]:
     """(host the tasks connect to, address to bind): loopback on local[N]; else Spark's own
     driver host and bind address."""
@@ -194,13 +130,15 @@ def driver_address(sc) -> tuple[str, str]:
     return host, conf.get("spark.driver.bindAddress", None) or host
 
 
+def secured(sc) -> list[str]:
+    """The SECURITY_KEYS that are on: the pool's channel is TLS if any."""
+    conf = sc.getConf()
+    return [k for k in SECURITY_KEYS if conf.get(k, "false").lower() == "true"]
+
+
 def usable(sc) -> str | None:
     """Why a resident pool cannot run on this context (None: it can)."""
     conf = sc.getConf()
-    secured = [k for k in SECURITY_KEYS if conf.get(k, "false").lower() == "true"]
-    if secured:
-        return (f"Spark's own network security is on ({', '.join(secured)}) and the resident "
-                f"tasks' socket is not encrypted: rounds stay on Spark's channels")
     if conf.get("spark.dynamicAllocation.enabled", "false").lower() == "true":
         return "dynamic allocation is on (Spark's barrier stages need a fixed set of executors)"
     if conf.get("spark.speculation", "false").lower() == "true":
@@ -208,8 +146,18 @@ def usable(sc) -> str | None:
     return None
 
 
+def lacking_tls(sc) -> str | None:
+    """Why the pool's channel cannot be secured as this context's traffic is (None: it can)."""
+    if secured(sc) and not tls_available():
+        return (f"Spark's own network security is on ({', '.join(secured(sc))}) and the resident "
+                f"tasks' TLS needs the cryptography package on the driver: pip install "
+                f"'{TLS_EXTRA}' (until then, a Spark job per round)")
+    return None
+
+
 class ResidentPool:
-    """N resident tasks, connected. ``map`` runs a call on them; ``close`` stops them."""
+    """N resident tasks, connected. ``map`` runs a call on them; ``close`` stops them. ``tls``:
+    the channel's TLS (None: a plain socket), on when Spark's network security is."""
 
     def __init__(self, sc, count: int, blas_threads: int, label: str = "",
                  connect_timeout: float = CONNECT_TIMEOUT_S):
@@ -223,10 +171,12 @@ class ResidentPool:
         except OSError as exc:
             raise ResidentLost(f"cannot listen on {bind}: {exc}") from exc
         token = secrets.token_bytes(32)
+        self.tls = DriverTLS() if secured(sc) else None
         # what the Spark UI shows: one job, from the round it started at (rounds: metrics.jsonl)
         self.description = f"resident tasks from {label or 'the start'}"
         self._group = f"rnn-spark: {self.description}"
-        fn = functools.partial(serve, (host, self._server.getsockname()[1]), token, blas_threads)
+        pin = self.tls.pin if self.tls is not None else None
+        fn = functools.partial(serve, self._task_address(host), token, pin, blas_threads)
         self._thread = threading.Thread(target=self._run_job, args=(fn,), daemon=True,
                                         name="rnn-spark-resident-job")
         self._thread.start()
@@ -235,6 +185,10 @@ class ResidentPool:
         except BaseException:
             self.close(cancel=True)
             raise
+
+    def _task_address(self, host: str) -> tuple[str, int]:
+        """Where the tasks connect: this pool's socket (a test puts a man-in-the-middle here)."""
+        return host, self._server.getsockname()[1]
 
     def _run_job(self, fn) -> None:
         try:
@@ -259,9 +213,16 @@ class ResidentPool:
                 conn, _ = self._server.accept()
             except socket.timeout:
                 continue
-            index = admit(conn, token, self._conns)
-            if index is not None:
-                self._conns[index] = conn
+            admitted = admit(conn, token, self._conns, self.tls)
+            if admitted is not None:
+                index, sock = admitted
+                self._conns[index] = sock
+        log.info("rnn-spark: %d resident tasks connected (%s channel)", self.count, self.channel)
+
+    @property
+    def channel(self) -> str:
+        """The connections' kind: "tls" or "plain"."""
+        return "tls" if self.tls is not None else "plain"
 
     def map(self, fn: Callable[[Any, Any], Any], tasks: list, shared: Any) -> list:
         """fn(task, shared) for every task, in task order (task i on resident i mod N)."""
@@ -281,7 +242,13 @@ class ResidentPool:
             return results
         except ResidentLost:
             raise
-        except (OSError, ConnectionError, pickle.UnpicklingError, EOFError) as exc:
+        except ssl.SSLError as exc:
+            if isinstance(exc, ssl.SSLEOFError):  # the task closed without a word
+                raise ResidentLost(f"a resident task was lost: {exc}") from exc
+            # a record that fails its MAC (altered or injected on the wire), or the task's alert
+            # that one of ours did
+            raise ResidentLost(f"a resident task's channel failed TLS's check: {exc}") from exc
+        except (OSError, pickle.UnpicklingError, EOFError) as exc:
             raise ResidentLost(f"a resident task was lost: {exc}") from exc
 
     def close(self, cancel: bool = False) -> None:

@@ -241,11 +241,15 @@ class SparkRunner:
         the slots Spark is known to have -- started on first use; trouble makes them a job per
         call again, for the rest of this runner's life. A training loop calls this; one-off jobs
         (predict, evaluate) do not: one job is cheaper than a pool for them."""
-        from rnn_spark.runners.resident import usable
+        from rnn_spark.runners.resident import lacking_tls, usable
 
         why = usable(self.sc)
         if why:
             log.info("resident tasks off: %s", why)
+            return
+        why = lacking_tls(self.sc)
+        if why:
+            log.warning("rnn-spark: resident tasks off: %s", why)
             return
         self._resident_count = max(1, min(count, self._slots()))
 

@@ -35,8 +35,9 @@ from rnn_spark.fs.guard import check_not_inside
 DIST = "rnn-spark"
 # Executors get these from the cluster's Spark (spark-submit ships pyspark.zip and py4j's zip).
 PROVIDED_BY_SPARK = frozenset({"pyspark", "py4j"})
-# Shipped too when installed here: optional packages rnn-spark uses at run time if present.
-OPTIONAL_IF_INSTALLED = ("requests-kerberos",)
+# Shipped too when installed here: optional packages rnn-spark uses at run time if present
+# (cryptography: a cluster-mode driver's resident-task TLS, the tls extra).
+OPTIONAL_IF_INSTALLED = ("requests-kerberos", "cryptography")
 FORMAT = 1  # bump when the way the archive is built changes
 
 

@@ -1,21 +1,10 @@
 """Smoke tests of benchmarks/kernel.py and step_parts.py (tiny sizes): they run and print the
 JSON they promise. No timing is asserted."""
 
-import importlib.util
 import json
-import pathlib
 
 import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def _benchmark(name: str):
-    """benchmarks/NAME.py as a module (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from bench_loader import load_benchmark as _benchmark
 
 
 def test_kernel_benchmark_prints_json(capsys):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pyspark.java_gateway  # noqa: F401  # binds subprocess.Popen now, not the fake below
 import pytest
 
 from rnn_spark.runners import cds

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from rnn_spark.errors import DataError
-from rnn_spark.runners.resident import admit, prove
+from rnn_spark.runners.channel import admit, prove
 from rnn_spark.runners.spark import SparkRunner
 
 pytestmark = pytest.mark.spark
@@ -100,9 +100,9 @@ def test_task_and_driver_must_prove_the_token_and_a_free_index():
         t = threading.Thread(target=task)
         t.start()
         b, _ = server.accept()
-        got = admit(b, token, conns)  # a refusal closes b: the task sees the end, not a hang
+        admitted = admit(b, token, conns)  # a refusal closes b: the task sees the end, not a hang
         t.join(timeout=30)
-        return got, proved[0], a, b
+        return admitted and admitted[0], proved[0], a, b
 
     got, proved, a, b = attempt(os.urandom(32), 0)  # a stranger
     assert got is None and not proved and b.fileno() == -1
@@ -138,11 +138,9 @@ def test_a_task_does_not_serve_a_driver_without_the_token():
 @pytest.mark.parametrize("conf", [{"spark.speculation": "true"},
                                   {"spark.dynamicAllocation.enabled": "true",
                                    "spark.shuffle.service.enabled": "false",
-                                   "spark.dynamicAllocation.shuffleTracking.enabled": "true"},
-                                  {"spark.authenticate": "true",
-                                   "spark.network.crypto.enabled": "true"}],
-                         ids=["speculation", "dynamic-allocation", "spark-network-security"])
-def test_no_resident_tasks_where_spark_must_place_or_rerun_tasks_itself_or_secure_them(conf):
+                                   "spark.dynamicAllocation.shuffleTracking.enabled": "true"}],
+                         ids=["speculation", "dynamic-allocation"])
+def test_no_resident_tasks_where_spark_must_place_or_rerun_tasks_itself(conf):
     from pyspark import SparkContext
 
     active = SparkContext._active_spark_context
