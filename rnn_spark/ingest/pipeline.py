@@ -16,7 +16,7 @@ from rnn_spark.fs.guard import DATASET_MARKERS, check_output
 from rnn_spark.ingest.chunks import DEFAULT_CHUNK_BYTES
 from rnn_spark.ingest.job import Job, Progress
 from rnn_spark.ingest.plans import DEFAULT_ROW_GROUP_BYTES, DEFAULT_SHARD_BYTES
-from rnn_spark.ingest.sources import find_inputs
+from rnn_spark.ingest.sources import find_inputs, identical_content
 
 AUTO_SPARK_BYTES = 256 << 20
 
@@ -46,6 +46,14 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
     srcs = inputs.files
     replace = check_output(out, inputs.paths, overwrite=overwrite, kind="dataset",
                            what_flag="--out", marker_files=DATASET_MARKERS, error=DataError)
+    for note in inputs.notes():
+        say(note)
+    copies = identical_content(srcs)
+    if copies:
+        say.warn(f"{len(copies)} input file(s) have the same content as another ({copies[0][0]} "
+                 f"= {copies[0][1]}{', ...' if len(copies) > 1 else ''}); their rows are in the "
+                 "dataset twice (train and val may share rows): remove the copies from the "
+                 "inputs")
     size = sum(s["bytes"] for s in srcs)
     if engine == "auto":
         engine = "spark" if size > AUTO_SPARK_BYTES else "local"
