@@ -34,7 +34,11 @@ class Progress:
             print(f"ingest [{self.last - self.t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
     def warn(self, msg: str) -> None:
-        print(f"ingest: warning: {msg}", file=sys.stderr, flush=True)
+        self.always(f"warning: {msg}")
+
+    def always(self, msg: str) -> None:
+        """``ingest: MSG`` on stderr, even when quiet."""
+        print(f"ingest: {msg}", file=sys.stderr, flush=True)
 
     def tick(self, msg: str, last: bool = False) -> None:
         """Like calling, but at most one line every 2 s (and always the ``last`` one)."""

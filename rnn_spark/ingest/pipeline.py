@@ -17,6 +17,7 @@ from rnn_spark.ingest.chunks import DEFAULT_CHUNK_BYTES
 from rnn_spark.ingest.job import Job, Progress
 from rnn_spark.ingest.plans import DEFAULT_ROW_GROUP_BYTES, DEFAULT_SHARD_BYTES
 from rnn_spark.ingest.sources import find_inputs, identical_content
+from rnn_spark.ingest.stop import Terminated, sigterm_unwinds
 
 AUTO_SPARK_BYTES = 256 << 20
 
@@ -60,15 +61,20 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
     say(f"{len(srcs)} input file(s), {size / 1e6:.1f} MB, engine {engine}")
     plan_args = dict(shard_bytes=shard_bytes, row_group_bytes=row_group_bytes,
                      rows_per_group=rows_per_group)
-    with fs.staging_dir(out, overwrite=replace) as tmp:
-        if engine == "spark":
-            from rnn_spark.ingest.spark import spark_run
-            data = spark_run(job, srcs, tmp, seed=seed, master=master, say=say,
-                             chunk_bytes=chunk_bytes, plan_args=plan_args)
-        else:
-            from rnn_spark.ingest.local import local_run
-            data = local_run(job, srcs, tmp, seed=seed, say=say, plan_args=plan_args)
-        fs.write_bytes(fs.join(tmp, MANIFEST_NAME), dump_manifest(data))
+    with sigterm_unwinds():
+        try:
+            with fs.staging_dir(out, overwrite=replace) as tmp:
+                if engine == "spark":
+                    from rnn_spark.ingest.spark import spark_run
+                    data = spark_run(job, srcs, tmp, seed=seed, master=master, say=say,
+                                     chunk_bytes=chunk_bytes, plan_args=plan_args)
+                else:
+                    from rnn_spark.ingest.local import local_run
+                    data = local_run(job, srcs, tmp, seed=seed, say=say, plan_args=plan_args)
+                fs.write_bytes(fs.join(tmp, MANIFEST_NAME), dump_manifest(data))
+        except Terminated:
+            say.always("stopped by SIGTERM; the unfinished output was removed")
+            raise
     m = read_manifest(out)
     say(f"done: {', '.join(f'{s} {m.counts(s)}' for s in m.splits)}")
     return m

@@ -21,6 +21,7 @@ from rnn_spark.data.shards import write_shard
 from rnn_spark.errors import ConfigError, DataError, UserError
 from rnn_spark.ingest.chunks import DEFAULT_CHUNK_BYTES, n_chunks
 from rnn_spark.ingest.plans import build_manifest, make_plans, route
+from rnn_spark.ingest.stop import stop_with
 
 _ERR_RE = re.compile(r"rnn_spark\.[\w.]*?\.?(?:DataError|ConfigError|UserError|Fs\w+): ([^\n]+)")
 
@@ -102,9 +103,12 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict,
             except UserError as exc:  # reported by the driver, first in file order
                 return ("error", str(exc))
 
-        sc.setJobGroup("rnn-spark: ingest: scan", "ingest: scan")  # named in the Spark UI
+        group = "rnn-spark: ingest: scan"
+        sc.setJobGroup(group, "ingest: scan")  # named in the Spark UI
         try:
-            results = sc.parallelize(items, max(1, min(len(items), 10000))).map(scan).collect()
+            with stop_with(lambda: sc.cancelJobGroup(group)):
+                results = sc.parallelize(items, max(1, min(len(items), 10000))).map(scan) \
+                    .collect()
         except Exception as exc:  # noqa: BLE001 - Py4J wraps the task's error
             _reraise(exc)
         scans, blocks = merge_scans(job, items, results)
@@ -134,14 +138,26 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict,
             table = pa.concat_tables([p for _, p in items])
             return [write_shard(table, tmp, name, idx, plans[name].rows_per_group, task, schema)]
 
-        sc.setJobGroup("rnn-spark: ingest: write", "ingest: write shards")
+        group = "rnn-spark: ingest: write"
+        sc.setJobGroup(group, "ingest: write shards")
         try:
-            infos = (sc.parallelize(blocks, max(1, min(len(blocks), 10000))).flatMap(pieces)
-                     .partitionBy(total, lambda k: k).mapPartitions(write).collect())
+            with stop_with(lambda: sc.cancelJobGroup(group)):
+                infos = (sc.parallelize(blocks, max(1, min(len(blocks), 10000)))
+                         .flatMap(pieces).partitionBy(total, lambda k: k)
+                         .mapPartitions(write).collect())
         except Exception as exc:  # noqa: BLE001
             _reraise(exc)
         say(f"wrote {len(infos)} shard(s) on Spark from {len(blocks)} block task(s)")
         return build_manifest(job, srcs, plans, infos, seed)
+    except BaseException:
+        if created:  # stop the tasks before the staging directory goes; keep the first error
+            try:  # a stop that kills running tasks makes Spark log internal errors: not news
+                spark.sparkContext.setLogLevel("OFF")
+                spark.stop()
+            except Exception:  # noqa: BLE001 - e.g. the JVM got the same SIGTERM and is gone
+                pass
+            created = False
+        raise
     finally:
         if created:
             spark.stop()
