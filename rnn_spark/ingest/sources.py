@@ -11,8 +11,9 @@ Which files are read (one rule for every ingest kind and for ``predict --input``
   pattern component starts with ``.`` or ``_``. :class:`Inputs` lists what was skipped.
 * One file is read once however many names reach it (twice on the command line, a glob and a
   directory, ``./x`` and ``/abs/x``, a symbolic or hard link): local files are compared by
-  device and inode, ``hdfs://`` files by normalised path and NameNode host. The name kept is
-  the first in sorted order that is not a symbolic link (else the first).
+  device and inode, ``hdfs://`` files by normalised path and the NameNode serving them
+  (``hdfs:///p`` = ``hdfs://nn:8020/p``). The name kept is the first in sorted order that is
+  not a symbolic link (else the first).
 * An rnn-spark dataset (a directory whose ``manifest.json`` says so) is not raw input: refused.
 
 Different files with the same bytes stay two inputs (a copy may be deliberate);
@@ -32,6 +33,7 @@ from rnn_spark import fs
 from rnn_spark.data.manifest import MANIFEST_NAME
 from rnn_spark.data.schema import FORMAT
 from rnn_spark.errors import DataError
+from rnn_spark.fs.hdfs_config import resolve
 from rnn_spark.fs.uri import authority
 
 _GLOB_CHARS = "*?["
@@ -123,7 +125,9 @@ def _inside(uri: str, dirs: set) -> bool:
 
 
 def _identity(uri: str) -> tuple:
-    """What makes two names one file: (device, inode) locally, (host, path) on HDFS."""
+    """What makes two names one file: (device, inode) locally; on HDFS the NameNode's WebHDFS
+    address (so ``hdfs:///p``, ``hdfs://nn:8020/p`` and ``webhdfs://nn:9870/p`` agree) and
+    the normalised path."""
     sch, _, path = fs.split(uri)
     if sch == "file":
         try:
@@ -131,8 +135,12 @@ def _identity(uri: str) -> tuple:
             return ("file", st.st_dev, st.st_ino)
         except OSError:
             return ("file", os.path.realpath(path))
-    host = authority(uri).rpartition("@")[2].partition(":")[0].lower()
-    return ("hdfs", host, posixpath.normpath(path))
+    try:
+        ep = resolve(uri)
+        where = tuple(sorted(ep.urls)) or (ep.alias,)
+    except fs.FsError:
+        where = (authority(uri).rpartition("@")[2].partition(":")[0].lower(),)
+    return ("hdfs", where, posixpath.normpath(path))
 
 
 def _is_link(uri: str) -> bool:
