@@ -12,8 +12,8 @@ Which files are read (one rule for every ingest kind and for ``predict --input``
 * One file is read once however many names reach it (twice on the command line, a glob and a
   directory, ``./x`` and ``/abs/x``, a symbolic or hard link): local files are compared by
   device and inode, ``hdfs://`` files by normalised path and the NameNode serving them
-  (``hdfs:///p`` = ``hdfs://nn:8020/p``). The name kept is the first in sorted order that is
-  not a symbolic link (else the first).
+  (``hdfs:///p`` = ``hdfs://nn:8020/p``). The name kept is one that is not a symbolic link and
+  has no ``//``, ``.`` or ``..`` if there is one, else the first in sorted order.
 * An rnn-spark dataset (a directory whose ``manifest.json`` says so) is not raw input: refused.
 
 Different files with the same bytes stay two inputs (a copy may be deliberate);
@@ -143,19 +143,22 @@ def _identity(uri: str) -> tuple:
     return ("hdfs", where, posixpath.normpath(path))
 
 
-def _is_link(uri: str) -> bool:
+def _preference(uri: str) -> tuple:
+    """Which name of a file to keep: not a symbolic link, then written plainly (no ``//``,
+    ``.`` or ``..``), then the first in sorted order."""
     sch, _, path = fs.split(uri)
-    return sch == "file" and os.path.realpath(path) != os.path.abspath(path)
+    link = sch == "file" and os.path.realpath(path) != os.path.abspath(path)
+    return link, posixpath.normpath(path) != path, uri
 
 
-def _one_name_per_file(uris: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Sorted ``uris`` with one name per file; ``(other name, kept name)`` pairs."""
+def _one_name_each(uris: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Sorted ``uris`` with one name per file or directory; ``(other name, kept name)`` pairs."""
     groups: dict[tuple, list[str]] = {}
     for u in uris:
         groups.setdefault(_identity(u), []).append(u)
     kept, same = [], []
     for names in groups.values():
-        keep = min(names, key=lambda u: (_is_link(u), u))
+        keep = min(names, key=_preference)
         kept.append(keep)
         same += [(u, keep) for u in names if u != keep]
     return sorted(kept), sorted(same)
@@ -193,10 +196,11 @@ def find_inputs(sources) -> Inputs:
         found.update(files)
     if not found:
         raise DataError("no input files given")
-    uris, same = _one_name_per_file(sorted(found))
+    uris, same = _one_name_each(sorted(found))
     _refuse_datasets(uris)
     files = [{"uri": uri, "bytes": int(fs.info(uri)["size"])} for uri in uris]
-    return Inputs(files, sorted(set(named) | found), tuple(sorted(set(hidden))), tuple(same))
+    hidden = _one_name_each(sorted(set(hidden)))[0]
+    return Inputs(files, sorted(set(named) | found), tuple(hidden), tuple(same))
 
 
 def resolve_sources(sources) -> list[dict]:
