@@ -54,12 +54,27 @@ def _entries(backend, uri):
         raise
 
 
-def _all_dirs(backend, uri):
-    """``uri`` and every directory below it (hidden ones excluded), depth first."""
+def _first_visit(backend, uri, seen):
+    """False for a directory already walked under another name (a symlink to it, a loop)."""
+    key = backend.dir_key(uri) if hasattr(backend, "dir_key") else None
+    if key is None:
+        return True
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
+def _all_dirs(backend, uri, seen=None):
+    """``uri`` and every directory below it (hidden ones excluded), depth first, each directory
+    once (under its first name in sorted order)."""
+    seen = set() if seen is None else seen
+    if not _first_visit(backend, uri, seen):
+        return []
     out = [uri]
     for name, is_dir in sorted(_entries(backend, uri)):
         if is_dir and not is_hidden(name):
-            out.extend(_all_dirs(backend, join(uri, name)))
+            out.extend(_all_dirs(backend, join(uri, name), seen))
     return out
 
 
@@ -129,20 +144,25 @@ def walk_files(backend, uri, include_hidden=False, skipped=None):
 
     Hidden names (:func:`is_hidden`: ``.name``, ``_SUCCESS``, ``_temporary``, ...) are skipped
     unless ``include_hidden``; their URIs are appended to ``skipped`` if given (a hidden
-    directory once, not its files). A file ``uri`` gives ``[uri]``.
+    directory once, not its files). A directory reached twice (a symlink to it, a loop) is
+    walked once, under its first name in sorted order. A file ``uri`` gives ``[uri]``.
     """
     info = backend.info(uri)
     if info["type"] == "file":
         return [uri]
-    out = []
+    out, seen = [], set()
     stack = [uri]
     while stack:
         d = stack.pop()
-        for name, is_dir in backend.list_entries(d):
+        if not _first_visit(backend, d, seen):
+            continue
+        dirs = []
+        for name, is_dir in sorted(backend.list_entries(d)):
             if not include_hidden and is_hidden(name):
                 if skipped is not None:
                     skipped.append(join(d, name))
                 continue
             child = join(d, name)
-            (stack.append if is_dir else out.append)(child)
+            (dirs.append if is_dir else out.append)(child)
+        stack.extend(reversed(dirs))  # depth first in sorted order: the first name wins
     return sorted(out)
