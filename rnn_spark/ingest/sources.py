@@ -158,7 +158,7 @@ def _one_name_each(uris: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
         groups.setdefault(_identity(u), []).append(u)
     kept, same = [], []
     for names in groups.values():
-        keep = min(names, key=_preference)
+        keep = names[0] if len(names) == 1 else min(names, key=_preference)
         kept.append(keep)
         same += [(u, keep) for u in names if u != keep]
     return sorted(kept), sorted(same)
