@@ -13,14 +13,15 @@ import io
 from . import commit as _commit
 from . import globbing as _globbing
 from .errors import FsError, FsExists, FsNotFound, FsPermission, FsUnreachable
+from .globbing import is_hidden
 from .local import LocalFS
 from .uri import basename, is_remote, join, parent, scheme, split, to_spark_path
 
 __all__ = [
     "FsError", "FsExists", "FsNotFound", "FsPermission", "FsUnreachable",
     "open_read", "open_write", "atomic_write", "staging_dir", "read_bytes", "write_bytes",
-    "read_text", "write_text", "exists", "isdir", "info", "ls", "glob", "walk_files", "mkdirs",
-    "rm", "rename", "join", "parent", "basename", "scheme", "is_remote", "to_spark_path",
+    "read_text", "write_text", "exists", "isdir", "info", "ls", "glob", "walk_files", "is_hidden",
+    "mkdirs", "rm", "rename", "join", "parent", "basename", "scheme", "is_remote", "to_spark_path",
     "configure",
 ]
 
@@ -112,14 +113,19 @@ def ls(uri):
     return sorted(join(uri, name) for name, _ in b.list_entries(uri))
 
 
-def glob(pattern):
-    """Sorted URIs matching ``pattern``: ``* ? [..]`` in any component, ``**`` recursive."""
-    return _globbing.glob(_backend(pattern), pattern)
+def glob(pattern, skipped=None):
+    """Sorted URIs matching ``pattern``: ``* ? [..]`` in any component, ``**`` recursive.
+
+    Wildcards do not match hidden names (:func:`is_hidden`) unless the pattern component starts
+    with the same character; ``skipped`` (a list) receives the hidden names left out."""
+    return _globbing.glob(_backend(pattern), pattern, skipped=skipped)
 
 
-def walk_files(uri, include_hidden=False):
-    """Sorted URIs of all files below ``uri`` (skips ``.*`` and ``_*`` names unless asked)."""
-    return _globbing.walk_files(_backend(uri), uri, include_hidden=include_hidden)
+def walk_files(uri, include_hidden=False, skipped=None):
+    """Sorted URIs of all files below ``uri``; hidden names (:func:`is_hidden`) are skipped
+    unless ``include_hidden``, and appended to ``skipped`` (a list) if given."""
+    return _globbing.walk_files(_backend(uri), uri, include_hidden=include_hidden,
+                                skipped=skipped)
 
 
 def mkdirs(uri):

@@ -83,6 +83,14 @@ class LocalFS:
     def isdir(self, uri):
         return os.path.isdir(_p(uri))
 
+    def dir_key(self, uri):
+        """What makes two names one directory (device, inode); None if it cannot be read."""
+        try:
+            st = os.stat(_p(uri))
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
     def list_entries(self, uri):
         """``[(name, is_dir), ...]`` of a directory, unsorted."""
         try:

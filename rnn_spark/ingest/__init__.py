@@ -7,10 +7,12 @@ package only writes it. Public API::
     ingest_series(sources, out, *, window, horizon=1, ...)           -> Manifest
     ingest_labelled(sources, out, *, task="classify"|"regress", ...)  -> Manifest
 
-Modules: sources (inputs), job (the three steps every kind implements), text / series / labelled
+Modules: sources (which files are inputs: one rule for directories and globs, one name per
+file, copies found), job (the three steps every kind implements), text / series / labelled
 (the kinds; tables reads CSV/Parquet/JSONL, stats and vocab build what the manifest records),
 chunks (byte ranges of big text files), plans (shard plans, routing, the manifest's content),
-local and spark (the two engines), pipeline (``run_ingest``: checks, guard, staging, engine).
+local and spark (the two engines; spark_progress prints a running job's progress), pipeline
+(``run_ingest``: checks, guard, staging, engine), stop (SIGTERM and Ctrl-C unwind cleanly).
 """
 
 from rnn_spark.ingest.labelled import ingest_labelled

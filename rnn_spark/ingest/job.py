@@ -21,7 +21,8 @@ from rnn_spark.data.schema import arrow_schema
 
 
 class Progress:
-    """Progress lines on stderr (``ingest [  1.2s] ...``); silent when ``quiet``."""
+    """Progress lines on stderr (``ingest [  1.2s] ...``); silent when ``quiet``. Warnings
+    (:meth:`warn`) are printed even then: they are about the data, not the progress."""
 
     def __init__(self, quiet: bool):
         self.quiet, self.t0 = quiet, time.monotonic()
@@ -31,6 +32,13 @@ class Progress:
         if not self.quiet:
             self.last = time.monotonic()
             print(f"ingest [{self.last - self.t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    def warn(self, msg: str) -> None:
+        self.always(f"warning: {msg}")
+
+    def always(self, msg: str) -> None:
+        """``ingest: MSG`` on stderr, even when quiet."""
+        print(f"ingest: {msg}", file=sys.stderr, flush=True)
 
     def tick(self, msg: str, last: bool = False) -> None:
         """Like calling, but at most one line every 2 s (and always the ``last`` one)."""

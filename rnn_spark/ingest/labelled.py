@@ -19,7 +19,8 @@ from rnn_spark.errors import ConfigError, DataError
 from rnn_spark.ingest.job import Job
 from rnn_spark.ingest.pipeline import run_ingest
 from rnn_spark.ingest.stats import combine_moments, moments, stats_dict
-from rnn_spark.ingest.tables import FORMATS, column, detect_format, read_table, where
+from rnn_spark.ingest.tables import (FORMATS, column, detect_format, read_table, require_fields,
+                                     where)
 
 _INT_RE = re.compile(r"[+-]?\d+")
 _SEP_RE = re.compile(r"[\s,]+")
@@ -78,6 +79,7 @@ class LabelledJob(Job):
         sc, lc = o["sequence_column"], o["label_column"]
         table = read_table(uri, fmt, string_columns=(sc, lc))
         if fmt == "jsonl":
+            require_fields(table, (sc, lc), uri)
             cells = [(r.get(sc), r.get(lc), r["__line"]) for r in table]
         else:
             cells = list(zip(column(table, sc, uri).to_pylist(),

@@ -18,7 +18,8 @@ from rnn_spark.fs.kinds import DATASET
 from rnn_spark.ingest.chunks import DEFAULT_CHUNK_BYTES
 from rnn_spark.ingest.job import Job, Progress
 from rnn_spark.ingest.plans import DEFAULT_ROW_GROUP_BYTES, DEFAULT_SHARD_BYTES
-from rnn_spark.ingest.sources import find_inputs
+from rnn_spark.ingest.sources import find_inputs, identical_content
+from rnn_spark.ingest.stop import Terminated, sigterm_unwinds
 from rnn_spark.spark_master import DEFAULT_MASTER, check_master
 
 AUTO_SPARK_BYTES = 256 << 20
@@ -49,6 +50,14 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
     srcs = inputs.files
     replace = check_output(out, inputs.paths, overwrite=overwrite, kind=DATASET,
                            what_flag="--out", error=DataError)
+    for note in inputs.notes():
+        say(note)
+    copies = identical_content(srcs)
+    if copies:
+        say.warn(f"{len(copies)} input file(s) have the same content as another ({copies[0][0]} "
+                 f"= {copies[0][1]}{', ...' if len(copies) > 1 else ''}); their rows are in the "
+                 "dataset twice (train and val may share rows): remove the copies from the "
+                 "inputs")
     size = sum(s["bytes"] for s in srcs)
     if engine == "auto":
         engine = "spark" if size > AUTO_SPARK_BYTES else "local"
@@ -57,15 +66,20 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
     say(f"{len(srcs)} input file(s), {size / 1e6:.1f} MB, engine {engine}")
     plan_args = dict(shard_bytes=shard_bytes, row_group_bytes=row_group_bytes,
                      rows_per_group=rows_per_group)
-    with fs.staging_dir(out, overwrite=replace) as tmp:
-        if engine == "spark":
-            from rnn_spark.ingest.spark import spark_run
-            data = spark_run(job, srcs, tmp, seed=seed, master=master, say=say,
-                             chunk_bytes=chunk_bytes, plan_args=plan_args)
-        else:
-            from rnn_spark.ingest.local import local_run
-            data = local_run(job, srcs, tmp, seed=seed, say=say, plan_args=plan_args)
-        fs.write_bytes(fs.join(tmp, MANIFEST_NAME), dump_manifest(data))
+    with sigterm_unwinds():
+        try:
+            with fs.staging_dir(out, overwrite=replace) as tmp:
+                if engine == "spark":
+                    from rnn_spark.ingest.spark import spark_run
+                    data = spark_run(job, srcs, tmp, seed=seed, master=master, say=say,
+                                     chunk_bytes=chunk_bytes, plan_args=plan_args)
+                else:
+                    from rnn_spark.ingest.local import local_run
+                    data = local_run(job, srcs, tmp, seed=seed, say=say, plan_args=plan_args)
+                fs.write_bytes(fs.join(tmp, MANIFEST_NAME), dump_manifest(data))
+        except Terminated:
+            say.always("stopped by SIGTERM; the unfinished output was removed")
+            raise
     m = read_manifest(out)
     say(f"done: {', '.join(f'{s} {m.counts(s)}' for s in m.splits)}")
     return m

@@ -22,8 +22,8 @@ from rnn_spark.errors import ConfigError, DataError
 from rnn_spark.ingest.job import Job
 from rnn_spark.ingest.pipeline import run_ingest
 from rnn_spark.ingest.stats import combine_moments, moments, stats_dict
-from rnn_spark.ingest.tables import (FORMATS, column, detect_format, numeric_matrix, read_table,
-                                     sort_order)
+from rnn_spark.ingest.tables import (FORMATS, column, date_time_text, detect_format,
+                                     numeric_matrix, read_table, sort_order, where)
 
 
 class SeriesJob(Job):
@@ -65,6 +65,21 @@ class SeriesJob(Job):
             raise DataError(f"{uri}: no feature columns; pass --columns")
         return cols, o["target_columns"] or cols
 
+    def _refuse_dates(self, table, names, uri, fmt):
+        """A feature or target column of dates/times: the user meant it as the time column."""
+        for name in names:
+            col = column(table, name, uri)
+            text = date_time_text(col)
+            if text is None:
+                continue
+            row = int(np.flatnonzero(col.is_valid().to_numpy(zero_copy_only=False))[0])
+            tc = self.opts["time_column"]
+            fix = (f"pass --time-column {name} to order each series by it, or --columns to "
+                   "choose the features") if not tc else \
+                f"leave it out with --columns (the time column is {tc})"
+            raise DataError(f"{where(uri, fmt, row)}: field {name!r} holds dates/times "
+                            f"({text!r}), not numbers; {fix}")
+
     def _load(self, uri):
         """-> (features [n, D], targets [n, nt], series bounds [(a, b)], entity count)."""
         o = self.opts
@@ -78,6 +93,7 @@ class SeriesJob(Job):
         if self.columns is not None and cols != self.columns:
             raise DataError(f"{uri}: columns {cols} differ from the first file's {self.columns}; "
                             "pass --columns")
+        self._refuse_dates(table, dict.fromkeys(cols + tcols), uri, fmt)
         keys = [k for k in (o["group_column"], o["time_column"]) if k]
         order = sort_order(table, keys, uri, fmt)
         feats = numeric_matrix(table, cols, uri, fmt)[order]

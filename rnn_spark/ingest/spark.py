@@ -21,6 +21,8 @@ from rnn_spark.data.shards import write_shard
 from rnn_spark.errors import ConfigError, DataError, UserError
 from rnn_spark.ingest.chunks import DEFAULT_CHUNK_BYTES, n_chunks
 from rnn_spark.ingest.plans import build_manifest, make_plans, route
+from rnn_spark.ingest.spark_progress import JobProgress
+from rnn_spark.ingest.stop import stop_with
 
 _ERR_RE = re.compile(r"rnn_spark\.[\w.]*?\.?(?:DataError|ConfigError|UserError|Fs\w+): ([^\n]+)")
 
@@ -32,6 +34,19 @@ def _reraise(exc: Exception):
     if m:
         raise DataError(m.group(1).strip()) from None
     raise exc
+
+
+def _run_job(sc, step: str, what: str, label: str, say, action):
+    """``action()`` (a Spark action) as the job group ``rnn-spark: ingest: STEP`` described as
+    ``ingest: WHAT`` (both shown in the Spark UI), its progress on stderr, cancelled on SIGTERM
+    or Ctrl-C (:mod:`.stop`), a task's user error raised as the same one line."""
+    group = f"rnn-spark: ingest: {step}"
+    sc.setJobGroup(group, f"ingest: {what}")
+    try:
+        with stop_with(lambda: sc.cancelJobGroup(group)), JobProgress(sc, group, label, say):
+            return action()
+    except Exception as exc:  # noqa: BLE001 - Py4J wraps the task's error
+        _reraise(exc)
 
 
 def session(master: str):
@@ -109,11 +124,10 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict,
             except UserError as exc:  # reported by the driver, first in file order
                 return ("error", str(exc))
 
-        sc.setJobGroup("rnn-spark: ingest: scan", "ingest: scan")  # named in the Spark UI
-        try:
-            results = sc.parallelize(items, max(1, min(len(items), 10000))).map(scan).collect()
-        except Exception as exc:  # noqa: BLE001 - Py4J wraps the task's error
-            _reraise(exc)
+        mb = sum(s["bytes"] for s in srcs) / 1e6
+        results = _run_job(sc, "scan", "scan", f"scan of {len(srcs)} file(s), {mb:.1f} MB", say,
+                           lambda: sc.parallelize(items, max(1, min(len(items), 10000)))
+                           .map(scan).collect())
         scans, blocks = merge_scans(job, items, results)
         say(f"scanned {len(scans)} file(s) in {len(items)} task(s) on Spark ({sc.master})")
         job.finalize(scans, srcs)
@@ -141,14 +155,21 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict,
             table = pa.concat_tables([p for _, p in items])
             return [write_shard(table, tmp, name, idx, plans[name].rows_per_group, task, schema)]
 
-        sc.setJobGroup("rnn-spark: ingest: write", "ingest: write shards")
-        try:
-            infos = (sc.parallelize(blocks, max(1, min(len(blocks), 10000))).flatMap(pieces)
-                     .partitionBy(total, lambda k: k).mapPartitions(write).collect())
-        except Exception as exc:  # noqa: BLE001
-            _reraise(exc)
+        infos = _run_job(sc, "write", "write shards", f"write of {total} shard(s)", say,
+                         lambda: sc.parallelize(blocks, max(1, min(len(blocks), 10000)))
+                         .flatMap(pieces).partitionBy(total, lambda k: k)
+                         .mapPartitions(write).collect())
         say(f"wrote {len(infos)} shard(s) on Spark from {len(blocks)} block task(s)")
         return build_manifest(job, srcs, plans, infos, seed)
+    except BaseException:
+        if created:  # stop the tasks before the staging directory goes; keep the first error
+            try:  # a stop that kills running tasks makes Spark log internal errors: not news
+                spark.sparkContext.setLogLevel("OFF")
+                spark.stop()
+            except Exception:  # noqa: BLE001 - e.g. the JVM got the same SIGTERM and is gone
+                pass
+            created = False
+        raise
     finally:
         if created:
             spark.stop()

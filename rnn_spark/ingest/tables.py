@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -100,11 +101,43 @@ def read_table(uri: str, fmt: str, string_columns=()) -> pa.Table:
     return rows  # JSON lines stay Python objects (mixed int/float matters)
 
 
+def _no_column(uri: str, name: str, columns) -> DataError:
+    return DataError(f"{uri}: no column {name!r} (columns: {', '.join(columns)}); check the "
+                     "column options")
+
+
 def column(table: pa.Table, name: str, uri: str) -> pa.ChunkedArray:
     if name not in table.column_names:
-        raise DataError(f"{uri}: no column {name!r} (columns: {', '.join(table.column_names)}); "
-                        "check the column options")
+        raise _no_column(uri, name, table.column_names)
     return table[name]
+
+
+def require_fields(rows: list[dict], names, uri: str) -> None:
+    """JSON lines: a field that no row has is a wrong column name (as a CSV's missing column),
+    not a missing value."""
+    seen = dict.fromkeys(k for r in rows for k in r if k != "__line")
+    for name in names:
+        if name not in seen:
+            raise _no_column(uri, name, seen)
+
+
+# a date (1958-03-29, 1958/03/29, 29.03.1958) with or without a time, or a time (10:30)
+_DATE_TIME = re.compile(r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
+                        r"([ T]\d{1,2}:\d{2}\S*)?(\s*(Z|UTC|[+-]\d{2}:?\d{2}))?"
+                        r"|\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?")
+
+
+def date_time_text(col: pa.ChunkedArray) -> str | None:
+    """The first value of a column of dates/times (Arrow temporal type, or text that looks like
+    one), as text; ``None`` for any other column."""
+    temporal = pa.types.is_temporal(col.type)
+    if not (temporal or pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return None
+    values = col.drop_null()
+    if len(values) == 0:
+        return None
+    first = values[0].as_py()
+    return str(first) if temporal or _DATE_TIME.fullmatch(first.strip()) else None
 
 
 def numeric_matrix(table: pa.Table, names: list[str], uri: str, fmt: str) -> np.ndarray:

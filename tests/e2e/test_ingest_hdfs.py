@@ -155,3 +155,30 @@ def test_damaged_shard_on_hdfs_is_one_line(hdfs, tmp_path, capsys):
     assert main(["ingest", "verify", out]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and u.shard in err and "truncated" in err
+
+
+def test_hdfs_inputs_one_name_per_file_and_copies_warned(hdfs, capfd):
+    """#21: the same HDFS file named several ways is read once; a copy is warned about."""
+    from rnn_spark.ingest.sources import find_inputs
+    body = " ".join(random.Random(1).choice(WORDS) for _ in range(3000))
+    d = fs.join(hdfs, "in")
+    fs.write_text(fs.join(d, "a.txt"), body)
+    fs.write_text(fs.join(d, "b.txt"), body[::-1])
+    fs.write_text(fs.join(d, "_c.txt"), body[:100])  # an '_' name is an input
+    fs.write_text(fs.join(d, "_SUCCESS"), "")        # a Hadoop marker is not
+    bare = "hdfs://" + fs.split(d)[2]                 # hdfs:///... : the default NameNode
+    names = [fs.join(d, "a.txt"), fs.join(bare, "a.txt"), fs.join(d, "*.txt"), d, bare,
+             fs.join(bare, "sub", "..", "a.txt").replace("/sub/..", "//")]
+    got = find_inputs(names)
+    assert sorted(fs.basename(f["uri"]) for f in got.files) == ["_c.txt", "a.txt", "b.txt"]
+    assert [fs.basename(h) for h in got.hidden] == ["_SUCCESS"]
+    one = ingest_text([fs.join(d, "a.txt"), fs.join(d, "b.txt"), fs.join(d, "_c.txt")],
+                      fs.join(hdfs, "o1"), **KW)
+    many = ingest_text(names, fs.join(hdfs, "o2"), **KW)
+    assert [many.counts(s) for s in many.splits] == [one.counts(s) for s in one.splits]
+    capfd.readouterr()
+    fs.write_text(fs.join(d, "copy.txt"), body)
+    ingest_text([d], fs.join(hdfs, "o3"), **KW)
+    err = capfd.readouterr().err
+    assert (f"ingest: warning: 1 input file(s) have the same content as another "
+            f"({fs.join(d, 'copy.txt')} = {fs.join(d, 'a.txt')})") in err

@@ -120,3 +120,21 @@ def test_parquet_int_lists_are_tokens(tmp_path):
     m = ingest_labelled([str(p)], str(tmp_path / "o"), sequence_column="seq", label_column="y",
                         val_fraction=0)
     assert m.kind == "tokens" and m.vocab_size == 6 and m.output_size == 2
+
+
+def test_jsonl_wrong_column_names_the_columns_as_csv_does(tmp_path, capsys):
+    """#21: a wrong --label-column in JSONL said "line 1: field 'target' is missing"."""
+    from rnn_spark.cli import main
+    p = _jsonl(tmp_path, [{"sequence": [1, 2, 3], "label": 0}, {"sequence": [2, 3], "label": 1}])
+    for opt, name in (("--label-column", "target"), ("--sequence-column", "seq")):
+        code = main(["ingest", "labelled", str(p), "--out", str(tmp_path / "o"), opt, name, "-q"])
+        assert code == 2 and capsys.readouterr().err == (
+            f"error: {p}: no column {name!r} (columns: sequence, label); check the column "
+            "options\n")
+        assert not (tmp_path / "o").exists()
+    c = tmp_path / "x.csv"
+    c.write_text("sequence,label\n1 2 3,0\n")
+    with pytest.raises(DataError) as ei:
+        ingest_labelled([str(c)], str(tmp_path / "o"), label_column="target")
+    assert str(ei.value) == (f"{c}: no column 'target' (columns: sequence, label); check the "
+                             "column options")

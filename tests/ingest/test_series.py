@@ -123,3 +123,31 @@ def test_corrupt_parquet(tmp_path):
     p.write_bytes(p.read_bytes()[:-20])
     with pytest.raises(DataError, match=r"s\.parquet: not a readable Parquet file"):
         ingest_series([str(p)], str(tmp_path / "o"), window=3)
+
+
+@pytest.mark.parametrize("stamp", ["1958-03-29", "1958/03/29", "1958-03-29 10:00:00",
+                                   "29.03.1958", "10:30"])
+def test_a_date_column_without_time_column_suggests_it(tmp_path, capsys, stamp):
+    """#21: forgetting --time-column said "'1958-03-29' is not a number"."""
+    from rnn_spark.cli import main
+    p = tmp_path / "co2.csv"
+    p.write_text("date,co2\n" + "".join(f"{stamp},{316 + k * 0.1}\n" for k in range(20)))
+    code = main(["ingest", "series", str(p), "--out", str(tmp_path / "o"), "--window", "4", "-q"])
+    shown = {"10:30": "10:30:00"}.get(stamp, stamp)  # as the CSV reader parsed it
+    assert code == 2 and capsys.readouterr().err == (
+        f"error: {p}: line 2: field 'date' holds dates/times ({shown!r}), not numbers; pass "
+        "--time-column date to order each series by it, or --columns to choose the features\n")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_second_date_column_suggests_columns(tmp_path):
+    p = tmp_path / "s.parquet"
+    ts = pa.array(np.arange(20) * 86400, pa.timestamp("s"))
+    pq.write_table(pa.table({"t": np.arange(20), "seen": ts, "a": np.arange(20.0)}), p)
+    with pytest.raises(DataError) as ei:
+        ingest_series([str(p)], str(tmp_path / "o"), window=3, time_column="t")
+    assert str(ei.value) == (f"{p}: row 1: field 'seen' holds dates/times "
+                             "('1970-01-01 00:00:00'), not numbers; leave it out with --columns "
+                             "(the time column is t)")
+    m = ingest_series([str(p)], str(tmp_path / "o"), window=3, time_column="seen", columns=["a"])
+    assert m.input_size == 1
