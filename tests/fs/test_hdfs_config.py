@@ -1,6 +1,7 @@
 """HDFS address resolution and the 'unreachable' path (a closed loopback port; no cluster needed)."""
 
 import socket
+import sys
 import time
 
 import pytest
@@ -13,7 +14,9 @@ from rnn_spark.fs import hdfs_config, webhdfs
 def clean_env(monkeypatch, tmp_path):
     for var in ("RNN_SPARK_WEBHDFS_URL", "RNN_SPARK_HDFS_ALIAS", "HADOOP_CONF_DIR", "HADOOP_HOME",
                 "HADOOP_USER_NAME", "HADOOP_TOKEN", "RNN_SPARK_HDFS_AUTH",
-                "RNN_SPARK_HDFS_TIMEOUT", "RNN_SPARK_HDFS_RETRIES"):
+                "RNN_SPARK_HDFS_TIMEOUT", "RNN_SPARK_HDFS_RETRIES", "HADOOP_TOKEN_FILE_LOCATION",
+                "RNN_SPARK_KERBEROS_PRINCIPAL", "RNN_SPARK_KERBEROS_KEYTAB",
+                "RNN_SPARK_HDFS_CA_BUNDLE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HDFSCLI_CONFIG", str(tmp_path / "no-hdfscli.cfg"))
     hdfs_config.configure(reset=True)
@@ -104,17 +107,15 @@ def test_no_namenode_configured():
                              "hdfs://namenode:port/path")
 
 
-def test_kerberos_without_package(monkeypatch):
+def test_kerberos_without_the_extra_names_it(monkeypatch):
+    """Without requests-gssapi, Kerberos is one line naming the extra (not an ImportError)."""
     pytest.importorskip("hdfs")
-    try:
-        import requests_kerberos  # noqa: F401
-        pytest.skip("requests-kerberos is installed")
-    except ImportError:
-        pass
+    monkeypatch.setitem(sys.modules, "requests_gssapi", None)  # import fails as if absent
     monkeypatch.setenv("RNN_SPARK_HDFS_AUTH", "kerberos")
     with pytest.raises(fs.FsError) as ei:
         fs.exists("webhdfs://127.0.0.1:9/x")
-    assert "requests-kerberos is not installed" in str(ei.value)
+    assert "pip install 'rnn-spark[kerberos]'" in str(ei.value)
+    assert "\n" not in str(ei.value)
 
 
 def test_bad_timeout(monkeypatch):
