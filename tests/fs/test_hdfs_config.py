@@ -203,3 +203,59 @@ def test_forked_child_gets_its_own_client():
     os.waitpid(pid, 0)
     assert got == b"new"
     assert webhdfs.backend_for("webhdfs://127.0.0.1:9/x").client is parent_client
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--principal", "alice@R", "ingest", "verify", "hdfs://h/ds"], "--principal and --keytab"),
+    (["--keytab", "/no/such.keytab", "--principal", "a@R", "ingest", "verify", "hdfs://h/ds"],
+     "--keytab /no/such.keytab: no such file"),
+    (["--hdfs-ca-bundle", "/no/ca.pem", "ingest", "verify", "hdfs://h/ds"],
+     "--hdfs-ca-bundle /no/ca.pem: no such file"),
+])
+def test_credential_flags_bad_inputs_are_one_line(capsys, argv, needle):
+    from rnn_spark.cli import main
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and needle in err and len(err.splitlines()) == 1
+
+
+def _secure_conf(tmp_path, auth="kerberos"):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "core-site.xml").write_text(
+        "<configuration><property><name>fs.defaultFS</name><value>hdfs://nn:8020</value>"
+        "</property><property><name>hadoop.security.authentication</name>"
+        f"<value>{auth}</value></property></configuration>")
+    return conf
+
+
+def test_auth_follows_the_hadoop_configuration(monkeypatch, tmp_path):
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(_secure_conf(tmp_path)))
+    assert hdfs_config.resolve("hdfs:///x").auth == "kerberos"
+    monkeypatch.setenv("RNN_SPARK_HDFS_AUTH", "simple")  # the variable wins
+    assert hdfs_config.resolve("hdfs:///x").auth == "simple"
+    monkeypatch.setenv("RNN_SPARK_HDFS_AUTH", "ldap")
+    with pytest.raises(fs.FsError, match="unknown HDFS auth 'ldap' \\(RNN_SPARK_HDFS_AUTH\\)"):
+        hdfs_config.resolve("hdfs:///x")
+
+
+def test_missing_ca_bundle_is_one_line(monkeypatch):
+    monkeypatch.setenv("RNN_SPARK_HDFS_CA_BUNDLE", "/no/ca.pem")
+    with pytest.raises(fs.FsError) as ei:
+        fs.exists("swebhdfs://nn:9871/x")
+    assert str(ei.value) == ("swebhdfs://nn:9871/x: CA bundle /no/ca.pem not found "
+                             "(RNN_SPARK_HDFS_CA_BUNDLE); give a PEM file of the CA that signed "
+                             "the NameNode's certificate")
+
+
+def test_no_ticket_is_one_line_naming_kinit(monkeypatch, tmp_path):
+    """The real Kerberos library with an empty ticket cache: the user name (staging dir) and
+    every HDFS call say so in one line."""
+    pytest.importorskip("requests_gssapi")
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(_secure_conf(tmp_path)))
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'no-such-cache'}")
+    from rnn_spark.fs.kerberos import NO_TICKET
+    for call in (hdfs_config.user_name, lambda: fs.exists("hdfs:///user/alice/x")):
+        with pytest.raises(fs.FsError) as ei:
+            call()
+        assert str(ei.value).endswith(NO_TICKET)
