@@ -226,7 +226,10 @@ def _credentials(uri, authority):
     found = _container_token(authority)
     if found is not None:
         return dict(auth="token", token=found[0], token_source=found[1])
-    conf_auth = hadoop_conf().get("hadoop.security.authentication")
+    try:
+        conf_auth = hadoop_conf().get("hadoop.security.authentication")
+    except FsError:  # a broken site file is reported where the address is read from it
+        conf_auth = None
     auth = (_opt("auth", "RNN_SPARK_HDFS_AUTH") or conf_auth or "simple").lower()
     if auth not in ("simple", "kerberos"):
         src = "RNN_SPARK_HDFS_AUTH" if _opt("auth", "RNN_SPARK_HDFS_AUTH") else \

@@ -155,6 +155,12 @@ class WebHdfsFS:
             text = " ".join(str(err).split())[:200]
             return FsAuthError(uri, f"Kerberos (SPNEGO) failed ({text}): check the ticket "
                                     "(klist; run kinit again) or --principal/--keytab")
+        if isinstance(err, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(err):
+            detail = str(err).split("certificate verify failed:", 1)[-1].split("(_ssl")[0]
+            return FsError(uri, f"the server's TLS certificate is not trusted (certificate verify "
+                                f"failed: {' '.join(detail.split())[:120].rstrip(' )')}): pass "
+                                "--hdfs-ca-bundle PEM (RNN_SPARK_HDFS_CA_BUNDLE) with the CA "
+                                "that signed it")
         if isinstance(err, requests.RequestException):
             return self._unreachable(uri, err, elapsed)
         if isinstance(err, HdfsError):

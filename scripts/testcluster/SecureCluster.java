@@ -105,6 +105,7 @@ public class SecureCluster {
 
         String json = "{\"realm\": \"" + REALM + "\", \"kdc_port\": " + kdc.getPort()
             + ", \"nodes\": " + nodes
+            + ", \"namenode_https_port\": " + dfs.getNameNode().getHttpsAddress().getPort()
             + ", \"service_principal\": \"" + SERVICE + "@" + REALM + "\", \"users\": [\""
             + String.join("\", \"", USERS) + "\"]}\n";
         writeAtomic(new File(root, "work/secure.json"), json);

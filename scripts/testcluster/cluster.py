@@ -225,6 +225,7 @@ def _start(layout: Layout, timeout: float, nodes: int, sec: bool) -> dict:
     if sec:  # KDC + secured HDFS and YARN: settings from server-conf/core-site.xml
         for f in (secure.krb5_conf(layout), secure.no_ccache(layout)):
             f.unlink(missing_ok=True)
+        secure.make_tls(layout, jhome)
         cmd += [secure.java_krb5_opt(layout), str(secure.JAVA_SOURCE), str(layout.root),
                 str(nodes), str(p["namenode_rpc"]), str(p["namenode_http"])]
     else:
@@ -273,6 +274,8 @@ def _start(layout: Layout, timeout: float, nodes: int, sec: bool) -> dict:
 def _secure_info(layout: Layout) -> dict:
     info = json.loads(secure.ready_file(layout).read_text())
     info.update(krb5_conf=str(secure.krb5_conf(layout)),
+                ca_bundle=str(secure.tls_dir(layout) / "ca.pem"),
+                swebhdfs=f"swebhdfs://{HOST}:{info['namenode_https_port']}",
                 keytabs={u: str(secure.keytab(layout, u)) for u in ("service", *secure.USERS)})
     return info
 

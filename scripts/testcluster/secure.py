@@ -10,7 +10,8 @@ principal: as on an edge node, who you are on the cluster is your Kerberos ticke
 Written into the cluster directory: ``krb5.conf`` (``KRB5_CONFIG`` for kinit and Python,
 ``-Djava.security.krb5.conf`` for JVMs), ``keytabs/``, ``conf/`` (the clients' HADOOP_CONF_DIR,
 with the security keys and no keytab), ``server-conf/`` (the daemons' site files, first on the
-JVM's classpath so the NodeManager's localizer JVMs read them too).
+JVM's classpath so the NodeManager's localizer JVMs read them too), ``tls/`` (WebHDFS also
+answers HTTPS: ``swebhdfs://127.0.0.1:<https port>``, CA in ``tls/ca.pem``).
 
 Containers get ``KRB5_CONFIG`` and ``JDK_JAVA_OPTIONS`` for this realm (a real node has
 /etc/krb5.conf) and a ``KRB5CCNAME`` that never exists: a container has no ticket, only the
@@ -43,6 +44,48 @@ def ready_file(layout: Layout) -> Path:
 def no_ccache(layout: Layout) -> Path:
     """The containers' KRB5CCNAME: a file nobody writes (a container has no ticket)."""
     return layout.root / "no-ticket-in-containers"
+
+
+def tls_dir(layout: Layout) -> Path:
+    """HTTPS for WebHDFS (swebhdfs://): server.jks, a self-signed certificate for localhost and
+    127.0.0.1, and ca.pem, that certificate for clients (RNN_SPARK_HDFS_CA_BUNDLE)."""
+    return layout.root / "tls"
+
+
+TLS_PASSWORD = "rnn-spark-test"  # a throwaway keystore of a loopback test cluster
+
+
+def make_tls(layout: Layout, java_home: Path) -> None:
+    """A fresh keystore and its certificate as PEM (keytool, part of every JDK)."""
+    import subprocess
+
+    from . import ClusterError
+
+    d = tls_dir(layout)
+    d.mkdir(parents=True, exist_ok=True)
+    for f in ("server.jks", "ca.pem"):
+        (d / f).unlink(missing_ok=True)
+    keytool = str(java_home / "bin" / "keytool")
+    common = ["-keystore", str(d / "server.jks"), "-storepass", TLS_PASSWORD]
+    for args in (["-genkeypair", "-alias", "webhdfs", "-keyalg", "RSA", "-keysize", "2048",
+                  "-validity", "30", "-dname", "CN=localhost", "-keypass", TLS_PASSWORD,
+                  "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-storetype", "JKS", *common],
+                 ["-exportcert", "-rfc", "-alias", "webhdfs", "-file", str(d / "ca.pem"),
+                  *common]):
+        r = subprocess.run([keytool, *args], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise ClusterError(f"keytool could not make the test certificate: "
+                               f"{(r.stderr or r.stdout).strip()[-300:]}")
+
+
+def ssl_server(layout: Layout) -> dict[str, str]:
+    """server-conf/ssl-server.xml (Hadoop's HTTPS server reads it from the classpath)."""
+    jks = str(tls_dir(layout) / "server.jks")
+    return {"ssl.server.keystore.location": jks, "ssl.server.keystore.type": "jks",
+            "ssl.server.keystore.password": TLS_PASSWORD,
+            "ssl.server.keystore.keypassword": TLS_PASSWORD,
+            "ssl.server.truststore.location": jks, "ssl.server.truststore.type": "jks",
+            "ssl.server.truststore.password": TLS_PASSWORD}
 
 
 def java_krb5_opt(layout: Layout) -> str:
@@ -90,6 +133,10 @@ def server_settings(layout: Layout) -> dict[str, dict[str, str]]:
         "dfs.web.authentication.kerberos.principal": "*",
         "dfs.web.authentication.kerberos.keytab": kt,
         "ignore.secure.ports.for.testing": "true",  # SASL data transfer on unprivileged ports
+        # WebHDFS over HTTPS too (swebhdfs://, ports in secure.json); clients keep HTTP_ONLY
+        "dfs.http.policy": "HTTP_AND_HTTPS",
+        "dfs.namenode.https-address": f"{HOST}:0",
+        "dfs.datanode.https.address": f"{HOST}:0",
     })
     out["yarn-site.xml"].update({
         "yarn.resourcemanager.keytab": kt,

@@ -126,6 +126,7 @@ def write_all(p: dict[str, int], layout: Layout, secure: bool = False) -> None:
         # core-site.xml and would win over it
         for name in ("core-site.xml", "hdfs-site.xml", "yarn-site.xml"):
             write_atomic(layout.server_conf / name, render(server))
+        write_atomic(layout.server_conf / "ssl-server.xml", render(sec.ssl_server(layout)))
     for name, props in clients.items():
         write_atomic(layout.conf / name, render(props))
     write_atomic(layout.conf / "capacity-scheduler.xml", render(CAPACITY_SCHEDULER))

@@ -141,3 +141,20 @@ def test_a_cancelled_delegation_token_is_one_line_naming_it(secure_cluster, alic
                     "is unknown to the NameNode")
     assert out in line
     assert not fs.exists(out)
+
+
+def test_https_webhdfs_needs_the_ca_bundle(secure_cluster, trained, as_alice):
+    """swebhdfs:// (the NameNode's HTTPS port, redirects to the DataNode's): with the CA of
+    the cluster's certificate it reads and writes; without, one line saying what to pass."""
+    base, ds, run = trained
+    https = secure_cluster.info["secure"]["swebhdfs"]
+    ca = secure_cluster.info["secure"]["ca_bundle"]
+    env = secure_cluster.env("alice")
+    out = https + split(secure_cluster.uri(f"{base}/over-https"))[2]
+    r = secure_cluster.cli("--hdfs-ca-bundle", ca, "ingest", "text", SRC, "--out", out,
+                           "--seq-len", "17", "--quiet", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = secure_cluster.cli("--hdfs-ca-bundle", ca, "ingest", "verify", out, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    one_line(secure_cluster.cli("ingest", "verify", out, env=env),
+             "TLS certificate is not trusted", "--hdfs-ca-bundle")
