@@ -271,7 +271,10 @@ def _token_services(authority):
     """The token services a NameNode's HDFS token may carry: host:port, ip:port, ha-hdfs:NS."""
     import socket
 
-    conf = hadoop_conf()
+    try:
+        conf = hadoop_conf()
+    except FsError:
+        conf = {}
     if not authority and conf.get("fs.defaultFS", "").startswith("hdfs://"):
         authority = split(conf["fs.defaultFS"])[1].partition("://")[2]
     out = [authority, f"ha-hdfs:{_host(authority)}"]

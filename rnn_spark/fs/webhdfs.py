@@ -26,6 +26,20 @@ def clear_cache():
         _backends.clear()
 
 
+class _CASession(requests.Session):
+    """A session that verifies HTTPS servers with one CA bundle, also where the environment
+    names another (requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE win over session.verify)."""
+
+    def __init__(self, ca_bundle):
+        super().__init__()
+        self.verify = self.ca_bundle = ca_bundle
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        out = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        out["verify"] = self.ca_bundle
+        return out
+
+
 def make_client(uri, ep):
     """A new hdfs client for endpoint ``ep`` (raises FsError naming ``uri``)."""
     import hdfs
@@ -38,9 +52,7 @@ def make_client(uri, ep):
         if client._timeout is None:
             client._timeout = ep.timeout
         return client
-    session = requests.Session()
-    if ep.ca_bundle:
-        session.verify = ep.ca_bundle
+    session = _CASession(ep.ca_bundle) if ep.ca_bundle else requests.Session()
     if ep.auth == "token":
         return hdfs.TokenClient(ep.url, ep.token, timeout=ep.timeout, session=session)
     if ep.auth == "kerberos":

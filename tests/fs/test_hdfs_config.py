@@ -259,3 +259,16 @@ def test_no_ticket_is_one_line_naming_kinit(monkeypatch, tmp_path):
         with pytest.raises(fs.FsError) as ei:
             call()
         assert str(ei.value).endswith(NO_TICKET)
+
+
+def test_ca_bundle_wins_over_the_environments(monkeypatch, tmp_path):
+    """requests lets REQUESTS_CA_BUNDLE beat a session's own CAs; --hdfs-ca-bundle must not
+    lose to a bundle the environment names for other servers."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("RNN_SPARK_HDFS_CA_BUNDLE", str(ca))
+    session = webhdfs.backend_for("swebhdfs://nn:9871/x").client._session
+    settings = session.merge_environment_settings("https://nn:9871/webhdfs/v1/x", {}, None,
+                                                  None, None)
+    assert settings["verify"] == str(ca)

@@ -150,6 +150,8 @@ def test_https_webhdfs_needs_the_ca_bundle(secure_cluster, trained, as_alice):
     https = secure_cluster.info["secure"]["swebhdfs"]
     ca = secure_cluster.info["secure"]["ca_bundle"]
     env = secure_cluster.env("alice")
+    import requests
+    env["REQUESTS_CA_BUNDLE"] = requests.certs.where()  # other servers' CAs: must not win
     out = https + split(secure_cluster.uri(f"{base}/over-https"))[2]
     r = secure_cluster.cli("--hdfs-ca-bundle", ca, "ingest", "text", SRC, "--out", out,
                            "--seq-len", "17", "--quiet", env=env)
