@@ -160,3 +160,15 @@ def test_https_webhdfs_needs_the_ca_bundle(secure_cluster, trained, as_alice):
     assert r.returncode == 0, r.stderr[-3000:]
     one_line(secure_cluster.cli("ingest", "verify", out, env=env),
              "TLS certificate is not trusted", "--hdfs-ca-bundle")
+
+
+def test_an_expired_ticket_is_one_line(secure_cluster, trained):
+    import subprocess
+    import time
+    base, ds, run = trained
+    env = secure_cluster.env(None)
+    subprocess.run(["kinit", "-l", "5s", "-kt", secure_cluster.keytab("alice"),
+                    secure_cluster.principal("alice")], env=env, check=True, timeout=60)
+    time.sleep(7)
+    one_line(secure_cluster.cli("ingest", "verify", ds, env=env),
+             "the Kerberos ticket has expired: run kinit again or pass --principal/--keytab")
