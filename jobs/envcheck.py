@@ -4,7 +4,11 @@
 
 Runs N small tasks (default: spark.executor.instances, else 2) and prints one JSON object: the
 driver's and each task's interpreter (sys.executable, version, prefix, container working
-directory) and where numpy, pyarrow, hdfs, click and rnn_spark are imported from (null: missing).
+directory) and where numpy, pyarrow, hdfs, click and rnn_spark are imported from (null: missing),
+and their HDFS credentials: whether a Kerberos ticket is there (``klist -s``; null without klist)
+and the HDFS delegation token of the container (kind, service, owner; null: none).
+``--probe URI`` makes each task write ``URI/task-N`` through rnn_spark.fs and read it back
+(``"probe": "ok"`` or the one-line error): can the executors use HDFS with those credentials?
 Needs only pyspark on the driver, so it also diagnoses a node without rnn-spark. Exit code 2 with
 one line when the executors cannot start the environment's Python.
 """
@@ -15,7 +19,44 @@ import sys
 MODULES = ("numpy", "pyarrow", "hdfs", "click", "rnn_spark")
 
 
-def describe(_=None):
+def credentials():
+    """What a process here can authenticate to HDFS with (no Kerberos library needed)."""
+    import os
+    import shutil
+    import subprocess
+
+    klist = shutil.which("klist")
+    ticket = None
+    if klist:
+        ticket = subprocess.run([klist, "-s"], capture_output=True, timeout=30).returncode == 0
+    token = None
+    try:
+        from rnn_spark.fs import hadoop_tokens
+
+        tok = hadoop_tokens.container_token()
+        if tok is not None:
+            info = hadoop_tokens.describe(tok)
+            token = {"kind": tok.kind, "service": tok.service,
+                     "owner": info.owner if info else None}
+    except ImportError:
+        pass
+    return {"kerberos_ticket": ticket, "hdfs_token": token,
+            "token_file": os.environ.get("HADOOP_TOKEN_FILE_LOCATION")}
+
+
+def probe(uri, i):
+    """Write and read back uri/task-i: "ok" or the one-line error."""
+    try:
+        from rnn_spark import fs
+
+        path = fs.join(uri, f"task-{i}")
+        fs.write_text(path, f"task {i}\n", overwrite=True)
+        return "ok" if fs.read_text(path) == f"task {i}\n" else "read back something else"
+    except Exception as exc:  # reported, not raised: the report is the point
+        return f"error: {exc}"
+
+
+def describe(i=None, probe_uri=None):
     import importlib
     import os
     import platform
@@ -26,9 +67,13 @@ def describe(_=None):
             mods[m] = importlib.import_module(m).__file__
         except ImportError:
             mods[m] = None
-    return {"executable": sys.executable, "python": platform.python_version(),
-            "prefix": sys.prefix, "cwd": os.getcwd(),
-            "container": os.environ.get("CONTAINER_ID"), "modules": mods}
+    out = {"executable": sys.executable, "python": platform.python_version(),
+           "prefix": sys.prefix, "cwd": os.getcwd(),
+           "container": os.environ.get("CONTAINER_ID"), "modules": mods,
+           "credentials": credentials()}
+    if probe_uri and i is not None:
+        out["probe"] = probe(probe_uri, i)
+    return out
 
 
 def main(argv):
@@ -37,6 +82,8 @@ def main(argv):
     ap = argparse.ArgumentParser(prog="rnn-spark submit env-check")
     ap.add_argument("--tasks", type=int, default=0)
     ap.add_argument("--out", help="also write the JSON report to this URI (cluster deploy mode)")
+    ap.add_argument("--probe", metavar="URI",
+                    help="each task writes URI/task-N and reads it back (HDFS from executors)")
     a = ap.parse_args(argv)
     from pyspark.sql import SparkSession
 
@@ -45,7 +92,8 @@ def main(argv):
     sc.setLogLevel("WARN")
     n = a.tasks or int(sc.getConf().get("spark.executor.instances", "2"))
     try:
-        tasks = sc.parallelize(range(n), n).map(describe).collect()
+        uri = a.probe
+        tasks = sc.parallelize(range(n), n).map(lambda i: describe(i, uri)).collect()
     except Exception as exc:  # py4j / Spark: the executors' side failed
         first = next((ln.strip() for ln in str(exc).splitlines()
                       if "Cannot run program" in ln or "Error" in ln), str(exc).splitlines()[0])

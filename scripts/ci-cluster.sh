@@ -8,6 +8,9 @@
 #                 ...commands...
 #                 ci_cluster_stop             # idempotent; also run by the trap
 #   or            ci_cluster_run CMD ARGS...  # start, run, stop; returns CMD's exit code
+#   The secured cluster (KDC + Kerberos HDFS/YARN, tests/secure): ci_cluster_start --secure or
+#   ci_cluster_run --secure CMD ...; its state is $RNN_SPARK_SECURE_CLUSTER_DIR (default
+#   .cluster-secure, exported for the tests) and it also exports KRB5_CONFIG.
 #
 # Exit codes: the command's own; 2 if the cluster could not start (one-line reason on stderr,
 # last lines of the cluster log after it). Cluster state: $RNN_SPARK_CLUSTER_DIR (default .cluster).
@@ -16,23 +19,32 @@
 
 _CI_CLUSTER_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 _CI_CLUSTER_STARTED=0
+_CI_CLUSTER_DIR=""
 
 ci_cluster_stop() {
     if [ "$_CI_CLUSTER_STARTED" = 1 ]; then
-        "$_CI_CLUSTER_SCRIPTS/hadoop-cluster" stop || echo "ci-cluster: stop failed" >&2
+        "$_CI_CLUSTER_SCRIPTS/hadoop-cluster" --dir "$_CI_CLUSTER_DIR" stop \
+            || echo "ci-cluster: stop failed" >&2
         _CI_CLUSTER_STARTED=0
     fi
 }
 
 ci_cluster_start() {
-    local out rc dir stamp
+    local out rc dir stamp secure=()
     _CI_CLUSTER_STARTED=1
     dir="${RNN_SPARK_CLUSTER_DIR:-$_CI_CLUSTER_SCRIPTS/../.cluster}"
+    if [ "${1:-}" = "--secure" ]; then
+        secure=(--secure)
+        dir="${RNN_SPARK_SECURE_CLUSTER_DIR:-$_CI_CLUSTER_SCRIPTS/../.cluster-secure}"
+        export RNN_SPARK_SECURE_CLUSTER_DIR="$dir"
+    fi
+    _CI_CLUSTER_DIR="$dir"
     mkdir -p "$dir" && stamp="$dir/.ci-start-stamp" && : > "$stamp"
     trap 'ci_cluster_stop' EXIT
     trap 'ci_cluster_stop; exit 130' INT
     trap 'ci_cluster_stop; exit 143' TERM
-    out="$("$_CI_CLUSTER_SCRIPTS/hadoop-cluster" start --timeout "${RNN_SPARK_CLUSTER_START_TIMEOUT:-240}")"
+    out="$("$_CI_CLUSTER_SCRIPTS/hadoop-cluster" --dir "$dir" start "${secure[@]}" \
+           --timeout "${RNN_SPARK_CLUSTER_START_TIMEOUT:-240}")"
     rc=$?
     if [ $rc -ne 0 ]; then
         if [ "$dir/logs/cluster.log" -nt "$stamp" ]; then
@@ -44,13 +56,14 @@ ci_cluster_start() {
     fi
     eval "$out"
     export YARN_CONF_DIR="$HADOOP_CONF_DIR" RNN_SPARK_E2E=1
-    "$_CI_CLUSTER_SCRIPTS/hadoop-cluster" status >&2 || true
+    "$_CI_CLUSTER_SCRIPTS/hadoop-cluster" --dir "$dir" status >&2 || true
     return 0
 }
 
 ci_cluster_run() {
-    local rc
-    ci_cluster_start || return 2
+    local rc secure=()
+    if [ "${1:-}" = "--secure" ]; then secure=(--secure); shift; fi
+    ci_cluster_start "${secure[@]}" || return 2
     "$@"
     rc=$?
     ci_cluster_stop

@@ -20,8 +20,14 @@ from rnn_spark.errors import Interrupted, UserError
 @click.option("--hdfs-user", metavar="NAME", envvar="HADOOP_USER_NAME", help="HDFS user (simple auth)")
 @click.option("--hdfs-timeout", metavar="S[,S]", envvar="RNN_SPARK_HDFS_TIMEOUT",
               help="HDFS connect[,read] timeout in seconds (default 10,60)")
+@click.option("--principal", metavar="NAME", envvar="RNN_SPARK_KERBEROS_PRINCIPAL",
+              help="Kerberos principal for HDFS, with --keytab (default: the kinit ticket)")
+@click.option("--keytab", metavar="PATH", envvar="RNN_SPARK_KERBEROS_KEYTAB",
+              help="keytab of --principal")
+@click.option("--hdfs-ca-bundle", metavar="PEM", envvar="RNN_SPARK_HDFS_CA_BUNDLE",
+              help="CA certificates for HTTPS WebHDFS (swebhdfs://, dfs.http.policy=HTTPS_ONLY)")
 @click.pass_context
-def cli(ctx, webhdfs_url, hdfs_user, hdfs_timeout) -> None:
+def cli(ctx, webhdfs_url, hdfs_user, hdfs_timeout, principal, keytab, hdfs_ca_bundle) -> None:
     """Train recurrent networks (RNN, LSTM, GRU) on sequence data in HDFS with Apache Spark."""
     from click.core import ParameterSource
 
@@ -30,8 +36,10 @@ def cli(ctx, webhdfs_url, hdfs_user, hdfs_timeout) -> None:
     # Only values typed as flags are passed on: values from the environment stay the fs layer's
     # own defaults, so its messages name the variable the user set, not a flag they never typed.
     given = {k: v for k, v in (("webhdfs_url", webhdfs_url), ("hdfs_user", hdfs_user),
-                               ("hdfs_timeout", hdfs_timeout))
+                               ("hdfs_timeout", hdfs_timeout), ("principal", principal),
+                               ("keytab", keytab), ("hdfs_ca_bundle", hdfs_ca_bundle))
              if v and ctx.get_parameter_source(k) is ParameterSource.COMMANDLINE}
+    _check_credentials(given)
     if "hdfs_timeout" in given:  # checked now, before any command creates anything
         from rnn_spark.fs.hdfs_config import parse_timeout
 
@@ -40,10 +48,23 @@ def cli(ctx, webhdfs_url, hdfs_user, hdfs_timeout) -> None:
         except fs.FsError as exc:
             raise UserError(f"--hdfs-timeout: {exc.cause}") from None
     opts = {"webhdfs_url": given.get("webhdfs_url"), "user": given.get("hdfs_user"),
-            "timeout": given.get("hdfs_timeout")}
+            "timeout": given.get("hdfs_timeout"), "principal": given.get("principal"),
+            "keytab": given.get("keytab"), "ca_bundle": given.get("hdfs_ca_bundle")}
     opts = {k: v for k, v in opts.items() if v}
     if opts:
         fs.configure(**opts)
+
+
+def _check_credentials(given: dict) -> None:
+    """--principal/--keytab/--hdfs-ca-bundle, checked before any command creates anything."""
+    import os
+
+    if ("principal" in given) != ("keytab" in given):
+        raise UserError("--principal and --keytab go together (log in to HDFS from the keytab); "
+                        "without both, the kinit ticket is used")
+    for flag, key in (("--keytab", "keytab"), ("--hdfs-ca-bundle", "hdfs_ca_bundle")):
+        if key in given and not os.path.isfile(given[key]):
+            raise UserError(f"{flag} {given[key]}: no such file")
 
 
 def _register() -> None:

@@ -5,20 +5,21 @@ argument (a plain relative path lists as plain relative paths, ``hdfs:///d`` as 
 Errors are :class:`FsError` (a ``UserError``) with the message ``"<uri>: <cause>"``.
 
 HDFS: see :mod:`rnn_spark.fs.hdfs_config` for how a URI finds its NameNode (``configure()``,
-``RNN_SPARK_WEBHDFS_URL``, ``HADOOP_CONF_DIR``, ``~/.hdfscli.cfg``, or ``host:9870``).
+``RNN_SPARK_WEBHDFS_URL``, ``HADOOP_CONF_DIR``, ``~/.hdfscli.cfg``, or ``host:9870``) and with
+which credentials (a YARN container's delegation token, Kerberos, simple).
 """
 
 import io
 
 from . import commit as _commit
 from . import globbing as _globbing
-from .errors import FsError, FsExists, FsNotFound, FsPermission, FsUnreachable
+from .errors import FsAuthError, FsError, FsExists, FsNotFound, FsPermission, FsUnreachable
 from .globbing import is_hidden
 from .local import LocalFS
 from .uri import basename, is_remote, join, parent, scheme, split, to_spark_path
 
 __all__ = [
-    "FsError", "FsExists", "FsNotFound", "FsPermission", "FsUnreachable",
+    "FsError", "FsExists", "FsNotFound", "FsPermission", "FsUnreachable", "FsAuthError",
     "open_read", "open_write", "atomic_write", "staging_dir", "read_bytes", "write_bytes",
     "read_text", "write_text", "exists", "isdir", "info", "ls", "glob", "walk_files", "is_hidden",
     "mkdirs", "rm", "rename", "join", "parent", "basename", "scheme", "is_remote", "to_spark_path",

@@ -39,3 +39,10 @@ class FsPermission(FsError):
 
     def __init__(self, uri, cause="permission denied"):
         super().__init__(uri, cause)
+
+
+class FsAuthError(FsPermission):
+    """Authentication failed or is impossible (no Kerberos ticket, an expired token)."""
+
+    def __init__(self, uri, cause):
+        super().__init__(uri, cause)

@@ -17,10 +17,20 @@ Resolution order for ``hdfs://authority/path`` (``hdfs:///path`` takes the autho
 
 ``webhdfs://host:port/p`` and ``swebhdfs://host:port/p`` name the HTTP(S) address directly.
 
-Credentials: user from ``configure(user=)`` / ``HADOOP_USER_NAME`` / the login name (simple auth);
-a delegation token from ``configure(token=)`` / ``HADOOP_TOKEN`` (``hdfs.TokenClient``); Kerberos
-(SPNEGO) with ``configure(auth="kerberos")`` / ``RNN_SPARK_HDFS_AUTH=kerberos`` when the optional
-``requests-kerberos`` package is installed (the ticket comes from ``kinit``).
+Credentials, first that applies:
+
+1. a WebHDFS delegation token from ``configure(token=)`` / ``HADOOP_TOKEN``;
+2. the HDFS delegation token in a YARN container's credentials file (``HADOOP_TOKEN_FILE_LOCATION``,
+   hadoop_tokens.py): executors and a cluster-mode driver on a Kerberos cluster, no ticket needed;
+3. Kerberos (SPNEGO, kerberos.py, the ``rnn-spark[kerberos]`` extra) when ``configure(auth=)`` /
+   ``RNN_SPARK_HDFS_AUTH`` says ``kerberos``, or, unset, the Hadoop configuration's
+   ``hadoop.security.authentication``: a ``kinit`` ticket, or ``configure(principal=, keytab=)``
+   / ``RNN_SPARK_KERBEROS_PRINCIPAL`` + ``RNN_SPARK_KERBEROS_KEYTAB``;
+4. simple: the user from ``configure(user=)`` / ``HADOOP_USER_NAME`` / the login name.
+
+HTTPS (``swebhdfs://``, ``dfs.http.policy=HTTPS_ONLY``) verifies the NameNode's certificate with
+``configure(ca_bundle=)`` / ``RNN_SPARK_HDFS_CA_BUNDLE`` (a PEM file), else the system's CAs.
+:func:`user_name` is who the cluster knows this process as (the default ``/user/NAME`` home).
 
 Timeouts (connect, read) default to 10 s / 60 s (``configure(timeout=)``, env
 ``RNN_SPARK_HDFS_TIMEOUT="10,60"``). Pure reads (status, list, open) retry transient connection
@@ -40,14 +50,16 @@ from .uri import split
 
 DEFAULT_TIMEOUT = (10.0, 60.0)
 DEFAULT_WEBHDFS_PORT = 9870
-_KEYS = ("webhdfs_url", "user", "timeout", "token", "alias", "auth", "hadoop_conf_dir", "retries")
+_KEYS = ("webhdfs_url", "user", "timeout", "token", "alias", "auth", "hadoop_conf_dir", "retries",
+         "principal", "keytab", "ca_bundle")
 _explicit = {}
 _generation = 0
 
 
 def configure(reset=False, **options):
     """Set HDFS options for this process: webhdfs_url, user, timeout (s or (connect, read)), token,
-    alias, auth ("simple" | "kerberos"), hadoop_conf_dir, retries. ``None`` unsets a key;
+    alias, auth ("simple" | "kerberos"), hadoop_conf_dir, retries, principal + keytab (Kerberos),
+    ca_bundle (HTTPS). ``None`` unsets a key;
     ``reset=True`` clears all first. Returns the options now in force."""
     bad = sorted(set(options) - set(_KEYS))
     if bad:
@@ -107,10 +119,14 @@ class Endpoint:
     source: str               # where the address came from, for error messages
     user: str = None
     token: str = None
-    auth: str = "simple"
+    auth: str = "simple"      # "simple" | "kerberos" | "token"
     timeout: tuple = DEFAULT_TIMEOUT
     alias: str = None
     retries: int = 2
+    token_source: str = None  # where the token came from, for error messages
+    principal: str = None     # Kerberos: log in from this keytab instead of the ticket cache
+    keytab: str = None
+    ca_bundle: str = None     # HTTPS: verify the server with these CAs
 
     @property
     def url(self):
@@ -202,20 +218,109 @@ def _hdfscli_alias(name):
     return None
 
 
+def _credentials(uri, authority):
+    """auth, token, token_source, principal, keytab (see the module's Credentials)."""
+    token = _opt("token", "HADOOP_TOKEN")
+    if token:
+        return dict(auth="token", token=token, token_source="HADOOP_TOKEN")
+    found = _container_token(authority)
+    if found is not None:
+        return dict(auth="token", token=found[0], token_source=found[1])
+    try:
+        conf_auth = hadoop_conf().get("hadoop.security.authentication")
+    except FsError:  # a broken site file is reported where the address is read from it
+        conf_auth = None
+    auth = (_opt("auth", "RNN_SPARK_HDFS_AUTH") or conf_auth or "simple").lower()
+    if auth not in ("simple", "kerberos"):
+        src = "RNN_SPARK_HDFS_AUTH" if _opt("auth", "RNN_SPARK_HDFS_AUTH") else \
+            "hadoop.security.authentication in HADOOP_CONF_DIR"
+        raise FsError(uri, f"unknown HDFS auth {auth!r} ({src}); use 'simple' or 'kerberos'")
+    out = dict(auth=auth)
+    if auth == "kerberos":
+        out.update(principal=_opt("principal", "RNN_SPARK_KERBEROS_PRINCIPAL"),
+                   keytab=_opt("keytab", "RNN_SPARK_KERBEROS_KEYTAB"))
+    return out
+
+
+_token_cache = {}
+
+
+def _container_token(authority):
+    """(url string, description) of this YARN container's HDFS token for ``authority``."""
+    from . import hadoop_tokens
+
+    path = os.environ.get(hadoop_tokens.TOKEN_FILE_ENV)
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (path, st.st_mtime_ns, st.st_size, authority)
+    if key not in _token_cache:
+        services = _token_services(authority)
+        tok = hadoop_tokens.container_token(services)
+        _token_cache.clear()
+        _token_cache[key] = None if tok is None else (
+            tok.url_string(), f"{tok.kind} token for {tok.service} from the YARN container's "
+                              f"{hadoop_tokens.TOKEN_FILE_ENV}")
+    return _token_cache[key]
+
+
+def _token_services(authority):
+    """The token services a NameNode's HDFS token may carry: host:port, ip:port, ha-hdfs:NS."""
+    import socket
+
+    try:
+        conf = hadoop_conf()
+    except FsError:
+        conf = {}
+    if not authority and conf.get("fs.defaultFS", "").startswith("hdfs://"):
+        authority = split(conf["fs.defaultFS"])[1].partition("://")[2]
+    out = [authority, f"ha-hdfs:{_host(authority)}"]
+    host, _, port = authority.rpartition(":")
+    if host and port:
+        try:
+            out.append(f"{socket.gethostbyname(host)}:{port}")
+        except OSError:
+            pass
+    return tuple(out)
+
+
+def user_name(uri="hdfs:///"):
+    """The user the cluster knows this process as: a delegation token's owner, the short name
+    of the Kerberos principal (``alice@REALM`` -> ``alice``), else the simple-auth user."""
+    from . import hadoop_tokens
+
+    cred = _credentials(uri, split(uri)[1].partition("://")[2])
+    if cred["auth"] == "token":
+        try:
+            info = hadoop_tokens.describe(hadoop_tokens.from_url_string(cred["token"]))
+        except (ValueError, hadoop_tokens.TokenFileError):
+            info = None
+        if info is not None:
+            return info.user
+    if cred["auth"] == "kerberos":
+        from . import kerberos
+
+        return hadoop_tokens.short_name(
+            kerberos.principal_name(uri, cred["principal"], cred["keytab"]))
+    return _opt("user", "HADOOP_USER_NAME") or getpass.getuser()
+
+
 def resolve(uri):
     """The :class:`Endpoint` serving ``uri`` (a remote URI)."""
     sch, prefix, _ = split(uri)
     authority = prefix.partition("://")[2]
-    token = _opt("token", "HADOOP_TOKEN")
-    auth = (_opt("auth", "RNN_SPARK_HDFS_AUTH") or "simple").lower()
-    if auth not in ("simple", "kerberos"):
-        raise FsError(uri, f"unknown HDFS auth {auth!r} (RNN_SPARK_HDFS_AUTH); "
-                           "use 'simple' or 'kerberos'")
+    ca = _opt("ca_bundle", "RNN_SPARK_HDFS_CA_BUNDLE")
+    if ca and not os.path.isfile(ca):
+        raise FsError(uri, f"CA bundle {ca} not found (RNN_SPARK_HDFS_CA_BUNDLE); give a PEM "
+                           "file of the CA that signed the NameNode's certificate")
     common = dict(
         user=_opt("user", "HADOOP_USER_NAME") or getpass.getuser(),
-        token=token, auth=auth,
         timeout=parse_timeout(_opt("timeout", "RNN_SPARK_HDFS_TIMEOUT")),
         retries=int(_opt("retries", "RNN_SPARK_HDFS_RETRIES") or 2),
+        ca_bundle=ca, **_credentials(uri, authority),
     )
     if sch in ("webhdfs", "swebhdfs"):
         proto = "http" if sch == "webhdfs" else "https"
@@ -259,7 +364,10 @@ def export_env():
     pairs = [("webhdfs_url", "RNN_SPARK_WEBHDFS_URL"), ("user", "HADOOP_USER_NAME"),
              ("token", "HADOOP_TOKEN"), ("alias", "RNN_SPARK_HDFS_ALIAS"),
              ("auth", "RNN_SPARK_HDFS_AUTH"), ("retries", "RNN_SPARK_HDFS_RETRIES"),
-             ("timeout", "RNN_SPARK_HDFS_TIMEOUT"), ("hadoop_conf_dir", "HADOOP_CONF_DIR")]
+             ("timeout", "RNN_SPARK_HDFS_TIMEOUT"), ("hadoop_conf_dir", "HADOOP_CONF_DIR"),
+             ("ca_bundle", "RNN_SPARK_HDFS_CA_BUNDLE")]
+    # not the Kerberos principal/keytab: a keytab path is this machine's, and containers use
+    # their delegation tokens
     for key, var in pairs:
         v = _opt(key, var)
         if v is None:

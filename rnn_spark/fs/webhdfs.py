@@ -10,7 +10,7 @@ import requests
 from hdfs.util import HdfsError
 
 from . import hdfs_config
-from .errors import FsError, FsExists, FsNotFound, FsPermission, FsUnreachable
+from .errors import FsAuthError, FsError, FsExists, FsNotFound, FsPermission, FsUnreachable
 from .uri import split
 
 _lock = threading.Lock()
@@ -26,6 +26,20 @@ def clear_cache():
         _backends.clear()
 
 
+class _CASession(requests.Session):
+    """A session that verifies HTTPS servers with one CA bundle, also where the environment
+    names another (requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE win over session.verify)."""
+
+    def __init__(self, ca_bundle):
+        super().__init__()
+        self.verify = self.ca_bundle = ca_bundle
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        out = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        out["verify"] = self.ca_bundle
+        return out
+
+
 def make_client(uri, ep):
     """A new hdfs client for endpoint ``ep`` (raises FsError naming ``uri``)."""
     import hdfs
@@ -38,17 +52,15 @@ def make_client(uri, ep):
         if client._timeout is None:
             client._timeout = ep.timeout
         return client
+    session = _CASession(ep.ca_bundle) if ep.ca_bundle else requests.Session()
+    if ep.auth == "token":
+        return hdfs.TokenClient(ep.url, ep.token, timeout=ep.timeout, session=session)
     if ep.auth == "kerberos":
-        try:
-            from hdfs.ext.kerberos import KerberosClient
-        except ImportError:
-            raise FsError(uri, "Kerberos authentication requested (RNN_SPARK_HDFS_AUTH) but "
-                               "requests-kerberos is not installed; pip install "
-                               "requests-kerberos") from None
-        return KerberosClient(ep.url, timeout=ep.timeout)
-    if ep.token:
-        return hdfs.TokenClient(ep.url, ep.token, timeout=ep.timeout)
-    return hdfs.InsecureClient(ep.url, user=ep.user, timeout=ep.timeout)
+        from .kerberos import session_auth
+
+        session.auth = session_auth(uri, ep.principal, ep.keytab)
+        return hdfs.Client(ep.url, timeout=ep.timeout, session=session)
+    return hdfs.InsecureClient(ep.url, user=ep.user, timeout=ep.timeout, session=session)
 
 
 def backend_for(uri):
@@ -123,10 +135,44 @@ class WebHdfsFS:
         return FsUnreachable(uri, f"{who} unreachable after {elapsed:.1f} s "
                                   f"({_cause(err, self.ep.timeout)}); {hint}")
 
+    def _auth_error(self, uri, exc, msg):
+        """A one-line FsAuthError for a refused credential (None for other errors)."""
+        low = msg.lower()
+        if exc == "InvalidToken" or "InvalidToken" in msg or (
+                "token" in low and ("is expired" in low or "can't be found in cache" in low)):
+            what = "has expired" if "expired" in low else \
+                "is unknown to the NameNode (cancelled, or from another cluster)"
+            src = self.ep.token_source or "the request"
+            return FsAuthError(uri, f"the HDFS delegation token ({src}) {what}: a YARN "
+                                    "application's tokens live until it ends or for "
+                                    "dfs.namenode.delegation.token.max-lifetime (7 days by "
+                                    "default); submit again (train --resume continues a run)")
+        if self.ep.auth == "simple" and (msg.startswith("Authentication failure")
+                                         or "authentication required" in low):
+            return FsAuthError(uri, "no Kerberos ticket sent: the cluster is secured (the "
+                                    "NameNode answered 'Authentication failure'); set "
+                                    "RNN_SPARK_HDFS_AUTH=kerberos or use the cluster's "
+                                    "HADOOP_CONF_DIR, then run kinit or pass --principal/--keytab")
+        if self.ep.auth == "kerberos" and ("authentication required" in low
+                                           or "gss" in low or "kerberos" in low):
+            return FsAuthError(uri, f"Kerberos authentication refused ({msg[:200]}): check the "
+                                    "ticket (klist) or --principal/--keytab")
+        return None
+
     def translate(self, uri, err, elapsed=0.0, what=None):
         """An FsError for exception ``err`` raised while working on ``uri``."""
         if isinstance(err, FsError):
             return err
+        if type(err).__module__.startswith(("requests_gssapi", "gssapi")):
+            text = " ".join(str(err).split())[:200]
+            return FsAuthError(uri, f"Kerberos (SPNEGO) failed ({text}): check the ticket "
+                                    "(klist; run kinit again) or --principal/--keytab")
+        if isinstance(err, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(err):
+            detail = str(err).split("certificate verify failed:", 1)[-1].split("(_ssl")[0]
+            return FsError(uri, f"the server's TLS certificate is not trusted (certificate verify "
+                                f"failed: {' '.join(detail.split())[:120].rstrip(' )')}): pass "
+                                "--hdfs-ca-bundle PEM (RNN_SPARK_HDFS_CA_BUNDLE) with the CA "
+                                "that signed it")
         if isinstance(err, requests.RequestException):
             return self._unreachable(uri, err, elapsed)
         if isinstance(err, HdfsError):
@@ -136,8 +182,10 @@ class WebHdfsFS:
                 return FsNotFound(uri)
             if exc == "FileAlreadyExistsException":
                 return FsExists(uri)
-            if exc in ("AccessControlException", "SecurityException") or \
-                    msg.startswith("Authentication failure"):
+            auth = self._auth_error(uri, exc, msg)
+            if auth is not None:
+                return auth
+            if exc in ("AccessControlException", "SecurityException"):
                 detail = msg.split("Permission denied:", 1)[-1].strip()
                 return FsPermission(uri, f"permission denied ({detail})")
             if exc == "PathIsNotEmptyDirectoryException" or "is non empty" in msg:

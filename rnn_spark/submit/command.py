@@ -211,6 +211,9 @@ def build(opts: SparkOptions, command: str, args, env_uri: str, spark_submit: st
         env.append(("PYTHONPATH", None))  # YARN would add this machine's paths to the containers
     else:
         env.append(("PYSPARK_DRIVER_PYTHON", sys.executable))  # the driver runs here
+        if opts.principal and opts.keytab:  # and logs in to WebHDFS from the same keytab
+            env += [("RNN_SPARK_KERBEROS_PRINCIPAL", opts.principal),
+                    ("RNN_SPARK_KERBEROS_KEYTAB", str(Path(opts.keytab).absolute()))]
     conf.update(user)
     argv = [spark_submit, "--master", opts.master, "--deploy-mode", opts.deploy_mode,
             "--name", opts.name or f"rnn-spark-{command}",

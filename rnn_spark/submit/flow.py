@@ -26,14 +26,18 @@ def check_options(opts: command.SparkOptions, staging_dir: str) -> None:
     check_master(opts.master, dict(opts.conf))
     if opts.deploy_mode not in ("client", "cluster"):
         raise UserError(f"--deploy-mode {opts.deploy_mode}: use client or cluster")
+    check_kerberos(opts)
+    if not fs.is_remote(staging_dir):
+        raise UserError(f"--staging-dir {staging_dir}: must be on the cluster's file system "
+                        "(e.g. hdfs:///user/$USER/.rnn-spark/envs) so every node can fetch it")
+
+
+def check_kerberos(opts: command.SparkOptions) -> None:
     if bool(opts.principal) != bool(opts.keytab):
         raise UserError("--principal and --keytab go together (Spark logs in from the keytab "
                         "and renews the application's Hadoop tokens)")
     if opts.keytab and not Path(opts.keytab).is_file():
         raise UserError(f"--keytab {opts.keytab}: no such file")
-    if not fs.is_remote(staging_dir):
-        raise UserError(f"--staging-dir {staging_dir}: must be on the cluster's file system "
-                        "(e.g. hdfs:///user/$USER/.rnn-spark/envs) so every node can fetch it")
 
 
 def forward_env() -> dict:
@@ -76,6 +80,9 @@ def submit(opts: command.SparkOptions, name: str, args, env_archive: str | None 
     tools, and (``check_args``, given the job's arguments) the command's own flags,
     configuration and paths."""
     command.check_command(name)
+    check_kerberos(opts)
+    if opts.principal:  # our own HDFS calls (staging) log in as Spark does
+        fs.configure(principal=opts.principal, keytab=opts.keytab)
     staging = staging_dir or stage.default_staging_dir()
     check_options(opts, staging)
     spark_submit = command.find_spark_submit()

@@ -7,7 +7,6 @@ killed submit never leaves a half-written archive under the final name.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import os
 import zipfile
@@ -21,8 +20,12 @@ ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip", ".tar")
 
 
 def default_staging_dir() -> str:
-    user = os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
-    return f"hdfs:///user/{user}/.rnn-spark/envs"
+    """Under the home of the user the cluster knows us as: the Kerberos principal's short name
+    (``alice@REALM`` -> ``alice``), a delegation token's owner, else ``HADOOP_USER_NAME`` or the
+    login name (simple auth)."""
+    from rnn_spark.fs.hdfs_config import user_name
+
+    return f"hdfs:///user/{user_name()}/.rnn-spark/envs"
 
 
 def upload_once(local: Path, remote: str) -> bool:

@@ -13,10 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from . import ClusterError, barepython, datanodes, health, maven, procs, siteconf
+from . import ClusterError, barepython, datanodes, health, maven, procs, secure, siteconf
 from .layout import HOST, PORTS, Layout, ports
 
 MAIN = "org.apache.hadoop.mapreduce.MiniHadoopClusterManager"
+SECURE_MAIN = secure.JAVA_SOURCE.name  # the secured cluster (start --secure)
 # Java 17 closes JDK internals that Hadoop 3 still reflects into.
 ADD_OPENS = [f"--add-opens={m}=ALL-UNNAMED" for m in (
     "java.base/java.lang", "java.base/java.lang.reflect", "java.base/java.io",
@@ -35,7 +36,17 @@ def user() -> str:
 
 
 def export_line(layout: Layout) -> str:
-    return f"export HADOOP_CONF_DIR={layout.conf}"
+    line = f"export HADOOP_CONF_DIR={layout.conf}"
+    if secure.krb5_conf(layout).exists() and _is_secure(layout):
+        line += f" KRB5_CONFIG={secure.krb5_conf(layout)}"
+    return line
+
+
+def _is_secure(layout: Layout) -> bool:
+    try:
+        return bool(json.loads(layout.info_file.read_text()).get("secure"))
+    except (OSError, ValueError):
+        return False
 
 
 def read_pid(layout: Layout) -> int | None:
@@ -47,7 +58,8 @@ def read_pid(layout: Layout) -> int | None:
 
 def ours(pid: int, layout: Layout) -> bool:
     """pid is alive and is this directory's MiniCluster JVM (not a reused pid)."""
-    return procs.alive(pid) and MAIN in procs.cmdline(pid, 10**6) and \
+    cmd = procs.cmdline(pid, 10**6)
+    return procs.alive(pid) and (MAIN in cmd or SECURE_MAIN in cmd) and \
         procs.cwd(pid) == layout.work
 
 
@@ -80,7 +92,9 @@ def _check_ports(p: dict[str, int]) -> None:
     who = ""
     if owner:
         c = procs.cwd(owner)
-        if c is not None and MAIN in procs.cmdline(owner, 10**6) and (c.parent / "cluster.pid").exists():
+        cmd = procs.cmdline(owner, 10**6)
+        if c is not None and (MAIN in cmd or SECURE_MAIN in cmd) and \
+                (c.parent / "cluster.pid").exists():
             raise ClusterError(
                 f"port {port} ({PORTS[name][1]}) is held by another test cluster (pid {owner}, "
                 f"dir {c.parent}){more}; stop it with `RNN_SPARK_CLUSTER_DIR={c.parent} "
@@ -103,14 +117,19 @@ def _clean_stale(layout: Layout) -> None:
         f.unlink(missing_ok=True)
 
 
-def _wait_ready(layout: Layout, pid: int, p: dict[str, int], timeout: float, n: int) -> dict:
+def _wait_ready(layout: Layout, pid: int, p: dict[str, int], timeout: float, n: int,
+                sec: bool = False) -> dict:
     deadline = time.monotonic() + timeout
     snap: dict = {"errors": ["no probe yet"]}
     while time.monotonic() < deadline:
         if not procs.alive(pid):
             raise ClusterError(f"the cluster JVM (pid {pid}) exited during startup: "
                                f"{_log_error(layout)}; full log: {layout.log_file}")
-        snap = health.probe(p, user())
+        if sec and not secure.ready_file(layout).exists():
+            time.sleep(0.5)
+            continue
+        snap = health.probe(p, user(), json.loads(secure.ready_file(layout).read_text())
+                            if sec else None)
         if health.ready(snap, n, n):
             return snap
         time.sleep(0.5)
@@ -140,9 +159,9 @@ def _locked(layout: Layout):
         yield
 
 
-def start(layout: Layout, timeout: float = 180, nodes: int = 1) -> dict:
+def start(layout: Layout, timeout: float = 180, nodes: int = 1, sec: bool = False) -> dict:
     with _locked(layout):
-        return _start(layout, timeout, nodes)
+        return _start(layout, timeout, nodes, sec)
 
 
 def add_datanode(layout: Layout, name: str | None = None) -> dict:
@@ -168,14 +187,18 @@ def stop(layout: Layout, quiet: bool = False) -> bool:
         return _stop(layout, quiet)
 
 
-def _start(layout: Layout, timeout: float, nodes: int) -> dict:
+def _start(layout: Layout, timeout: float, nodes: int, sec: bool) -> dict:
     t0 = time.monotonic()
     p = ports()
     pid = read_pid(layout)
     if pid is not None and ours(pid, layout):
+        if _is_secure(layout) != sec:
+            raise ClusterError(
+                f"a {'secured' if _is_secure(layout) else 'plain'} cluster already runs in "
+                f"{layout.root} (pid {pid}); stop it first or use another RNN_SPARK_CLUSTER_DIR")
         log(f"a cluster is already running in {layout.root} (pid {pid}); checking it")
         try:
-            _wait_ready(layout, pid, p, min(timeout, 60), 1)
+            _wait_ready(layout, pid, p, min(timeout, 60), 1, sec)
         except ClusterError:
             raise ClusterError(
                 f"a cluster from an earlier run (pid {pid}, {layout.root}) is running but not "
@@ -188,7 +211,7 @@ def _start(layout: Layout, timeout: float, nodes: int) -> dict:
     jhome = java_home()
     jars = maven.resolve(layout, log, jhome)
     bare_python = barepython.ensure(layout)
-    siteconf.write_all(p, layout)
+    siteconf.write_all(p, layout, secure=sec)
     shutil.rmtree(layout.work, ignore_errors=True)
     layout.work.mkdir(parents=True)
     layout.logs.mkdir(parents=True, exist_ok=True)
@@ -198,24 +221,33 @@ def _start(layout: Layout, timeout: float, nodes: int) -> dict:
     cmd = [str(jhome / "bin/java"), f"-Xmx{heap}", "-XX:+UseSerialGC", *ADD_OPENS,
            f"-Dtest.build.data={layout.work / 'data'}", f"-Dhadoop.log.dir={layout.logs}",
            "-Djava.net.preferIPv4Stack=true",
-           "-cp", os.pathsep.join([str(layout.server_conf), *jars]), MAIN,
-           "-format", "-datanodes", str(nodes), "-nodemanagers", str(nodes),
-           "-nnport", str(p["namenode_rpc"]), "-nnhttpport", str(p["namenode_http"]),
-           "-rmport", str(p["rm"]), "-jhsport", str(p["jhs"]),
-           "-writeDetails", str(layout.work / "details.json")]
-    for k, v in {**siteconf.server_settings(p, layout), **barepython.settings(layout)}.items():
-        cmd += ["-D", f"{k}={v}"]
+           "-cp", os.pathsep.join([str(layout.server_conf), *jars])]
+    if sec:  # KDC + secured HDFS and YARN: settings from server-conf/core-site.xml
+        for f in (secure.krb5_conf(layout), secure.no_ccache(layout)):
+            f.unlink(missing_ok=True)
+        secure.make_tls(layout, jhome)
+        cmd += [secure.java_krb5_opt(layout), str(secure.JAVA_SOURCE), str(layout.root),
+                str(nodes), str(p["namenode_rpc"]), str(p["namenode_http"])]
+    else:
+        cmd += [MAIN, "-format", "-datanodes", str(nodes), "-nodemanagers", str(nodes),
+                "-nnport", str(p["namenode_rpc"]), "-nnhttpport", str(p["namenode_http"]),
+                "-rmport", str(p["rm"]), "-jhsport", str(p["jhs"]),
+                "-writeDetails", str(layout.work / "details.json")]
+        for k, v in {**siteconf.server_settings(p, layout), **barepython.settings(layout)}.items():
+            cmd += ["-D", f"{k}={v}"]
     # Containers inherit JAVA_HOME, HADOOP_CONF_DIR and PATH from the NodeManager.
     env = dict(os.environ, JAVA_HOME=str(jhome), HADOOP_CONF_DIR=str(layout.conf),
                YARN_CONF_DIR=str(layout.conf))
+    for var in ("KRB5CCNAME", "KRB5_CONFIG", "HADOOP_TOKEN_FILE_LOCATION", "JDK_JAVA_OPTIONS"):
+        env.pop(var, None)  # nothing of the caller's Kerberos state reaches the daemons
     with open(layout.log_file, "ab") as out:
         proc = subprocess.Popen(cmd, cwd=layout.work, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     layout.pid_file.write_text(f"{proc.pid}\n")
     log(f"started the MiniCluster JVM (pid {proc.pid}); waiting for HDFS and YARN")
     try:
-        snap = _wait_ready(layout, proc.pid, p, timeout, nodes)
-        for path, perm in (("/tmp", "1777"), (f"/user/{user()}", "755")):
+        snap = _wait_ready(layout, proc.pid, p, timeout, nodes, sec)
+        for path, perm in (() if sec else (("/tmp", "1777"), (f"/user/{user()}", "755"))):
             health.webhdfs(p, user(), path, "MKDIRS", "PUT", permission=perm)
             health.webhdfs(p, user(), path, "SETPERMISSION", "PUT", permission=perm)
     except BaseException:
@@ -225,15 +257,26 @@ def _start(layout: Layout, timeout: float, nodes: int) -> dict:
         "pid": proc.pid, "dir": str(layout.root), "conf_dir": str(layout.conf),
         "namenode_uri": f"hdfs://{HOST}:{p['namenode_rpc']}",
         "webhdfs_url": f"http://{HOST}:{p['namenode_http']}",
-        "rm_url": f"http://{HOST}:{p['rm_web']}", "ports": p, "user": user(),
+        "rm_url": f"http://{HOST}:{p['rm_web']}", "ports": p,
+        "user": secure.USERS[0] if sec else user(),
         "hadoop_version": maven.hadoop_version(), "nodes": nodes, "python": str(bare_python),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "startup_seconds": round(time.monotonic() - t0, 1),
         "rss_mib_at_start": procs.rss_kib(proc.pid) // 1024, "health": snap,
+        "secure": _secure_info(layout) if sec else None,
     }
     siteconf.write_atomic(layout.info_file, json.dumps(info, indent=2) + "\n")
     log(f"ready in {info['startup_seconds']}s: {info['namenode_uri']}, {info['webhdfs_url']}, "
         f"{info['rm_url']}")
+    return info
+
+
+def _secure_info(layout: Layout) -> dict:
+    info = json.loads(secure.ready_file(layout).read_text())
+    info.update(krb5_conf=str(secure.krb5_conf(layout)),
+                ca_bundle=str(secure.tls_dir(layout) / "ca.pem"),
+                swebhdfs=f"swebhdfs://{HOST}:{info['namenode_https_port']}",
+                keytabs={u: str(secure.keytab(layout, u)) for u in ("service", *secure.USERS)})
     return info
 
 
@@ -273,7 +316,7 @@ def status(layout: Layout) -> tuple[int, dict]:
     kids = [q for q in procs.under(layout.root) if q != pid]
     rep["container_processes"] = len(kids)
     rep["containers_rss_mib"] = sum(procs.rss_kib(q) for q in kids) // 1024
-    rep["health"] = health.probe(ports(), user())
+    rep["health"] = health.probe(ports(), user(), rep.get("secure"))
     rep["healthy"] = health.ready(rep["health"], rep.get("nodes", 1), rep.get("nodes", 1))
     rep["extra_datanodes"] = datanodes.describe(layout)
     return (0 if rep["healthy"] else 3), rep

@@ -21,8 +21,14 @@ def _bean(base: str, name: str) -> dict:
     return beans[0]
 
 
-def probe(p: dict[str, int], user: str) -> dict:
-    """A snapshot: {'hdfs': {...}|None, 'yarn': {...}|None, 'errors': [...]}."""
+def probe(p: dict[str, int], user: str, secure: dict | None = None) -> dict:
+    """A snapshot: {'hdfs': {...}|None, 'yarn': {...}|None, 'errors': [...]}.
+
+    On the secured cluster every web endpoint wants SPNEGO, which the standard library cannot
+    do: there an HTTP 401 from WebHDFS and from the ResourceManager is the right answer, and the
+    node counts are those the cluster JVM wrote when it was up (``secure``: work/secure.json)."""
+    if secure is not None:
+        return _probe_secure(p, secure)
     out: dict = {"hdfs": None, "yarn": None, "errors": []}
     nn = f"http://{HOST}:{p['namenode_http']}"
     try:
@@ -50,6 +56,36 @@ def probe(p: dict[str, int], user: str) -> dict:
             "apps_running": m.get("appsRunning"),
         }
     except (OSError, ValueError, KeyError, urllib.error.URLError) as e:
+        out["errors"].append(f"ResourceManager {rm}: {e}")
+    return out
+
+
+def _expect_401(url: str, anonymous_ok: bool = False) -> None:
+    try:
+        _get(url)
+    except urllib.error.HTTPError as e:
+        if e.code == 401:
+            return
+        raise
+    if anonymous_ok:
+        return
+    raise OSError(f"{url} answered without authentication: it is not secured")
+
+
+def _probe_secure(p: dict[str, int], info: dict) -> dict:
+    out: dict = {"hdfs": None, "yarn": None, "errors": []}
+    nn = f"http://{HOST}:{p['namenode_http']}"
+    try:
+        _expect_401(f"{nn}/webhdfs/v1/?op=GETFILESTATUS")
+        out["hdfs"] = {"live_datanodes": info["nodes"], "safemode": False, "kerberos": True}
+    except (OSError, ValueError, urllib.error.URLError) as e:
+        out["errors"].append(f"NameNode {nn}: {e}")
+    rm = f"http://{HOST}:{p['rm_web']}"
+    try:
+        _expect_401(f"{rm}/ws/v1/cluster/info", anonymous_ok=True)
+        out["yarn"] = {"state": "STARTED", "active_nodes": info["nodes"], "unhealthy_nodes": 0,
+                       "kerberos": True}
+    except (OSError, ValueError, urllib.error.URLError) as e:
         out["errors"].append(f"ResourceManager {rm}: {e}")
     return out
 

@@ -110,8 +110,24 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_all(p: dict[str, int], layout: Layout) -> None:
-    for name, props in client_sites(p).items():
+def write_all(p: dict[str, int], layout: Layout, secure: bool = False) -> None:
+    clients = client_sites(p)
+    if secure:  # the security keys go to the clients' files and the daemons' classpath
+        from . import barepython, secure as sec
+
+        for name, props in sec.client_settings().items():
+            clients[name].update(props)
+        server = server_settings(p, layout)
+        env = barepython.settings(layout)["yarn.nodemanager.admin-env"]
+        server["yarn.nodemanager.admin-env"] = f"{env},{sec.container_env(layout)}"
+        for props in [*clients.values(), *sec.server_settings(layout).values()]:
+            server.update(props)
+        # all of it in each site file: hdfs-default.xml and yarn-default.xml are loaded after
+        # core-site.xml and would win over it
+        for name in ("core-site.xml", "hdfs-site.xml", "yarn-site.xml"):
+            write_atomic(layout.server_conf / name, render(server))
+        write_atomic(layout.server_conf / "ssl-server.xml", render(sec.ssl_server(layout)))
+    for name, props in clients.items():
         write_atomic(layout.conf / name, render(props))
     write_atomic(layout.conf / "capacity-scheduler.xml", render(CAPACITY_SCHEDULER))
     write_atomic(layout.server_conf / "capacity-scheduler.xml", render(CAPACITY_SCHEDULER))

@@ -1,6 +1,7 @@
 """HDFS address resolution and the 'unreachable' path (a closed loopback port; no cluster needed)."""
 
 import socket
+import sys
 import time
 
 import pytest
@@ -13,7 +14,9 @@ from rnn_spark.fs import hdfs_config, webhdfs
 def clean_env(monkeypatch, tmp_path):
     for var in ("RNN_SPARK_WEBHDFS_URL", "RNN_SPARK_HDFS_ALIAS", "HADOOP_CONF_DIR", "HADOOP_HOME",
                 "HADOOP_USER_NAME", "HADOOP_TOKEN", "RNN_SPARK_HDFS_AUTH",
-                "RNN_SPARK_HDFS_TIMEOUT", "RNN_SPARK_HDFS_RETRIES"):
+                "RNN_SPARK_HDFS_TIMEOUT", "RNN_SPARK_HDFS_RETRIES", "HADOOP_TOKEN_FILE_LOCATION",
+                "RNN_SPARK_KERBEROS_PRINCIPAL", "RNN_SPARK_KERBEROS_KEYTAB",
+                "RNN_SPARK_HDFS_CA_BUNDLE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HDFSCLI_CONFIG", str(tmp_path / "no-hdfscli.cfg"))
     hdfs_config.configure(reset=True)
@@ -104,17 +107,15 @@ def test_no_namenode_configured():
                              "hdfs://namenode:port/path")
 
 
-def test_kerberos_without_package(monkeypatch):
+def test_kerberos_without_the_extra_names_it(monkeypatch):
+    """Without requests-gssapi, Kerberos is one line naming the extra (not an ImportError)."""
     pytest.importorskip("hdfs")
-    try:
-        import requests_kerberos  # noqa: F401
-        pytest.skip("requests-kerberos is installed")
-    except ImportError:
-        pass
+    monkeypatch.setitem(sys.modules, "requests_gssapi", None)  # import fails as if absent
     monkeypatch.setenv("RNN_SPARK_HDFS_AUTH", "kerberos")
     with pytest.raises(fs.FsError) as ei:
         fs.exists("webhdfs://127.0.0.1:9/x")
-    assert "requests-kerberos is not installed" in str(ei.value)
+    assert "pip install 'rnn-spark[kerberos]'" in str(ei.value)
+    assert "\n" not in str(ei.value)
 
 
 def test_bad_timeout(monkeypatch):
@@ -202,3 +203,72 @@ def test_forked_child_gets_its_own_client():
     os.waitpid(pid, 0)
     assert got == b"new"
     assert webhdfs.backend_for("webhdfs://127.0.0.1:9/x").client is parent_client
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--principal", "alice@R", "ingest", "verify", "hdfs://h/ds"], "--principal and --keytab"),
+    (["--keytab", "/no/such.keytab", "--principal", "a@R", "ingest", "verify", "hdfs://h/ds"],
+     "--keytab /no/such.keytab: no such file"),
+    (["--hdfs-ca-bundle", "/no/ca.pem", "ingest", "verify", "hdfs://h/ds"],
+     "--hdfs-ca-bundle /no/ca.pem: no such file"),
+])
+def test_credential_flags_bad_inputs_are_one_line(capsys, argv, needle):
+    from rnn_spark.cli import main
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and needle in err and len(err.splitlines()) == 1
+
+
+def _secure_conf(tmp_path, auth="kerberos"):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "core-site.xml").write_text(
+        "<configuration><property><name>fs.defaultFS</name><value>hdfs://nn:8020</value>"
+        "</property><property><name>hadoop.security.authentication</name>"
+        f"<value>{auth}</value></property></configuration>")
+    return conf
+
+
+def test_auth_follows_the_hadoop_configuration(monkeypatch, tmp_path):
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(_secure_conf(tmp_path)))
+    assert hdfs_config.resolve("hdfs:///x").auth == "kerberos"
+    monkeypatch.setenv("RNN_SPARK_HDFS_AUTH", "simple")  # the variable wins
+    assert hdfs_config.resolve("hdfs:///x").auth == "simple"
+    monkeypatch.setenv("RNN_SPARK_HDFS_AUTH", "ldap")
+    with pytest.raises(fs.FsError, match="unknown HDFS auth 'ldap' \\(RNN_SPARK_HDFS_AUTH\\)"):
+        hdfs_config.resolve("hdfs:///x")
+
+
+def test_missing_ca_bundle_is_one_line(monkeypatch):
+    monkeypatch.setenv("RNN_SPARK_HDFS_CA_BUNDLE", "/no/ca.pem")
+    with pytest.raises(fs.FsError) as ei:
+        fs.exists("swebhdfs://nn:9871/x")
+    assert str(ei.value) == ("swebhdfs://nn:9871/x: CA bundle /no/ca.pem not found "
+                             "(RNN_SPARK_HDFS_CA_BUNDLE); give a PEM file of the CA that signed "
+                             "the NameNode's certificate")
+
+
+def test_no_ticket_is_one_line_naming_kinit(monkeypatch, tmp_path):
+    """The real Kerberos library with an empty ticket cache: the user name (staging dir) and
+    every HDFS call say so in one line."""
+    pytest.importorskip("requests_gssapi")
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(_secure_conf(tmp_path)))
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'no-such-cache'}")
+    from rnn_spark.fs.kerberos import NO_TICKET
+    for call in (hdfs_config.user_name, lambda: fs.exists("hdfs:///user/alice/x")):
+        with pytest.raises(fs.FsError) as ei:
+            call()
+        assert str(ei.value).endswith(NO_TICKET)
+
+
+def test_ca_bundle_wins_over_the_environments(monkeypatch, tmp_path):
+    """requests lets REQUESTS_CA_BUNDLE beat a session's own CAs; --hdfs-ca-bundle must not
+    lose to a bundle the environment names for other servers."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("RNN_SPARK_HDFS_CA_BUNDLE", str(ca))
+    session = webhdfs.backend_for("swebhdfs://nn:9871/x").client._session
+    settings = session.merge_environment_settings("https://nn:9871/webhdfs/v1/x", {}, None,
+                                                  None, None)
+    assert settings["verify"] == str(ca)

@@ -113,6 +113,25 @@ def test_dry_run_client_mode_prints_the_exact_command(capsys, cache):
     assert not cache.exists()  # a dry run builds and uploads nothing
 
 
+def test_dry_run_with_a_keytab_logs_the_client_mode_driver_in_from_it(capsys, cache, tmp_path):
+    """Spark logs in from --principal/--keytab; the driver's Python here (WebHDFS) too. A
+    cluster-mode driver gets nothing of it: it uses its container's delegation tokens."""
+    from rnn_spark.fs import hdfs_config
+    keytab = tmp_path / "alice.keytab"
+    keytab.write_bytes(b"\x05\x02")
+    try:
+        env, unset, argv = _dry(capsys, "--principal", "alice@R", "--keytab", keytab, "train")
+        assert env["RNN_SPARK_KERBEROS_PRINCIPAL"] == "alice@R"
+        assert env["RNN_SPARK_KERBEROS_KEYTAB"] == str(keytab)
+        assert argv[argv.index("--principal") + 1] == "alice@R"
+        env, unset, argv = _dry(capsys, "--deploy-mode", "cluster", "--principal", "alice@R",
+                                "--keytab", keytab, "train")
+        assert not any(k.startswith("RNN_SPARK_KERBEROS") for k in env)
+        assert not any("KERBEROS" in a for a in argv)
+    finally:
+        hdfs_config.configure(reset=True)
+
+
 def test_dry_run_cluster_mode_sets_the_application_master(capsys, cache, monkeypatch):
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
     monkeypatch.setenv("HADOOP_TOKEN", "tok-123")  # a WebHDFS delegation token
