@@ -120,12 +120,13 @@ def test_dry_run_with_a_keytab_logs_the_client_mode_driver_in_from_it(capsys, ca
     keytab = tmp_path / "alice.keytab"
     keytab.write_bytes(b"\x05\x02")
     try:
-        env, unset, argv = _dry(capsys, "--principal", "alice@R", "--keytab", keytab, "train")
+        train = ("train", "--data", "hdfs:///d", "--run-dir", "hdfs:///r")
+        env, unset, argv = _dry(capsys, "--principal", "alice@R", "--keytab", keytab, *train)
         assert env["RNN_SPARK_KERBEROS_PRINCIPAL"] == "alice@R"
         assert env["RNN_SPARK_KERBEROS_KEYTAB"] == str(keytab)
         assert argv[argv.index("--principal") + 1] == "alice@R"
         env, unset, argv = _dry(capsys, "--deploy-mode", "cluster", "--principal", "alice@R",
-                                "--keytab", keytab, "train")
+                                "--keytab", keytab, *train)
         assert not any(k.startswith("RNN_SPARK_KERBEROS") for k in env)
         assert not any("KERBEROS" in a for a in argv)
     finally:
