@@ -196,4 +196,5 @@ def test_options_and_quotes_read_as_typed(site):
         body = page.read_text().split("<article", 1)[-1].split("</article>", 1)[0]
         text = text_of(body)
         hit = re.search(r"\u2013[a-z]|[\u2018\u2019\u201c\u201d]", text)
-        assert not hit, f"{page.relative_to(site)}: {text[max(hit.start() - 40, 0):hit.end() + 20]!r}"
+        where = text[max(hit.start() - 40, 0):hit.end() + 20] if hit else ""
+        assert not hit, f"{page.relative_to(site)}: {where!r}"
