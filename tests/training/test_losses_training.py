@@ -113,6 +113,18 @@ def test_resume_continues_bit_for_bit_with_the_loss_keys(binary_dataset, regress
         quiet=True)
     assert not same(final_weights(tmp_path / "full"), final_weights(tmp_path / "plain"))
     assert plain["train_loss"] != full["train_loss"]
+    # the loss is training's business: the exported model (model.json) is the same kind of file
+    info = [ckpt.read_model(str(tmp_path / r / "model"))[1] for r in ("full", "plain")]
+    assert info[0] == info[1]
+
+
+def test_language_models_take_label_smoothing_not_class_weights(char_dataset, capsys, tmp_path):
+    spec = Trainer(small_config(char_dataset, tmp_path / "a", **{"train.label_smoothing": 0.1}),
+                   quiet=True).spec.loss
+    assert spec.label_smoothing == 0.1 and spec.validation().label_smoothing == 0.0
+    run = tmp_path / "run"
+    assert_user_error(capsys, tiny_args(char_dataset, run, "--class-weights", "auto"), [tmp_path],
+                      "class_weights", "for classify", "lm dataset")
 
 
 @pytest.mark.spark
