@@ -278,7 +278,7 @@ class Config:
             raise ConfigError(f"{key_name('spark.master')} {self.spark.master!r} is not a Spark "
                               f"master; use local[N], local[N,F], local[*], yarn, spark://HOST:PORT "
                               f"or k8s://URL")
-        class_weights(t.class_weights)
+        parse_class_weights(t.class_weights)
         if o.nesterov and o.optimizer == "sgd" and o.momentum <= 0:
             raise ConfigError(f"{key_name('optim.nesterov')} needs {key_name('optim.momentum')} > 0")
         return self
@@ -287,7 +287,7 @@ class Config:
         return dumps_toml(self.to_dict())
 
 
-def class_weights(text: str) -> str | tuple[float, ...] | None:
+def parse_class_weights(text: str) -> str | tuple[float, ...] | None:
     """train.class_weights read: None (none), "auto", or one weight per class (a TOML list
     arrives as its text, "[1.0, 10.0]", and is read the same)."""
     s = str(text).strip().strip("[]").strip()

@@ -30,7 +30,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from rnn_spark.config import Config, OptimConfig, TrainConfig, class_weights, key_name
+from rnn_spark.config import Config, OptimConfig, TrainConfig, key_name, parse_class_weights
 from rnn_spark.data import Manifest, WorkUnit
 from rnn_spark.engine import ModelConfig
 from rnn_spark.engine.losses import LossSpec
@@ -77,7 +77,7 @@ def loss_spec(cfg: Config, manifest: Manifest, model: ModelConfig) -> LossSpec:
     if task == "regress" and t.label_smoothing:
         raise ConfigError(f"{key_name('train.label_smoothing')} is for lm and classify; {path} "
                           f"is a regress dataset: drop it")
-    weights = class_weights(t.class_weights)
+    weights = parse_class_weights(t.class_weights)
     if weights is not None and task != "classify":
         raise ConfigError(f"{key_name('train.class_weights')} is for classify; {path} is a "
                           f"{task} dataset: drop it")
