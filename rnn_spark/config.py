@@ -88,6 +88,17 @@ class TrainConfig:
     batch_size: int = opt(32, "sequences per minibatch on each worker")
     k1: int = opt(50, "TBPTT window: time steps per optimizer update")
     k2: int = opt(0, "TBPTT gradient horizon in steps, <= k1 (0 = k1)")
+    loss: str = opt("auto", "the training loss: cross_entropy (lm, classify), mse, mae or huber "
+                    "(regress); auto = the task's: cross_entropy or mse",
+                    ("auto", "cross_entropy", "mse", "mae", "huber"))
+    class_weights: str = opt("none", "classify: each class's weight in the cross-entropy (a "
+                             "weighted mean, as PyTorch's): none, auto (n / (classes x n_c) from the "
+                             "training split's label counts) or one weight >= 0 per class, "
+                             "\"w0,w1,...\"")
+    label_smoothing: float = opt(0.0, "lm, classify: label smoothing in [0, 1) (PyTorch's "
+                                 "CrossEntropyLoss label_smoothing)")
+    huber_delta: float = opt(1.0, "loss = huber: the error at which the loss turns from quadratic "
+                             "to linear (PyTorch's HuberLoss delta)")
     workers: int = opt(2, "W: parallel workers (Spark tasks) per round")
     steps_per_round: int = opt(4, "H: minibatches each worker trains on per round")
     averager: str = opt("bmuf", "how the driver merges worker deltas", ("average", "bmuf", "nesterov"))
@@ -255,6 +266,8 @@ class Config:
             ("train.stop_at_val_loss", t.stop_at_val_loss >= 0, ">= 0 (0 = off)"),
             ("train.metrics_flush_seconds", t.metrics_flush_seconds > 0, "> 0"),
             ("train.progress_seconds", t.progress_seconds > 0, "> 0"),
+            ("train.label_smoothing", 0 <= t.label_smoothing < 1, "in [0, 1)"),
+            ("train.huber_delta", t.huber_delta > 0, "> 0"),
         ]
         for key, ok, what in checks:
             if not ok:
@@ -265,12 +278,36 @@ class Config:
             raise ConfigError(f"{key_name('spark.master')} {self.spark.master!r} is not a Spark "
                               f"master; use local[N], local[N,F], local[*], yarn, spark://HOST:PORT "
                               f"or k8s://URL")
+        parse_class_weights(t.class_weights)
         if o.nesterov and o.optimizer == "sgd" and o.momentum <= 0:
             raise ConfigError(f"{key_name('optim.nesterov')} needs {key_name('optim.momentum')} > 0")
         return self
 
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
+
+
+def parse_class_weights(text: str) -> str | tuple[float, ...] | None:
+    """train.class_weights read: None (none), "auto", or one weight per class (a TOML list
+    arrives as its text, "[1.0, 10.0]", and is read the same)."""
+    s = str(text).strip().strip("[]").strip()
+    if s.lower() in ("none", ""):
+        return None
+    if s.lower() == "auto":
+        return "auto"
+    where = f"{key_name('train.class_weights')} {str(text)!r}"
+    try:
+        w = tuple(float(p) for p in s.split(","))
+    except ValueError:
+        raise ConfigError(f"{where}: expected none, auto or one weight per class like "
+                          f"\"1,10\"") from None
+    bad = [x for x in w if not (math.isfinite(x) and x >= 0)]
+    if bad:
+        raise ConfigError(f"{where}: weight {bad[0]:g} is not a finite number >= 0; give one "
+                          f"weight >= 0 per class")
+    if len(w) < 2 or not any(w):
+        raise ConfigError(f"{where}: give one weight per class (at least 2, not all 0), or auto")
+    return w
 
 
 _SPARK_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|yarn|(spark|k8s|mesos)://\S+)$")

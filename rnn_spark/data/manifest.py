@@ -83,6 +83,12 @@ class Manifest:
         s = self._split(split)
         return {"sequences": s["sequences"], "tokens": s["tokens"]}
 
+    def class_counts(self, split: str) -> list[int] | None:
+        """A classify dataset's rows per label in ``split`` (index = class), or None when the
+        manifest has none (written before rnn-spark counted them)."""
+        counts = (self.data.get("class_counts") or {}).get(split)
+        return None if counts is None else [int(c) for c in counts]
+
     def shards(self, split: str) -> list[dict]:
         return list(self._split(split)["shards"])
 
@@ -196,6 +202,10 @@ def validate(data, where: str) -> None:
             check_shard_path(sh["path"], where)
         _require(sum(sh["sequences"] for sh in s["shards"]) == s["sequences"], where,
                  f"split {name!r}: shard sequence counts do not add up")
+        counts = (data.get("class_counts") or {}).get(name)
+        _require(counts is None or (isinstance(counts, list) and sum(counts) == s["sequences"]
+                                    and len(counts) == data.get("output_size")), where,
+                 f"split {name!r}: class_counts do not add up to its sequences")
 
 
 def read_manifest(uri: str) -> Manifest:

@@ -21,7 +21,7 @@ from .cellbase import MaskInfo
 from .cells import make_cell
 from .config import ModelConfig
 from .gradrows import GradRows
-from .losses import mean_squared_error, softmax_cross_entropy
+from .losses import LossSpec
 from .projection import Projection
 
 __all__ = ["Model", "ModelConfig"]
@@ -37,6 +37,8 @@ class Model:
     state is carried, no loss); a state is a list with one entry per layer (``h``, or ``(h, c)``
     for the LSTM). ``loss_and_flat_grad`` is one window of (truncated) BPTT; ``forward`` and
     ``evaluate`` run without gradients."""
+
+    loss_spec = LossSpec()  # the loss _loss computes (engine/losses.py): plain CE / MSE unless set
 
     def __init__(self, cfg: ModelConfig | dict, seed: int = 0) -> None:
         if isinstance(cfg, dict):
@@ -219,13 +221,13 @@ class Model:
             if t.size and (t.min() < 0 or t.max() >= cfg.output_size):
                 raise ValueError(f"targets: class ids must be in [0, {cfg.output_size}), "
                                  f"got min {t.min()} max {t.max()} (unmasked targets)")
-            return softmax_cross_entropy(logits, t, w, need_grad)
+            return self.loss_spec.cross_entropy(logits, t, w, need_grad)
         O = cfg.output_size
         want = (B, T, O) if cfg.head_at == "every" else (B, O)
         if tg.shape != want:
             raise ValueError(f"targets: expected float values of shape {want}, got {tg.shape}")
         t = tg.transpose(1, 0, 2).reshape(-1, O) if cfg.head_at == "every" else tg
-        return mean_squared_error(logits, t.astype(self.dtype), w, need_grad)
+        return self.loss_spec.regress(logits, t.astype(self.dtype), w, need_grad)
 
     def _run(self, inputs, targets, mask, initial_state, row_mask, need_grad, k2=None):
         xt, mt, B, T = self._prepare(inputs, mask)

@@ -4,7 +4,9 @@ Tasks are contiguous runs of work units; each returns one :class:`Sums` per unit
 adds them in unit order, so the numbers do not depend on the runner or the number of tasks.
 
 * lm: loss (nats/token), perplexity, bits per token, top-1 / top-5 accuracy
-* classify: loss, accuracy, per-class precision / recall / F1, macro-F1, confusion matrix
+* classify: loss, accuracy, per-class precision / recall / F1, macro-F1, confusion matrix; with
+  two classes also ROC-AUC and PR-AUC (average precision) of class 1, exact: each row's score
+  travels to the driver, which ranks them all (training/classmetrics.py)
 * regress: MSE / RMSE / MAE in the data's original units (normalisation undone) and the same for
   the naive last-value forecast, when the targets are among the input columns (time series);
   with ``season=P`` (a forecaster with head_at last) also for the seasonal naive forecast: step j
@@ -23,6 +25,7 @@ from rnn_spark.data.batching import table_minibatches
 from rnn_spark.errors import UserError
 from rnn_spark.serve.common import chunk, denorm, log_softmax64, open_dataset, unit_reader
 from rnn_spark.serve.protocol import EvalShared, EvalTask
+from rnn_spark.training.classmetrics import batch_sums, binary_metrics, macro_f1, per_class
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Sums:
     top1: int = 0
     top5: int = 0
     confusion: np.ndarray | None = None            # classify [C, C]: true row, predicted column
+    scores: list = field(default_factory=list)     # two classes: z1 - z0 per row ...
+    labels: list = field(default_factory=list)     # ... and its label
     # sse, sae, n, naive sse, naive sae, seasonal naive sse, seasonal naive sae
     reg: np.ndarray = field(default_factory=lambda: np.zeros(7))
 
@@ -45,6 +50,8 @@ class Sums:
         self.reg = self.reg + o.reg
         if o.confusion is not None:
             self.confusion = o.confusion.copy() if self.confusion is None else self.confusion + o.confusion
+        self.scores += o.scores
+        self.labels += o.labels
 
 
 @dataclass(frozen=True)
@@ -80,15 +87,14 @@ def _lm(model, mb, s: Sums):
 
 def _classify(model, mb, s: Sums):
     logits, _ = model.forward(mb.inputs, mb.mask)
-    t = mb.targets.astype(np.intp)
-    lp = log_softmax64(logits)
-    s.loss_sum += float(-lp[np.arange(len(t)), t].sum())
-    s.count += int(len(t))
-    pred = logits.argmax(axis=1)
-    s.top1 += int((pred == t).sum())
-    C = logits.shape[1]
-    conf = np.bincount(t * C + pred, minlength=C * C).reshape(C, C)
-    s.confusion = conf if s.confusion is None else s.confusion + conf
+    b = batch_sums(logits, mb.targets)
+    s.loss_sum += b.loss_sum
+    s.count += len(mb.targets)
+    s.top1 += b.correct
+    s.confusion = b.confusion if s.confusion is None else s.confusion + b.confusion
+    if b.scores is not None:
+        s.scores.append(b.scores)
+        s.labels.append(np.asarray(mb.targets, np.int8))
 
 
 def _regress(model, mb, s: Sums, stats, season: int = 0):
@@ -174,15 +180,14 @@ def metrics_of(task: str, s: Sums, season: int = 0) -> dict:
                 "top5_accuracy": _div(s.top5, s.count), "targets": s.count}
     if task == "classify":
         conf = s.confusion if s.confusion is not None else np.zeros((0, 0), np.int64)
-        tp = np.diag(conf).astype(np.float64)
-        prec = np.divide(tp, conf.sum(0), out=np.zeros_like(tp), where=conf.sum(0) > 0)
-        rec = np.divide(tp, conf.sum(1), out=np.zeros_like(tp), where=conf.sum(1) > 0)
-        f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros_like(tp), where=prec + rec > 0)
-        return {"loss": _div(s.loss_sum, s.count), "accuracy": _div(s.top1, s.count),
-                "macro_f1": float(f1.mean()) if len(f1) else float("nan"),
-                "per_class": [{"class": c, "precision": float(prec[c]), "recall": float(rec[c]),
-                               "f1": float(f1[c]), "support": int(conf[c].sum())}
-                              for c in range(len(tp))],
+        prec, rec, f1 = per_class(conf)
+        out = {"loss": _div(s.loss_sum, s.count), "accuracy": _div(s.top1, s.count),
+               "macro_f1": macro_f1(conf)}
+        if s.scores:
+            out.update(binary_metrics(np.concatenate(s.scores), np.concatenate(s.labels)))
+        return {**out, "per_class": [{"class": c, "precision": float(prec[c]),
+                                      "recall": float(rec[c]), "f1": float(f1[c]),
+                                      "support": int(conf[c].sum())} for c in range(len(f1))],
                 "confusion": conf.tolist(), "targets": s.count}
     sse, sae, n = s.reg[:3]
     out = {"loss": _div(s.loss_sum, s.count), "mse": _div(sse, n), "rmse": math.sqrt(_div(sse, n)),

@@ -20,7 +20,7 @@ from rnn_spark.engine import Model
 from rnn_spark.errors import Interrupted, UserError
 from rnn_spark.spark_master import check_master
 from rnn_spark.training import checkpoint as ckpt
-from rnn_spark.training import partial, prepare, resume
+from rnn_spark.training import classmetrics, partial, prepare, resume
 from rnn_spark.training import summary as run_summary
 from rnn_spark.training.earlystop import EarlyStop
 from rnn_spark.training.metrics import MetricsLog
@@ -195,6 +195,9 @@ class Trainer:
                   f"({self.model.num_params:,} parameters) on {len(self.units)} work units, "
                   f"{t.workers} workers x {t.steps_per_round} minibatches x {t.batch_size} rows per round, "
                   f"{self.rounds_per_epoch} rounds/epoch, rounds {start}..{self.total_rounds - 1}")
+        if self.spec.loss.class_weights:
+            self._say(f"class weights ({t.class_weights}): "
+                      + ", ".join(f"{w:.4g}" for w in self.spec.loss.class_weights))
         t0 = time.time()
         last_loss = float("nan")
         self.progress = Progress(self.total_rounds, start, t.progress_seconds, quiet=self.quiet)
@@ -336,15 +339,21 @@ class Trainer:
         tasks = eval_tasks(self.val_units, w)
         # the stored weights, as exported -- not bmuf's look-ahead broadcast
         shared = Shared(self.spec, self.state.global_w.astype(self.state.dtype))
-        loss_sum, count, correct = 0.0, 0, 0
+        loss_sum, count, correct, conf, scores, labels = 0.0, 0, 0, None, [], []
         for res in self.runner.map(eval_task, tasks, shared):
             loss_sum += res.loss_sum
             count += res.count
             correct += res.correct
+            if res.confusion is not None:
+                conf = res.confusion if conf is None else conf + res.confusion
+            if res.scores is not None:
+                scores.append(res.scores)
+                labels.append(res.labels)
         rec = {"kind": "val", "round": g, "loss": loss_sum / max(count, 1), "count": count,
                "time": time.time()}
         if self.manifest.task in ("lm", "classify"):
             rec["accuracy"] = correct / max(count, 1)
+        rec.update(classmetrics.val_fields(conf, scores, labels))
         if rec["loss"] < self.best_val:
             self.best_val = rec["loss"]
             ckpt.write_checkpoint_dir(self.run_dir.best,

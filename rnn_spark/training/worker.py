@@ -25,6 +25,7 @@ from rnn_spark.engine.clipping import clip_by_global_norm
 from rnn_spark.engine.optim import Optimizer
 from rnn_spark.engine.tbptt import train_minibatch
 from rnn_spark.training import faults
+from rnn_spark.training.classmetrics import batch_sums
 from rnn_spark.training.plan import Slice, task_seed
 from rnn_spark.training.protocol import EvalResult, EvalTask, RunSpec, Shared, Task, TaskResult
 
@@ -144,6 +145,7 @@ def train_task(task: Task, shared: Shared) -> TaskResult:
     spec = shared.spec
     model = _model(spec)
     model.set_flat(shared.weights)
+    model.loss_spec = spec.loss
     opt = spec.optimizer.build(model.num_params, model.flat.dtype)
     if shared.opt_state is not None and spec.average_optimizer_state:
         opt.load_state(shared.opt_state, int(shared.opt_steps))
@@ -176,19 +178,36 @@ def eval_batch_rows(spec: RunSpec, units: tuple[WorkUnit, ...]) -> int:
 
 
 def eval_task(task: EvalTask, shared: Shared) -> EvalResult:
-    """Loss (and accuracy for lm/classify) of the broadcast weights on the task's validation rows."""
+    """Loss (and accuracy for lm/classify) of the broadcast weights on the task's validation rows:
+    the training loss without class weights and label smoothing (LossSpec.validation); classify
+    adds its confusion matrix and, with two classes, each row's score (training/classmetrics.py)."""
     spec = shared.spec
     model = _model(spec)
     model.set_flat(shared.weights)
+    model.loss_spec = spec.loss.validation()
     manifest, reader = spec.manifest(), shard_reader(spec)
     slices = task.slices or tuple(Slice(i, 0, u.rows) for i, u in enumerate(task.units))
     rows = eval_batch_rows(spec, task.units)
     loss_sum, count, correct = 0.0, 0, 0
+    confusion, scores, labels = None, [], []
     table = slice_rows(reader, task.units, slices)
     for mb in table_minibatches(table, manifest, rows, dtype=model.flat.dtype, bucket=False):
+        if spec.model.task == "classify":
+            b = batch_sums(model.forward(mb.inputs, mb.mask)[0], mb.targets)
+            loss_sum += b.loss_sum
+            count += len(mb.targets)
+            correct += b.correct
+            confusion = b.confusion if confusion is None else confusion + b.confusion
+            if b.scores is not None:
+                scores.append(b.scores)
+                labels.append(np.asarray(mb.targets, np.int8))
+            continue
         mb_loss, mb_count, _, metrics = model.evaluate(mb.inputs, mb.targets, mb.mask,
                                                        return_metrics=True)
         loss_sum += mb_loss
         count += mb_count
         correct += int(metrics.get("correct", 0))
-    return EvalResult(worker=task.worker, loss_sum=loss_sum, count=count, correct=correct)
+    return EvalResult(worker=task.worker, loss_sum=loss_sum, count=count, correct=correct,
+                      confusion=confusion,
+                      scores=np.concatenate(scores) if scores else None,
+                      labels=np.concatenate(labels) if labels else None)

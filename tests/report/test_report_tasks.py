@@ -65,7 +65,9 @@ def test_classifier_report_has_the_accuracy_curve(classify_run):
     assert main(["report", str(classify_run)]) == 0
     page = (classify_run / "report.html").read_text()
     vals = val_records(classify_run)
-    assert all("accuracy" in v for v in vals)
+    assert all({"accuracy", "macro_f1", "roc_auc", "pr_auc"} <= set(v) for v in vals)
+    for name in ("accuracy", "macro-F1", "ROC-AUC", "PR-AUC"):  # two classes: all four
+        assert f"{name} at best" in page
     assert "<h2>Validation accuracy</h2>" in page and "id='chart-accuracy'" in page
     assert vertices(page, "accuracy-accuracy-line") == len(vals) >= 2
     assert (classify_run / "report-accuracy.png").read_bytes().startswith(b"\x89PNG")
