@@ -239,6 +239,7 @@ class EvalResult:
     loss_sum: float
     count: int
     correct: int                   # lm / classify: correctly predicted targets
+    chars: float = 0.0             # lm: characters the targets stand for (bits per character)
 
 
 @dataclass(frozen=True)
