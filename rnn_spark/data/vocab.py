@@ -72,8 +72,8 @@ class Vocab:
 
     @classmethod
     def from_dict(cls, d: dict):
-        """The vocabulary a record describes (a :class:`Vocab`, or for ``bpe`` / ``word`` a
-        :class:`~rnn_spark.data.tokenizer.TokenizerVocab`)."""
+        """The vocabulary a record describes (a ``Vocab``, or for ``bpe`` / ``word`` a
+        ``rnn_spark.data.tokenizer.TokenizerVocab``)."""
         from rnn_spark.data.tokenizer import SUBWORD_KINDS, TokenizerVocab
         if d["type"] in SUBWORD_KINDS:
             return TokenizerVocab.from_dict(d)

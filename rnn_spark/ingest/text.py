@@ -364,7 +364,7 @@ def ingest_text(sources, out: str, *, seq_len: int, vocab: str = "char", min_fre
 
     ``vocab``: char, byte, bpe (byte-level BPE) or word; bpe and word need ``vocab_size`` and the
     ``text`` extra, and train their tokenizer on at most ``vocab_sample`` bytes of the training
-    split (see :mod:`rnn_spark.ingest.segments`).
+    split (see ``rnn_spark.ingest.segments``).
 
     ``run`` takes the engine options of :func:`rnn_spark.ingest.pipeline.run_ingest`
     (overwrite, engine, master, shard_bytes, row_group_bytes, rows_per_group, chunk_bytes, quiet).
