@@ -164,3 +164,23 @@ def test_byte_model_bits_per_char_count_characters_not_bytes(tmp_path, train_run
     assert chars < 0.95 * len(t)
     assert ev.metrics["bits_per_char"] == pytest.approx(
         ev.metrics["loss"] * len(t) / chars / math.log(2), rel=1e-12)
+
+
+def test_a_bpe_model_without_the_extra(bpe_run):
+    """Loading and evaluating need no tokenizer (ids and their characters are in model.json);
+    turning text into ids does: one line naming the extra."""
+    import os
+    import subprocess
+    import sys
+    ds, run = bpe_run
+    code = ("import sys; sys.modules['tokenizers'] = None\n"
+            "from rnn_spark.cli import main; sys.exit(main(sys.argv[1:]))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    r = subprocess.run([sys.executable, "-c", code, "evaluate", "--model", run, "--data", ds,
+                        "--json"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and "bits_per_char" in json.loads(r.stdout), r.stderr
+    r = subprocess.run([sys.executable, "-c", code, "generate", "--model", run, "--prime", "x"],
+                       env=env, capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == "" and r.stderr == (
+        "error: a bpe vocabulary needs the Hugging Face tokenizers package: pip install "
+        "'rnn-spark[text]' (the text extra)\n")
