@@ -43,6 +43,9 @@ def vocab_mismatch(model, data, name: str,
     differ = [i for i in range(max(len(a), len(b)))
               if i >= len(a) or i >= len(b) or a[i] != b[i]]
     if not differ:
+        if getattr(mv, "json", None) != getattr(dv, "json", None):  # bpe/word: the tokenizer
+            return (f"vocabulary differs: the same {len(a)} {mv.kind} tokens, but {model_name}'s "
+                    f"tokenizer is not {name}'s (other merges or settings)")
         return None
     i = differ[0]
     if i >= len(a):

@@ -66,9 +66,13 @@ class Manifest:
 
     @property
     def vocab(self):
-        """Token strings (character vocabulary), or ``None`` when there is no vocabulary."""
+        """The vocabulary as a model.json records it: token strings (char/byte vocabulary), the
+        vocabulary record itself (bpe/word: it holds the tokenizer), or ``None``."""
         if not self.vocab_info:
             return None
+        from rnn_spark.data.tokenizer import SUBWORD_KINDS
+        if self.vocab_info.get("type") in SUBWORD_KINDS:
+            return dict(self.vocab_info)
         from rnn_spark.data.vocab import Vocab
         return Vocab.from_dict(self.vocab_info).tokens
 

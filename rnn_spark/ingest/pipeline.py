@@ -76,6 +76,12 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
                 else:
                     from rnn_spark.ingest.local import local_run
                     data = local_run(job, srcs, tmp, seed=seed, say=say, plan_args=plan_args)
+                if "train" not in data["splits"]:
+                    raise DataError(f"{srcs[0]['uri']}: no training sequence of at least 2 steps"
+                                    " in the input; check the files, the length options and "
+                                    "--val-fraction")
+                for name, raw in job.files().items():
+                    fs.write_bytes(fs.join(tmp, name), raw)
                 fs.write_bytes(fs.join(tmp, MANIFEST_NAME), dump_manifest(data))
         except Terminated:
             say.always("stopped by SIGTERM; the unfinished output was removed")

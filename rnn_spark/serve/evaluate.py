@@ -3,7 +3,9 @@
 Tasks are contiguous runs of work units; each returns one :class:`Sums` per unit, and the driver
 adds them in unit order, so the numbers do not depend on the runner or the number of tasks.
 
-* lm: loss (nats/token), perplexity, bits per token, top-1 / top-5 accuracy
+* lm: loss (nats/token), perplexity, bits per token, bits per character (the targets' nats over
+  the characters they stand for: the model's ``Vocab.char_lengths``, so char, byte, bpe and word
+  models of the same text compare), top-1 / top-5 accuracy
 * classify: loss, accuracy, per-class precision / recall / F1, macro-F1, confusion matrix; with
   two classes also ROC-AUC and PR-AUC (average precision) of class 1, exact: each row's score
   travels to the driver, which ranks them all (training/classmetrics.py)
@@ -34,6 +36,7 @@ class Sums:
 
     loss_sum: float = 0.0
     count: int = 0
+    chars: float = 0.0                              # lm: characters the targets stand for
     top1: int = 0
     top5: int = 0
     confusion: np.ndarray | None = None            # classify [C, C]: true row, predicted column
@@ -45,6 +48,7 @@ class Sums:
     def add(self, o: "Sums") -> None:
         self.loss_sum += o.loss_sum
         self.count += o.count
+        self.chars += o.chars
         self.top1 += o.top1
         self.top5 += o.top5
         self.reg = self.reg + o.reg
@@ -72,7 +76,7 @@ def _naive_cols(stats, width: int):
     return np.array([fcols.index(tcols[o % len(tcols)]) for o in range(width)])
 
 
-def _lm(model, mb, s: Sums):
+def _lm(model, mb, s: Sums, chars: np.ndarray | None = None):
     logits, _ = model.forward(mb.inputs, mb.mask)
     m = mb.mask.astype(bool)
     z = logits[m]
@@ -80,6 +84,8 @@ def _lm(model, mb, s: Sums):
     lp = log_softmax64(z)
     s.loss_sum += float(-lp[np.arange(len(t)), t].sum())
     s.count += int(len(t))
+    if chars is not None:
+        s.chars += float(chars[t].sum())
     above = (z > z[np.arange(len(t)), t][:, None]).sum(axis=1)
     s.top1 += int((above < 1).sum())
     s.top5 += int((above < 5).sum())
@@ -157,7 +163,7 @@ def evaluate_task(task: EvalTask, shared: EvalShared) -> list[Sums]:
                 table = shared.ids.apply(table)
             for mb in table_minibatches(table, m, shared.batch_size, model.flat.dtype, False):
                 if m.task == "lm":
-                    _lm(model, mb, s)
+                    _lm(model, mb, s, shared.chars)
                 elif m.task == "classify":
                     _classify(model, mb, s)
                 else:
@@ -215,7 +221,9 @@ def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 6
     own = runner is None
     runner = runner or make_runner("inline")
     try:
-        shared = EvalShared(tm.spec(), m, batch_size, season, ids)
+        vocab = tm.vocab if tm.task == "lm" else None
+        shared = EvalShared(tm.spec(), m, batch_size, season, ids,
+                            None if vocab is None else vocab.char_lengths())
         tasks = [EvalTask(tuple(part)) for part in chunk(units, 2 * max(1, runner.workers_hint))]
         total = Sums()
         for res in runner.map(evaluate_task, tasks, shared):
@@ -225,8 +233,8 @@ def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 6
         if own:
             runner.close()
     metrics = metrics_of(tm.task, total, season)
-    if tm.task == "lm" and (m.vocab_info or {}).get("type") == "char":
-        metrics["bits_per_char"] = metrics["bits_per_token"]  # one token is one character
+    if shared.chars is not None:  # char: one token is one character, the same as per token
+        metrics["bits_per_char"] = _div(total.loss_sum, total.chars) / math.log(2)
     return Evaluation(tm.task, split, sum(u.rows for u in units), metrics)
 
 

@@ -88,7 +88,9 @@ def interface(tm, fmt: str) -> dict:
     x_name = "input" if fmt == "onnx" else "x"
     if cfg.token_input:
         x = {"name": x_name, "dtype": "int64", "shape": ["batch", "time"],
-             "units": "token ids of the model's vocabulary (model.json \"vocab\")"
+             "units": "token ids of the tokenizer in tokenizer.json (Hugging Face tokenizers: "
+             "Tokenizer.from_file(...).encode(text).ids)" if getattr(tm.vocab, "json", None)
+             else "token ids of the model's vocabulary (model.json \"vocab\")"
              if tm.vocab is not None else f"token ids in [0, {cfg.vocab_size})"}
     else:
         x = {"name": x_name, "dtype": fdt, "shape": ["batch", "time", cfg.input_size],
@@ -146,6 +148,9 @@ def write_export(tm, out: str, fmt: str, files: dict[str, bytes], meta: dict,
     from rnn_spark import __version__
     from rnn_spark.serve.common import check_out
     replace = check_out(out, overwrite, [tm.source.uri], kind=EXPORT)
+    if getattr(tm.vocab, "json", None):  # bpe/word: the tokenizer, to turn text into its ids
+        from rnn_spark.data.tokenizer import TOKENIZER_FILE
+        files = {**files, TOKENIZER_FILE: tm.vocab.json.encode("utf-8")}
     with fs.staging_dir(out, overwrite=replace) as tmp:
         for name, raw in files.items():
             fs.write_bytes(fs.join(tmp, name), raw)

@@ -9,6 +9,7 @@ stopped.
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import time
 
@@ -339,7 +340,7 @@ class Trainer:
         tasks = eval_tasks(self.val_units, w)
         # the stored weights, as exported -- not bmuf's look-ahead broadcast
         shared = Shared(self.spec, self.state.global_w.astype(self.state.dtype))
-        loss_sum, count, correct, conf, scores, labels = 0.0, 0, 0, None, [], []
+        loss_sum, count, correct, conf, scores, labels, chars = 0.0, 0, 0, None, [], [], 0.0
         for res in self.runner.map(eval_task, tasks, shared):
             loss_sum += res.loss_sum
             count += res.count
@@ -349,11 +350,14 @@ class Trainer:
             if res.scores is not None:
                 scores.append(res.scores)
                 labels.append(res.labels)
+            chars += res.chars
         rec = {"kind": "val", "round": g, "loss": loss_sum / max(count, 1), "count": count,
                "time": time.time()}
         if self.manifest.task in ("lm", "classify"):
             rec["accuracy"] = correct / max(count, 1)
         rec.update(classmetrics.val_fields(conf, scores, labels))
+        if chars > 0:  # lm: the same text's bits per character, whatever the vocabulary
+            rec["bits_per_char"] = loss_sum / chars / math.log(2)
         if rec["loss"] < self.best_val:
             self.best_val = rec["loss"]
             ckpt.write_checkpoint_dir(self.run_dir.best,

@@ -285,6 +285,7 @@ class EvalResult:
     confusion: np.ndarray | None = None   # classify: [C, C] counts (training/classmetrics.py)
     scores: np.ndarray | None = None      # two classes: each row's z1 - z0 ...
     labels: np.ndarray | None = None      # ... and its label (int8)
+    chars: float = 0.0             # lm: characters the targets stand for (bits per character)
 
 
 @dataclass(frozen=True)

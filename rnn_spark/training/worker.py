@@ -188,8 +188,9 @@ def eval_task(task: EvalTask, shared: Shared) -> EvalResult:
     manifest, reader = spec.manifest(), shard_reader(spec)
     slices = task.slices or tuple(Slice(i, 0, u.rows) for i, u in enumerate(task.units))
     rows = eval_batch_rows(spec, task.units)
-    loss_sum, count, correct = 0.0, 0, 0
+    loss_sum, count, correct, chars = 0.0, 0, 0, 0.0
     confusion, scores, labels = None, [], []
+    lengths = char_lengths(manifest)
     table = slice_rows(reader, task.units, slices)
     for mb in table_minibatches(table, manifest, rows, dtype=model.flat.dtype, bucket=False):
         if spec.model.task == "classify":
@@ -207,7 +208,17 @@ def eval_task(task: EvalTask, shared: Shared) -> EvalResult:
         loss_sum += mb_loss
         count += mb_count
         correct += int(metrics.get("correct", 0))
+        if lengths is not None:
+            chars += float(lengths[mb.targets[mb.mask.astype(bool)]].sum())
     return EvalResult(worker=task.worker, loss_sum=loss_sum, count=count, correct=correct,
                       confusion=confusion,
                       scores=np.concatenate(scores) if scores else None,
-                      labels=np.concatenate(labels) if labels else None)
+                      labels=np.concatenate(labels) if labels else None, chars=chars)
+
+
+def char_lengths(manifest):
+    """A language model dataset's characters per token id (None for other tasks)."""
+    if manifest.task != "lm" or not manifest.vocab_info:
+        return None
+    from rnn_spark.data.vocab import Vocab
+    return Vocab.from_dict(manifest.vocab_info).char_lengths()
