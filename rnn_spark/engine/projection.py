@@ -8,6 +8,11 @@ Token input (layer 0) has two paths, chosen by size:
   (one GEMM), then ``dW_ih = dtable^T @ E`` and ``dE = dtable @ W_ih`` are small ``[V, ...]`` GEMMs.
 * otherwise gather: ``x = E[tokens]`` then the dense path; ``dE`` sums ``dx`` rows per token with
   one stable sort + ``np.add.reduceat`` (no ``np.add.at``).
+
+Embedding (word) dropout gives a scale per input position, ``s [T, B]`` (engine/dropout.py): the
+layer reads ``s * E[token]``. Both paths keep working: the table path takes ``s * (E W_ih^T)[token]
++ b``, the one-hot backward puts ``s`` where the one-hot has its ones (the bias gradient is then
+the plain row sum).
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ class Projection:
         """``W_ih^T`` in internal order, scaled ``[In, GH]`` (dense-input forward)."""
         return self.cell.internal_T_scaled(self.w_ih)
 
-    def _table(self) -> np.ndarray:
+    def _table(self, bias: bool = True) -> np.ndarray:
         """``E @ W_ih^T + b`` per token, internal order, scaled ``[V, GH]``. The product is taken
         in PyTorch order against a transposed view (BLAS reads it as is, no transposed copy)
         and permuted afterwards, which costs a [V, GH] copy instead of a [GH, In] transpose."""
@@ -69,14 +74,17 @@ class Projection:
         table = np.empty_like(t)
         for bi, bt, sc in self.cell.blocks:
             np.multiply(t[:, bt], sc, out=table[:, bi])
-        table += self.b_s
+        if bias:
+            table += self.b_s
         return table
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x: tokens [T, B] (int) or features [T, B, In]. Returns XP (internal order, scaled):
-        ``[T, B, GH]``, or gate-major ``[G, T, B, H]`` when ``prep.gate_major`` is set."""
+    def forward(self, x: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+        """x: tokens [T, B] (int) or features [T, B, In]; scale: embedding dropout ``[T, B]``
+        (token input; None = off). Returns XP (internal order, scaled): ``[T, B, GH]``, or
+        gate-major ``[G, T, B, H]`` when ``prep.gate_major`` is set."""
         gm = self.gate_major
         G = self.cell.gates
+        self.scale = scale
         if self.embedding is not None:
             T, B = x.shape
             self.tokens = x
@@ -84,20 +92,28 @@ class Projection:
             if self.use_table is None:
                 self.use_table = V <= T * B
             if self.use_table:
-                table = self._table()
+                table = self._table(bias=scale is None)
                 tok = x.reshape(-1)
                 # ids are checked; mode="raise" would make take() buffer its output
                 if not gm:
                     xp = self.ws.get("xp", (T * B, table.shape[1]), table.dtype)
                     np.take(table, tok, axis=0, out=xp, mode="clip")
+                    if scale is not None:
+                        xp *= scale.reshape(-1, 1)
+                        xp += self.b_s
                     return xp.reshape(T, B, -1)
                 H = table.shape[1] // G
                 tg = np.ascontiguousarray(table.reshape(V, G, H).transpose(1, 0, 2))
                 xp = self.ws.get("xpg", (G, T * B, H), table.dtype)
                 for g in range(G):
                     np.take(tg[g], tok, axis=0, out=xp[g], mode="clip")
+                    if scale is not None:
+                        xp[g] *= scale.reshape(-1, 1)
+                        xp[g] += self.b_s[g * H:(g + 1) * H]
                 return xp.reshape(G, T, B, H)
             x = np.take(self.embedding, x, axis=0)
+            if scale is not None:
+                x *= scale[:, :, None]
         self.x = x
         T, B, In = x.shape
         x2 = x.reshape(T * B, In)
@@ -127,9 +143,10 @@ class Projection:
             if onehot:  # per-token sums by a one-hot GEMM beat two [N, E] x [E, GH] GEMMs
                 onehot = self.ws.get("onehot", (V, N), dxp.dtype)
                 onehot.fill(0)
-                onehot[tok, np.arange(N)] = 1
-                dtab = gr.left(onehot)  # [V, GH]
-                bsum = dtab.sum(axis=0)
+                s = self.scale
+                onehot[tok, np.arange(N)] = 1 if s is None else s[t0:].reshape(-1)
+                dtab = gr.left(onehot)  # [V, GH]: per token, sum of (s *) dXP rows
+                bsum = dtab.sum(axis=0) if s is None else gr.rowsum()
                 self.cell.to_torch_into(bsum, g_b)
                 self.cell.to_torch_into(dtab.T @ self.embedding, g_w)
                 if g_emb is not None:
@@ -137,6 +154,8 @@ class Projection:
                 return bsum
             if not hasattr(self, "x"):
                 self.x = np.take(self.embedding, self.tokens, axis=0)
+                if self.scale is not None:
+                    self.x *= self.scale[:, :, None]
         bsum = gr.rowsum()
         self.cell.to_torch_into(bsum, g_b)
         x2 = self.x[t0:].reshape(-1, self.x.shape[2])
@@ -144,6 +163,8 @@ class Projection:
         if self.embedding is not None:
             if g_emb is not None:
                 dx = gr.at(self.w_int)
+                if self.scale is not None:
+                    dx *= self.scale[t0:].reshape(-1, 1)
                 g_emb += scatter_rows(dx, self.tokens[t0:].reshape(-1), self.embedding.shape[0])
         elif dx_out is not None:
             gr.at(self.w_int, out=dx_out[t0:].reshape(-1, self.w_int.shape[1]))
