@@ -181,19 +181,16 @@ class Cell:
     def backward(self, dy: np.ndarray, cache: Any, prep: Prep, mi: MaskInfo, t0: int) -> Backward:
         """Back through steps ``T-1 .. t0`` (state entering step t0 is a constant): ``dy [T, B, H]``
         the gradient w.r.t. the outputs ``y``, ``cache`` from :meth:`forward` of the same call
-        (which holds the recurrent dropout mask, if any: ``hprev`` then is ``h_{t-1} * rm``)."""
+        (which holds the recurrent dropout mask, if any: ``hprev`` then is ``h_{t-1} * rm``, as
+        the forward computed it: :meth:`dropped`)."""
         raise NotImplementedError
 
     @staticmethod
-    def dropped_hprev(hb: np.ndarray, rm: np.ndarray | None, t0: int, prep: Prep) -> np.ndarray:
-        """``Backward.hprev``: ``hb[:T]`` (h_0 .. h_{T-1}), times the recurrent dropout mask if
-        any -- the left operand of dW_hh is what entered the recurrent product (steps t0.. only)."""
-        T = hb.shape[0] - 1
-        if rm is None:
-            return hb[:T]
-        out = prep.ws.get("hprev_rm", (T,) + hb.shape[1:], hb.dtype)
-        np.multiply(hb[t0:T], rm, out=out[t0:])
-        return out
+    def dropped(rm: np.ndarray | None, T: int, prep: Prep, dtype) -> np.ndarray | None:
+        """With recurrent dropout, the window's buffer ``[T, B, H]`` for ``h_{t-1} * rm`` of every
+        step: the step loop writes step t's product there, and the backward hands it over as
+        ``Backward.hprev`` (what entered the recurrent product: the left operand of dW_hh)."""
+        return None if rm is None else prep.ws.get("h_rm", (T,) + rm.shape, dtype)
 
     def zero_state(self, batch: int, dtype) -> Any:
         """The all-zero state of this layer: ``h [B, H]`` (``(h, c)`` for cells with a cell state)."""

@@ -32,6 +32,7 @@ class GRUCache(NamedTuple):
     hb: np.ndarray  # [T+1, B, H] h_0 .. h_T
     ghn: np.ndarray  # [T, B, H] h_{t-1} W_hn^T + b_hn (h_{t-1} * rm with recurrent dropout)
     rm: np.ndarray | None = None  # [B, H] recurrent dropout mask
+    hd: np.ndarray | None = None  # [T, B, H] h_{t-1} * rm of every step
 
 
 class GRUCell(Cell):
@@ -69,10 +70,10 @@ class GRUCell(Cell):
         ghv = block_out(gh, fwd)  # [J, B, m] view of gh
         tmp = np.empty((B, H), dtype=dt)  # [B, H]
         H2 = 2 * H
-        hd = None if rm is None else np.empty_like(tmp)  # [B, H] h_{t-1} * rm
+        hd = self.dropped(rm, T, prep, dt)  # [T, B, H] h_{t-1} * rm
         for t in range(T):
             a = xp[t]  # [B, 3H]
-            hp = hb[t] if rm is None else np.multiply(hb[t], rm, out=hd)
+            hp = hb[t] if rm is None else np.multiply(hb[t], rm, out=hd[t])
             np.matmul(hp, fwd, out=ghv)  # [B, H] @ [J, H, m] -> [J, B, m]: h_{t-1} W_hh^T
             rz = a[:, :H2]  # [B, 2H] r, z
             np.add(rz, gh[:, :H2], out=rz)
@@ -89,13 +90,13 @@ class GRUCell(Cell):
             np.add(n, tmp, out=hb[t + 1])  # h_t = (1 - z) n + z h_{t-1}
             if mi.masked(t):
                 mi.hold(t, hb[t + 1], hb[t])
-        return Forward(hb[1:], hb[T].copy(), GRUCache(xp, hb, ghn, rm))
+        return Forward(hb[1:], hb[T].copy(), GRUCache(xp, hb, ghn, rm, hd))
 
     def backward(self, dy: np.ndarray, cache: GRUCache, prep: GRUPrep, mi: MaskInfo,
                  t0: int) -> Backward:
         """dy: ``[T, B, H]``. dxp ``[T, B, 3H]`` and dgh ``[T, B, 3H]`` differ in the n slot:
         ``dxp_n = dz_n``, ``dgh_n = dz_n * r``."""
-        a, hb, ghn, rm = cache
+        a, hb, ghn, rm, hd = cache
         T, B, H = dy.shape
         dt = dy.dtype
         H2 = 2 * H
@@ -141,4 +142,4 @@ class GRUCell(Cell):
             if m:
                 dh_next += carry
         dx[w, :, :H2] = dg[w, :, :H2]
-        return Backward(dx, dg, self.dropped_hprev(hb, rm, t0, prep), dh_next)
+        return Backward(dx, dg, hb[:T] if hd is None else hd, dh_next)

@@ -16,9 +16,11 @@ from .buffers import Workspace
 from .losses import LossSpec
 
 
-def head_input(cfg, y: np.ndarray, mt: np.ndarray | None, row_mask, drop_mask: np.ndarray | None):
+def head_input(cfg, y: np.ndarray, mt: np.ndarray | None, row_mask,
+               drop_mask: np.ndarray | None, ws: Workspace | None = None):
     """Head input ``[N, W]`` from the top layer's outputs ``y [T, B, W]`` and, for last-step heads,
-    the step index and validity per row (None, None for every-step heads)."""
+    the step index and validity per row (None, None for every-step heads); the dropped input goes
+    into ``ws`` when given."""
     T, B, W = y.shape
     if cfg.head_at == "every":
         hin, idx, valid = y.reshape(T * B, W), None, None
@@ -34,7 +36,8 @@ def head_input(cfg, y: np.ndarray, mt: np.ndarray | None, row_mask, drop_mask: n
         if cfg.bidirectional:
             hin[:, W // 2:] = y[0, :, W // 2:]
     if drop_mask is not None:
-        hin = hin * drop_mask.reshape(hin.shape)
+        out = None if ws is None else ws.get("hin_drop", hin.shape, hin.dtype)
+        hin = np.multiply(hin, drop_mask.reshape(hin.shape), out=out)
     return hin, idx, valid
 
 

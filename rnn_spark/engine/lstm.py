@@ -33,6 +33,7 @@ class LSTMCache(NamedTuple):
     cb: np.ndarray  # [T+1, B, H] c_0 .. c_T
     tc: np.ndarray  # [T, B, H] tanh(c_t)
     rm: np.ndarray | None = None  # [B, H] recurrent dropout mask
+    hd: np.ndarray | None = None  # [T, B, H] h_{t-1} * rm of every step
 
 
 class LSTMCell(Cell):
@@ -91,10 +92,10 @@ class LSTMCell(Cell):
         fwd = prep.fwd  # [4, J, H, m]
         J, m = fwd.shape[1], fwd.shape[3]
         pv = P.reshape(4, B, J, m).transpose(0, 2, 1, 3)  # [4, J, B, m] block view of P
-        hd = None if rm is None else np.empty_like(ig)  # [B, H] h_{t-1} * rm
+        hd = self.dropped(rm, T, prep, dt)  # [T, B, H] h_{t-1} * rm
         for t in range(T):
             at = A[:, t]  # [4, B, H], each gate contiguous
-            hp = hb[t] if rm is None else np.multiply(hb[t], rm, out=hd)
+            hp = hb[t] if rm is None else np.multiply(hb[t], rm, out=hd[t])
             np.matmul(hp, fwd, out=pv)  # [B, H] @ [4, J, H, m] -> [4, J, B, m]: h_{t-1} W_g^T
             np.add(at, P, out=at)  # [4, B, H] pre-activations (sigmoid gates halved)
             np.tanh(at, out=at)
@@ -111,12 +112,12 @@ class LSTMCell(Cell):
                 mi.hold(t, hb[t + 1], hb[t])
                 mi.hold(t, cb[t + 1], cb[t])
         final = (hb[T].copy(), cb[T].copy())
-        return Forward(hb[1:], final, LSTMCache(A, hb, cb, tc, rm))
+        return Forward(hb[1:], final, LSTMCache(A, hb, cb, tc, rm, hd))
 
     def backward(self, dy: np.ndarray, cache: LSTMCache, prep: Prep, mi: MaskInfo,
                  t0: int) -> Backward:
         """dy: [T, B, H]. dxp = dgh = the pre-activation gradient, gate-major ``[4, T, B, H]``."""
-        A, hb, cb, tc, rm = cache
+        A, hb, cb, tc, rm, hd = cache
         T, B, H = dy.shape
         dt = dy.dtype
         # Per-step factors, computed in chunks of steps just before the reverse loop needs them
@@ -176,4 +177,4 @@ class LSTMCell(Cell):
             if msk:
                 np.add(dh_next, carry_h, out=dh_next)
                 dc_next += carry_c
-        return Backward(sp, sp, self.dropped_hprev(hb, rm, t0, prep), (dh_next.copy(), dc_next))
+        return Backward(sp, sp, hb[:T] if hd is None else hd, (dh_next.copy(), dc_next))

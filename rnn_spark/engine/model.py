@@ -192,7 +192,7 @@ class Model:
         if isinstance(dropout, drop.Masks):
             return dropout
         return drop.draw(self.cfg, dropout, xt if self.cfg.token_input else None, T, B,
-                         [c.hidden_size for c in self.cells], self.dtype)
+                         [c.hidden_size for c in self.cells], self.dtype, self._ws()[-1])
 
     def _forward(self, xt, mt, initial_state, B, dm: drop.Masks):
         mi = MaskInfo(mt, self.dtype)
@@ -251,12 +251,12 @@ class Model:
             raise ValueError(f"bidirectional layers need the whole window's backward pass: "
                              f"k2={k2} < {T} steps")
         dm = self.masks(dropout, xt, B, T)
+        hws = self._ws()[-1]
         y, final, caches, mi, rv = self._forward(xt, mt, initial_state, B, dm)
-        hin, idx, valid = head_input(self.cfg, y, mt, row_mask, dm.head)
+        hin, idx, valid = head_input(self.cfg, y, mt, row_mask, dm.head, hws)
         wh, bh = self.params["head.weight"], self.params["head.bias"]
         whT = aligned_empty(wh.shape[::-1], wh.dtype)  # aligned copies: faster GEMMs
         transpose_into(whT, wh)
-        hws = self._ws()[-1]
         logits = np.matmul(hin, whT, out=hws.get("logits", (hin.shape[0], whT.shape[1]), self.dtype))
         logits += bh
         loss_sum, count, metric, dlog = head_loss(self.cfg, self.loss_spec, logits, targets, mt,

@@ -17,6 +17,7 @@ from .cellbase import Backward, Cell, Forward, MaskInfo, Prep, block_out
 class RNNCache(NamedTuple):
     hb: np.ndarray  # [T+1, B, H]: h_0 (the initial state) .. h_T
     rm: np.ndarray | None = None  # [B, H] recurrent dropout mask
+    hd: np.ndarray | None = None  # [T, B, H] h_{t-1} * rm of every step
 
 
 class RNNCell(Cell):
@@ -37,10 +38,10 @@ class RNNCell(Cell):
         fwd = prep.fwd  # [J, H, m]: W_hh^T in J column blocks
         tmp = np.empty((B, self.hidden_size), dtype=xp.dtype)  # [B, H]
         tv = block_out(tmp, fwd)  # [J, B, m] view of tmp
-        hd = None if rm is None else np.empty_like(tmp)  # [B, H] h_{t-1} * rm
+        hd = self.dropped(rm, T, prep, xp.dtype)  # [T, B, H] h_{t-1} * rm
         for t in range(T):
             h = hb[t + 1]  # [B, H]
-            hp = hb[t] if rm is None else np.multiply(hb[t], rm, out=hd)
+            hp = hb[t] if rm is None else np.multiply(hb[t], rm, out=hd[t])
             np.matmul(hp, fwd, out=tv)  # [B, H] @ [J, H, m] -> [J, B, m]: h_{t-1} W_hh^T
             np.add(xp[t], tmp, out=h)  # [B, H] pre-activation
             if self.relu:
@@ -49,11 +50,11 @@ class RNNCell(Cell):
                 np.tanh(h, out=h)
             if mi.masked(t):
                 mi.hold(t, h, hb[t])
-        return Forward(hb[1:], hb[T].copy(), RNNCache(hb, rm))
+        return Forward(hb[1:], hb[T].copy(), RNNCache(hb, rm, hd))
 
     def backward(self, dy: np.ndarray, cache: RNNCache, prep: Prep, mi: MaskInfo, t0: int) -> Backward:
         """dy: ``[T, B, H]``. dxp = dgh = the pre-activation gradient ``[T, B, H]``."""
-        hb, rm = cache
+        hb, rm, hd = cache
         T, B, H = dy.shape
         y = hb[t0 + 1:]  # [T-t0, B, H]
         d = prep.ws.get("d", (T, B, H), dy.dtype)  # [T, B, H]: act'(z), then dL/dz in place
@@ -78,4 +79,4 @@ class RNNCell(Cell):
                 dh_next *= rm
             if m:
                 dh_next += carry
-        return Backward(d, d, self.dropped_hprev(hb, rm, t0, prep), dh_next)
+        return Backward(d, d, hb[:T] if hd is None else hd, dh_next)

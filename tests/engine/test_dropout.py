@@ -86,7 +86,8 @@ def test_what_the_masks_are():
     assert [b.shape for b in dm.between] == [(T, B, 64)] and dm.head.shape == (T, B, 48)
     for arr, p in ((dm.embedding, 0.5), (dm.recurrent[0], 0.4), (dm.between[0], 0.3),
                    (dm.head, 0.3)):
-        assert set(np.unique(arr)) <= {np.float32(0), np.float32(1 / (1 - p))}
+        kept = np.float32(65536 / (65536 - round(p * 65536)))  # p to 1/65536, mean exactly 1
+        assert set(np.unique(arr)) <= {np.float32(0), kept} and abs(kept - 1 / (1 - p)) < 1e-4
     for arr, p in ((dm.recurrent[0], 0.4), (dm.between[0], 0.3), (dm.head, 0.3)):
         assert abs((arr == 0).mean() - p) < 0.05
     # word dropout: one draw per (row, token type) -- every occurrence in a row alike
@@ -150,3 +151,20 @@ def test_tbptt_windows_draw_their_own_masks():
     _, g0, st = m.loss_and_flat_grad(x[:, :4], y[:, :4], dropout=(2, 7, 0))
     _, g1, _ = m.loss_and_flat_grad(x[:, 4:], y[:, 4:], initial_state=st, dropout=(2, 7, 1))
     assert np.array_equal(grads[0], g0) and np.array_equal(grads[1], g1)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_word_dropout_on_both_token_paths(cell):
+    """Table lookup + one-hot backward, and gather + GEMM: the same, correct gradient with word
+    dropout (the table's extra row for dropped positions, the one-hot's scaled token rows)."""
+    m = with_(make(cell, True, "lm", hidden=(6,)), embedding_dropout=0.5, recurrent_dropout=0.2)
+    x, y = batch(m)
+    dm = masks_of(m, x, (8,))
+    assert 0 < (dm.embedding == 0).mean() < 1
+    out = {}
+    for use_table in (True, False):
+        m.use_table = use_table
+        err, g, _ = check_model(m, x, y, mask_for("trailing"), dropout=dm)
+        assert err < TOL, (use_table, err)
+        out[use_table] = g
+    np.testing.assert_allclose(out[True], out[False], rtol=1e-10, atol=1e-12)
