@@ -66,7 +66,7 @@ def test_predict_inspect_export(bidi_run, tmp_path, capsys):
     ds, run = bidi_run
     out = tmp_path / "p"
     assert main(["predict", "--model", run, "--data", ds, "--out", str(out)]) == 0
-    doc = json.loads((out / "predictions.json").read_text())
+    doc = json.loads((out / "_predictions.json").read_text())
     t = pa.concat_tables([pq.read_table(out / f["path"]) for f in doc["files"]])
     tm = rs.load_model(run)
     m = read_manifest(ds)
