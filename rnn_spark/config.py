@@ -54,6 +54,16 @@ class ModelSection:
     embedding_size: int = opt(64, "token embedding size (token datasets only)")
     forget_bias: float = opt(0.0, "initial LSTM forget-gate bias")
     dtype: str = opt("float32", "parameter and activation dtype", ("float32", "float64"))
+    bidirectional: bool = opt(False, "each layer also reads every sequence backwards and outputs "
+                              "[forward, backward] (classify and regress; needs whole sequences: "
+                              "k1 >= the longest, k2 = 0)")
+    dropout: float = opt(0.0, "dropout probability on each layer's output: between stacked "
+                         "layers and before the head (training only)")
+    embedding_dropout: float = opt(0.0, "probability of dropping a token type from a sequence for "
+                                   "a TBPTT window: its embedding reads zero (token datasets)")
+    recurrent_dropout: float = opt(0.0, "variational dropout on the recurrent state: one mask per "
+                                   "sequence, layer and TBPTT window on h(t-1) in the recurrent "
+                                   "product")
 
 
 @dataclass
@@ -247,6 +257,9 @@ class Config:
             ("model.hidden_sizes", len(m.hidden_sizes) >= 1 and all(int(h) >= 1 for h in m.hidden_sizes),
              "a non-empty list of positive sizes, e.g. 128,128"),
             ("model.embedding_size", m.embedding_size >= 1, ">= 1"),
+            ("model.dropout", 0 <= m.dropout < 1, "a probability in [0, 1)"),
+            ("model.embedding_dropout", 0 <= m.embedding_dropout < 1, "a probability in [0, 1)"),
+            ("model.recurrent_dropout", 0 <= m.recurrent_dropout < 1, "a probability in [0, 1)"),
             ("optim.lr", o.lr > 0, "> 0"),
             ("optim.momentum", 0 <= o.momentum < 1, "in [0, 1)"),
             ("optim.beta1", 0 <= o.beta1 < 1, "in [0, 1)"),
@@ -279,6 +292,10 @@ class Config:
                               f"master; use local[N], local[N,F], local[*], yarn, spark://HOST:PORT "
                               f"or k8s://URL")
         parse_class_weights(t.class_weights)
+        if m.bidirectional and 0 < t.k2 < t.k1:
+            raise ConfigError(f"{key_name('model.bidirectional')} needs the whole sequence's "
+                              f"backward pass: {key_name('train.k2')} = {t.k2} would cut it; "
+                              f"leave --k2 at 0 (= k1)")
         if o.nesterov and o.optimizer == "sgd" and o.momentum <= 0:
             raise ConfigError(f"{key_name('optim.nesterov')} needs {key_name('optim.momentum')} > 0")
         return self

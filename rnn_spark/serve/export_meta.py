@@ -99,10 +99,13 @@ def interface(tm, fmt: str) -> dict:
                  "normalised inside the model" if sc.in_mean is not None else
                  "used as they are (the dataset was ingested with --no-normalize)")}
     inputs = [x]
-    if cfg.head_at == "last":
+    if cfg.head_at == "last" or cfg.bidirectional:
+        reads = ["the head reads the last valid step"] if cfg.head_at == "last" else []
+        if cfg.bidirectional:
+            reads.append("the reverse direction starts there")
         inputs.append({"name": "lengths", "dtype": "int32" if fmt == "onnx" else "int64",
                        "shape": ["batch"], "units": "valid steps of each row (rows padded on the "
-                                                    "right); the head reads the last valid step"})
+                                                    "right); " + " and ".join(reads)})
     shape = ["batch", cfg.output_size] if cfg.head_at == "last" else \
         ["batch", "time", cfg.output_size]
     out = {"name": "output", "dtype": fdt, "shape": shape}

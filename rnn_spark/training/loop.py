@@ -62,6 +62,7 @@ class Trainer:
                             f"(has: {', '.join(self.manifest.splits)})")
         self.units = self.manifest.work_units(cfg.data.train_split)
         self.val_units = prepare.val_units(cfg, self.manifest, self._note)
+        prepare.check_model(cfg, self.manifest, self.units)
         self.model_cfg = model_config(cfg, self.manifest)
         self.model = Model(self.model_cfg, seed=t.seed)
         rows = [u.rows for u in self.units]

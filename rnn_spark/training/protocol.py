@@ -49,7 +49,9 @@ def model_config(cfg: Config, manifest: Manifest) -> ModelConfig:
     fields = manifest.model_fields()
     m = cfg.model
     kw = dict(cell=m.cell, hidden_sizes=[int(h) for h in m.hidden_sizes], dtype=m.dtype,
-              forget_bias=m.forget_bias, **fields)
+              forget_bias=m.forget_bias, bidirectional=m.bidirectional, dropout=m.dropout,
+              embedding_dropout=m.embedding_dropout, recurrent_dropout=m.recurrent_dropout,
+              **fields)
     if fields.get("vocab_size"):
         kw["embedding_size"] = m.embedding_size
     try:
