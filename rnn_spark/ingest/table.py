@@ -20,7 +20,6 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnn_spark import fs
 from rnn_spark.data.manifest import Manifest
 from rnn_spark.errors import ConfigError, DataError
 from rnn_spark.fs.guard import check_output
@@ -105,11 +104,15 @@ class TableSource:
 
 
 def _local_path(uri: str) -> str:
-    return uri[5:] if uri.startswith("file:/") and not uri.startswith("file://") else uri
+    """Spark's ``file:/x`` and ``file:///x`` as a local path; other URIs as they are."""
+    if uri.startswith("file://"):
+        return uri[7:]
+    return uri[5:] if uri.startswith("file:/") else uri
 
 
 def _spark_inputs(src: TableSource, df, spark) -> list[str]:
-    """The directories the rows come from (for the --overwrite rule: never write into them)."""
+    """Where the rows come from (for the --overwrite rule: never write into them): the path,
+    the table's location, else the files Spark reads."""
     if src.path:
         return [src.path]
     if src.table:
@@ -119,8 +122,7 @@ def _spark_inputs(src: TableSource, df, spark) -> list[str]:
                     return [_local_path(row[1])]
         except Exception:  # noqa: BLE001 - a view or a temp table: fall back to its files
             pass
-    files = df.inputFiles()
-    return sorted({fs.parent(_local_path(f)) for f in files})
+    return sorted({_local_path(f) for f in df.inputFiles()})
 
 
 @contextlib.contextmanager
