@@ -13,13 +13,13 @@ from __future__ import annotations
 import difflib
 
 from pyspark.ml.base import Estimator
-from pyspark.ml.param.shared import HasProbabilityCol, HasRawPredictionCol
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 
 from rnn_spark.config import Config
 from rnn_spark.ml.fit import check_columns, run_fit
 from rnn_spark.ml.models import RNNClassificationModel, RNNRegressionModel
-from rnn_spark.ml.params import ConfigParams, DataParams, config_defaults, config_keys
+from rnn_spark.ml.params import (ConfigParams, DataParams, ProbabilityParams, config_defaults,
+                                  config_keys)
 
 
 class _RNNEstimator(Estimator, ConfigParams, DataParams, DefaultParamsReadable,
@@ -71,7 +71,7 @@ class _RNNEstimator(Estimator, ConfigParams, DataParams, DefaultParamsReadable,
         return model
 
 
-class RNNClassifier(_RNNEstimator, HasProbabilityCol, HasRawPredictionCol):
+class RNNClassifier(_RNNEstimator, ProbabilityParams):
     """Sequence classification: ``labelCol`` holds class ids 0, 1, ... (doubles, as
     ``StringIndexer`` makes them). Every configuration key is a param (``hiddenSizes``,
     ``epochs``, ``lr``, ``workers``, ...; ``rnn_spark.ml.params``)."""

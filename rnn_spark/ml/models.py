@@ -12,14 +12,13 @@ a staging directory renamed into place; the result is a normal rnn-spark model d
 from __future__ import annotations
 
 from pyspark.ml.base import Model
-from pyspark.ml.param.shared import HasProbabilityCol, HasRawPredictionCol
 from pyspark.ml.util import (DefaultParamsReader, DefaultParamsWriter, MLReadable, MLReader,
                              MLWritable, MLWriter)
 
 from rnn_spark import fs
 from rnn_spark.errors import UserError
 from rnn_spark.ml.fit import check_columns
-from rnn_spark.ml.params import ConfigParams, DataParams, config_defaults
+from rnn_spark.ml.params import ConfigParams, DataParams, ProbabilityParams, config_defaults
 
 MODEL_FILES = ("model.json", "weights.npz")
 
@@ -112,7 +111,7 @@ class _RNNModel(Model, ConfigParams, DataParams, MLReadable, MLWritable):
         return df.drop("__rnn_spark_score")
 
 
-class RNNClassificationModel(_RNNModel, HasProbabilityCol, HasRawPredictionCol):
+class RNNClassificationModel(_RNNModel, ProbabilityParams):
     """A fitted :class:`~rnn_spark.ml.RNNClassifier`: adds ``predictionCol`` (the class id as a
     double, as MLlib's classifiers do), ``probabilityCol`` (a vector of class probabilities) and
     ``rawPredictionCol`` (a vector of log-probabilities); a column param set to "" is left out."""

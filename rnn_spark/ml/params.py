@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import fields
 
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.param.shared import HasFeaturesCol, HasLabelCol, HasPredictionCol, HasSeed
+from pyspark.ml.param.shared import (HasFeaturesCol, HasLabelCol, HasPredictionCol,
+                                     HasProbabilityCol, HasRawPredictionCol, HasSeed)
 
 from rnn_spark.config import SECTIONS, Config
 
@@ -90,6 +91,37 @@ class DataParams(HasFeaturesCol, HasLabelCol, HasPredictionCol, HasSeed):
     scoreBatchSize = Param(Params._dummy(), "scoreBatchSize", "rows per Arrow batch scored by "
                            "transform()", TypeConverters.toInt)
 
+    def setFeaturesCol(self, value: str):
+        return self._set(featuresCol=value)
+
+    def setLabelCol(self, value: str):
+        return self._set(labelCol=value)
+
+    def setPredictionCol(self, value: str):
+        return self._set(predictionCol=value)
+
+    def setSeed(self, value: int):
+        return self._set(seed=value)
+
+    def setValFraction(self, value: float):
+        return self._set(valFraction=value)
+
+    def setMaxLen(self, value: int):
+        return self._set(maxLen=value)
+
+    def setStagingDir(self, value: str):
+        return self._set(stagingDir=value)
+
     def _set_data_defaults(self) -> None:
         self._setDefault(valFraction=0.1, maxLen=0, normalize=True, stagingDir="",
                          verbose=False, scoreBatchSize=256, seed=0)
+
+
+class ProbabilityParams(HasProbabilityCol, HasRawPredictionCol):
+    """A classifier's extra output columns (MLlib's names)."""
+
+    def setProbabilityCol(self, value: str):
+        return self._set(probabilityCol=value)
+
+    def setRawPredictionCol(self, value: str):
+        return self._set(rawPredictionCol=value)
