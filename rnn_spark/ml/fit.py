@@ -52,6 +52,10 @@ def run_fit(cfg: Config, df, *, features: str, label: str, task: str, staging: s
     from rnn_spark.training.loop import train
     from rnn_spark.training.rundir import RunDir
 
+    sc = df.sparkSession.sparkContext
+    if not sc.master.startswith("local"):  # executors run this rnn_spark, as training's do
+        from rnn_spark.runners.spark import ship_package
+        ship_package(sc)
     root = fit_dir(staging or cfg.train.run_dir)
     data, run = fs.join(root, "data"), fs.join(root, "run")
     cfg.data.path, cfg.train.run_dir = data, run
