@@ -34,9 +34,14 @@ def _csv(value):
 
 
 def common(fn):
-    """Options shared by every ingest kind."""
+    """The sources and the options shared by every ingest kind of files."""
+    return click.argument("sources", nargs=-1, required=True, metavar="SRC...")(
+        output_options(fn))
+
+
+def output_options(fn):
+    """Options shared by every ingest kind (``ingest table`` names its source by options)."""
     opts = [
-        click.argument("sources", nargs=-1, required=True, metavar="SRC..."),
         click.option("--out", "-o", required=True, metavar="URI",
                      help="Output directory (local path, file:// or hdfs:// URI)."),
         click.option("--seed", type=int, default=0, show_default=True,

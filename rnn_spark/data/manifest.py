@@ -16,7 +16,8 @@ import re
 from dataclasses import asdict, dataclass
 
 from rnn_spark import fs
-from rnn_spark.data.schema import FORMAT, HEADS, KINDS, SCHEMA_VERSION, TASKS
+from rnn_spark.data.schema import (FORMAT, HEADS, KINDS, MIXED_SCHEMA_VERSION, SCHEMA_VERSIONS,
+                                   TASKS)
 from rnn_spark.errors import DataError
 
 MANIFEST_NAME = "manifest.json"
@@ -62,6 +63,7 @@ class Manifest:
         self.output_size = data["output_size"]
         self.stats = data.get("stats")
         self.vocab_info = data.get("vocab")
+        self.steps_info = data.get("steps")  # table datasets: the step layout (data/steps.py)
         self.splits = [s for s in ("train", "val") if s in data["splits"]]
 
     @property
@@ -75,6 +77,12 @@ class Manifest:
             return dict(self.vocab_info)
         from rnn_spark.data.vocab import Vocab
         return Vocab.from_dict(self.vocab_info).tokens
+
+    @property
+    def steps(self):
+        """The :class:`~rnn_spark.data.steps.StepLayout` of a table dataset, or ``None``."""
+        from rnn_spark.data.steps import StepLayout
+        return StepLayout.from_dict(self.steps_info)
 
     def tokenizer(self):
         """The :class:`~rnn_spark.data.vocab.Vocab` (encode/decode text), or ``None``."""
@@ -188,10 +196,17 @@ def validate(data, where: str) -> None:
     _require(isinstance(data, dict) and data.get("format") == FORMAT, where,
              f"not an rnn-spark manifest (no \"format\": \"{FORMAT}\")")
     v = data.get("schema_version")
-    _require(v == SCHEMA_VERSION, where,
-             f"schema version {v!r} is not supported by this rnn-spark (reads version "
-             f"{SCHEMA_VERSION}); re-ingest the data or upgrade rnn-spark")
+    _require(v in SCHEMA_VERSIONS, where,
+             f"schema version {v!r} is not supported by this rnn-spark (reads versions "
+             f"{', '.join(map(str, SCHEMA_VERSIONS))}); re-ingest the data or upgrade rnn-spark")
     _require(data.get("kind") in KINDS, where, f"field 'kind' must be one of {KINDS}")
+    _require(data["kind"] != "mixed" or v >= MIXED_SCHEMA_VERSION, where,
+             f"kind 'mixed' needs schema version {MIXED_SCHEMA_VERSION}, the manifest says {v}")
+    if data["kind"] == "mixed" or data.get("steps") is not None:
+        from rnn_spark.data.steps import validate_steps
+        _require(data["kind"] != "mixed" or isinstance(data.get("steps"), dict), where,
+                 "a mixed dataset needs field 'steps' (its step layout); re-run the ingest")
+        validate_steps(data["steps"], data["kind"], where)
     _require(data.get("task") in TASKS, where, f"field 'task' must be one of {TASKS}")
     _require(data.get("head_at") in HEADS, where, f"field 'head_at' must be one of {HEADS}")
     _require(isinstance(data.get("splits"), dict) and data["splits"], where,

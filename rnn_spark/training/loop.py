@@ -386,6 +386,8 @@ class Trainer:
             value = getattr(self.manifest, name, None)
             if value is not None:
                 out[name] = value
+        if self.manifest.steps_info is not None:  # a table dataset's step layout
+            out["steps"] = self.manifest.steps_info
         return out
 
     def _say(self, msg: str) -> None:

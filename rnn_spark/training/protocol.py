@@ -36,7 +36,7 @@ from rnn_spark.engine import ModelConfig
 from rnn_spark.engine.losses import LossSpec
 from rnn_spark.engine.optim import Optimizer, make_optimizer_from_config
 from rnn_spark.engine.schedules import Schedule, make_schedule
-from rnn_spark.errors import ConfigError
+from rnn_spark.errors import ConfigError, UserError
 from rnn_spark.training.averager import Averager, make_averager
 from rnn_spark.training.plan import Slice, localize, split_rows
 
@@ -47,6 +47,10 @@ Options = tuple[tuple[str, Any], ...]  # engine option name -> value, hashable a
 def model_config(cfg: Config, manifest: Manifest) -> ModelConfig:
     """The network: the model section of the config plus what the dataset fixes (sizes, task)."""
     fields = manifest.model_fields()
+    if manifest.kind == "mixed":
+        raise UserError(f"{cfg.data.path}: mixed categorical+numeric inputs: not supported by "
+                        "this version's model yet; ingest one --categorical column or --numeric "
+                        "columns only")
     m = cfg.model
     kw = dict(cell=m.cell, hidden_sizes=[int(h) for h in m.hidden_sizes], dtype=m.dtype,
               forget_bias=m.forget_bias, bidirectional=m.bidirectional, dropout=m.dropout,
