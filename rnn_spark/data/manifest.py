@@ -248,8 +248,8 @@ def read_manifest(uri: str) -> Manifest:
 
 def _not_a_dataset(uri: str) -> DataError:
     """Why ``uri`` (which has no readable manifest.json inside) is not a dataset, and the fix."""
-    fix = (f"run `rnn-spark ingest text|labelled|series SRC... --out DIR` on the raw data first, "
-           "then pass DIR")
+    fix = ("run `rnn-spark ingest text|labelled|series SRC... --out DIR` (or `ingest table`) on "
+           "the raw data first, then pass DIR")
     if not fs.exists(uri):
         return DataError(f"{uri}: does not exist; pass a dataset (the directory `rnn-spark "
                          "ingest` writes), or " + fix)

@@ -233,7 +233,7 @@ class Adam(Optimizer):
         b1, b2 = o["betas"]
         wd = o["weight_decay"]
         m, v = self._state["exp_avg"], self._state["exp_avg_sq"]
-        a, b = self._a, self._b
+        b = self._b  # (_a holds the decayed gradient, see below)
         t = self.step_count + 1
         if o["decoupled_weight_decay"]:
             if wd != 0.0:
@@ -293,7 +293,7 @@ class RMSprop(Optimizer):
     def _update(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:
         o = self.options
         alpha = o["alpha"]
-        a, b = self._a, self._b
+        b = self._b  # (_a holds the decayed gradient)
         g = self._grad_with_decay(params, grad, o["weight_decay"])  # may live in a; b is free
         s = self._state["square_avg"]
         s *= alpha
