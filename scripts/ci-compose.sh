@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # CI stage: the docker-compose cluster end to end (issue 12). Called by .ci/run after the main
 # suite:   bash scripts/ci-compose.sh
+# and, before the main suite, in the background: bash scripts/ci-compose.sh --prepare
+# (steps 1-2 and the image build of step 3 only, overlapped with the tests: they are mostly
+# downloads; the dockerd it starts keeps running, and the later full stage stops it).
 #
 #  1. installs Docker from Debian's packages if absent (docker.io docker-compose), starts dockerd
 #     in the background if no engine answers (PID 1 is not systemd), and waits for `docker info`
@@ -30,6 +33,14 @@ export RNN_SPARK_COMPOSE_SPARK_UI_PORT="${RNN_SPARK_COMPOSE_SPARK_UI_PORT:-24040
 BASE="${RNN_SPARK_COMPOSE_BASE_IMAGE:-rnn-spark/debian-base:bookworm}"
 DOCKERD_PID=""
 STARTED_CLUSTER=0
+PREPARE=0
+case "${1:-}" in
+    --prepare) PREPARE=1 ;;
+    "") ;;
+    *) echo "ci-compose: error: unknown argument '$1'; usage: bash scripts/ci-compose.sh [--prepare]" >&2; exit 2 ;;
+esac
+# the dockerd a --prepare run started and left running for the full stage to use and stop
+PIDFILE="${TMPDIR:-/tmp}/rnn-spark-ci-dockerd.pid"
 
 finish() {
     local rc=$?
@@ -43,11 +54,15 @@ finish() {
         fi
         scripts/compose-cluster down --volumes || say "teardown failed"
     fi
-    if [ -n "$DOCKERD_PID" ]; then
-        kill "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
-        say "stopped the dockerd this stage started (pid $DOCKERD_PID)"
+    if [ -n "$DOCKERD_PID" ] && [ "$PREPARE" = 1 ] && [ "$rc" = 0 ]; then
+        echo "$DOCKERD_PID" > "$PIDFILE"
+        say "left dockerd (pid $DOCKERD_PID) running for the compose stage"
+    elif [ -n "$DOCKERD_PID" ]; then
+        kill "$DOCKERD_PID" 2>/dev/null
+        for _ in $(seq 30); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 1; done
+        say "stopped the dockerd this stage (or its --prepare run) started (pid $DOCKERD_PID)"
     fi
-    say "compose stage took $(since "$T0") (exit $rc)"
+    say "compose $([ "$PREPARE" = 1 ] && echo preparation || echo stage) took $(since "$T0") (exit $rc)"
     exit "$rc"
 }
 trap finish EXIT
@@ -65,6 +80,10 @@ apt_install() {
 # 1. the engine
 command -v dockerd >/dev/null || apt_install docker.io docker-compose
 docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || apt_install docker-compose
+if [ -f "$PIDFILE" ]; then  # a --prepare run's dockerd: this run stops it
+    DOCKERD_PID=$(cat "$PIDFILE"); rm -f "$PIDFILE"
+    kill -0 "$DOCKERD_PID" 2>/dev/null || DOCKERD_PID=""
+fi
 if ! docker info >/dev/null 2>&1; then
     t=$(date +%s)
     dockerd >/tmp/ci-compose-dockerd.log 2>&1 &
@@ -96,6 +115,13 @@ fi
 ca=()
 if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
     ca=(--ca-cert /usr/local/share/ca-certificates)
+fi
+if [ "$PREPARE" = 1 ]; then
+    t=$(date +%s)
+    scripts/compose-cluster build --base-image "$BASE" "${ca[@]}" >/dev/null \
+        || { say "error: the image build failed"; exit 2; }
+    say "built the node image in $(since "$t")"
+    exit 0
 fi
 STARTED_CLUSTER=1
 t=$(date +%s)

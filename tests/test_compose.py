@@ -168,6 +168,8 @@ def test_image_inputs():
     (["up", "--ca-cert", str(COMPOSE)], {}, "is not a PEM certificate"),
     (["status"], {"RNN_SPARK_COMPOSE_PROJECT": "Bad Name"}, "is not a compose project name"),
     (["status"], {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, "cannot reach the Docker engine"),
+    (["build"], {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, "cannot reach the Docker engine"),
+    (["build", "--ca-cert", "/nonexistent/ca.crt"], {}, "CA certificate path /nonexistent/ca.crt does not exist"),
 ])
 def test_script_rejects_bad_input_with_one_line(args, env, message, tmp_path, tmp_path_factory):
     env = {**os.environ, **env}

@@ -7,7 +7,7 @@ import sys
 import time
 
 from . import ComposeError
-from .engine import PORTS, SERVICES, Project, host_port
+from .engine import PORTS, SERVICES, Project, host_port, require_engine
 from .image import IMAGE_REPO, BuildOptions, build, image_exists, tag
 
 
@@ -33,11 +33,9 @@ def _check_ports_free() -> None:
                                    "port and run again") from None
 
 
-def up(opts: BuildOptions, timeout: float, rebuild: bool = False) -> str:
-    """Build the image if missing, start every service, wait until all are healthy. Returns the tag."""
-    for s in PORTS:
-        host_port(s)  # validate every port variable before doing anything
-    project = Project.from_env()
+def build_image(opts: BuildOptions, rebuild: bool = False) -> str:
+    """Build the node image when its inputs changed (or ``rebuild``). Returns its tag."""
+    require_engine()
     image_tag = tag(opts)
     ref = f"{IMAGE_REPO}:{image_tag}"
     t0 = time.monotonic()
@@ -46,6 +44,15 @@ def up(opts: BuildOptions, timeout: float, rebuild: bool = False) -> str:
         print(f"compose-cluster: built {ref} in {time.monotonic() - t0:.0f}s", file=sys.stderr)
     else:
         print(f"compose-cluster: image {ref} is up to date", file=sys.stderr)
+    return image_tag
+
+
+def up(opts: BuildOptions, timeout: float, rebuild: bool = False) -> str:
+    """Build the image if missing, start every service, wait until all are healthy. Returns the tag."""
+    for s in PORTS:
+        host_port(s)  # validate every port variable before doing anything
+    project = Project.from_env()
+    image_tag = build_image(opts, rebuild)
     running = {c["service"] for c in project.containers() if c["state"] == "running"}
     if not running:
         _check_ports_free()
