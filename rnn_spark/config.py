@@ -55,8 +55,8 @@ class ModelSection:
     forget_bias: float = opt(0.0, "initial LSTM forget-gate bias")
     dtype: str = opt("float32", "parameter and activation dtype", ("float32", "float64"))
     bidirectional: bool = opt(False, "each layer also reads every sequence backwards and outputs "
-                              "[forward, backward] (classify and regress; needs whole sequences: "
-                              "k1 >= the longest, k2 = 0)")
+                              "[forward, backward] (last-step targets: classify, regress; needs whole "
+                              "sequences: k1 >= the longest, k2 = 0)")
     dropout: float = opt(0.0, "dropout probability on each layer's output: between stacked "
                          "layers and before the head (training only)")
     embedding_dropout: float = opt(0.0, "probability of dropping a token type from a sequence for "

@@ -8,8 +8,9 @@
 * `val_units`: which validation split a run uses (an unknown --val-split is refused; the default
   "val" missing just means no validation, said in one line).
 * `check_rows`: enough training rows for the workers.
-* `check_model`: the model keys against the dataset (bidirectional: not for a language model,
-  and whole sequences -- k1 at least the longest training sequence; embedding dropout: tokens).
+* `check_model`: the model keys against the dataset (bidirectional: not for a language model
+  nor any every-step target, which is a later step of the sequence; whole sequences -- k1 at
+  least the longest training sequence; embedding dropout: tokens).
 * `check_result`: a worker's loss or weights turned NaN/Inf -> stop (error naming round and worker)
   or skip_worker (drop the result, warn), per train.on_nonfinite.
 
@@ -109,6 +110,12 @@ def check_model(cfg: Config, manifest, units: list) -> None:
         raise ConfigError(f"{key_name('model.bidirectional')} cannot train a language model "
                           f"({where} has task lm): its reverse direction would read the tokens "
                           f"it must predict; leave it off")
+    if manifest.head_at == "every":
+        raise ConfigError(f"{key_name('model.bidirectional')} cannot train on {where}: its "
+                          f"targets at every step are later steps of each sequence (task "
+                          f"{manifest.task}, every-step head), which the reverse direction would "
+                          f"read; leave it off, or ingest a last-step target (e.g. ingest series "
+                          f"--head-at last)")
     longest = longest_sequence(units)
     if longest > cfg.train.k1:
         raise ConfigError(f"{key_name('model.bidirectional')} needs whole sequences, but "

@@ -155,3 +155,23 @@ def test_bidirectional_lm_and_embedding_dropout_on_features_refused(char_dataset
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and not run.exists()
     assert "model.embedding_dropout (--embedding-dropout) drops token embeddings" in err
+
+
+def test_bidirectional_refused_on_every_step_forecasts(tmp_path, capsys):
+    """An every-step target is a later step of the sequence (series --head-at every, table
+    --next): the reverse direction would read it. Refused like a language model; the same data
+    with a last-step target trains."""
+    rng = np.random.default_rng(0)
+    (tmp_path / "s.csv").write_text("v\n" + "".join(f"{v:.4f}\n" for v in rng.normal(size=200)))
+    for head in ("every", "last"):
+        ingest.ingest_series([str(tmp_path / "s.csv")], str(tmp_path / head), window=8,
+                             head_at=head, quiet=True)
+    run = tmp_path / "run"
+    argv = ["train", "--run-dir", str(run), "--runner", "inline", "--bidirectional", "--k1", "8",
+            "--batch-size", "8", "--max-rounds", "1", "--quiet"]
+    assert main([*argv, "--data", str(tmp_path / "every")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and not run.exists()
+    assert ("model.bidirectional (--bidirectional) cannot train on "
+            f"{tmp_path / 'every'}: its targets at every step are later steps") in err
+    assert main([*argv, "--data", str(tmp_path / "last")]) == 0
