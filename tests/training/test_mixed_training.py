@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from trainer_config import final_weights as weights
+from trainer_config import same_weights as same
 from trainer_config import small_config
 
 from rnn_spark.cli import main
@@ -26,14 +28,6 @@ OVER = {"model.hidden_sizes": [12], "train.k1": 8, "train.batch_size": 4,
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory) -> str:
     return mixed_dataset(str(tmp_path_factory.mktemp("mixed")))
-
-
-def weights(run) -> dict:
-    return ckpt.read_model(str(run / "model"))[0]
-
-
-def same(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 def test_trains_with_an_embedding_per_field(mixed, tmp_path):
