@@ -105,3 +105,33 @@ def test_bad_values_one_line_exit_2_nothing_created(mixed, tmp_path, capsys, fla
     assert code == 2, err
     assert words.replace("DATA", mixed) in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err and not run.exists()
+
+
+def test_a_model_and_a_dataset_of_other_inputs_are_refused_in_one_line(mixed, tmp_path, capsys):
+    """evaluate/predict of a mixed model on a features dataset (and the other way round), and
+    predict_udf's scorer of a mixed model: one line, exit 2, nothing written."""
+    import json as _json
+
+    from rnn_spark import ingest
+    from rnn_spark.errors import UserError
+    from rnn_spark.serve.load import load_model
+    from rnn_spark.serve.udf import BatchScorer
+    run = tmp_path / "run"
+    assert main(["train", "--data", mixed, "--run-dir", str(run), "--runner", "inline", "--quiet",
+                 "--hidden-sizes", "4", "--max-rounds", "1", "--batch-size", "4"]) == 0
+    feats = tmp_path / "feats"
+    rng = np.random.default_rng(0)
+    (tmp_path / "f.jsonl").write_text("".join(_json.dumps(
+        {"sequence": rng.normal(size=(5, 2)).tolist(), "label": i % 2}) + "\n" for i in range(40)))
+    ingest.ingest_labelled([str(tmp_path / "f.jsonl")], str(feats), task="classify", quiet=True)
+    capsys.readouterr()
+    for argv in (["evaluate", "--model", str(run), "--data", str(feats)],
+                 ["predict", "--model", str(run), "--data", str(feats), "--out",
+                  str(tmp_path / "pred")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert "input kind is 'features', the model expects 'mixed'" in err
+    assert not (tmp_path / "pred").exists()
+    with pytest.raises(UserError, match="predict_udf's one sequence column does not carry"):
+        BatchScorer(load_model(str(run)))
