@@ -52,6 +52,9 @@ class ModelSection:
     cell: str = opt("lstm", "recurrent cell", ("rnn_tanh", "rnn_relu", "rnn", "lstm", "gru"))
     hidden_sizes: list = opt([128], "hidden size of each stacked layer, bottom first")
     embedding_size: int = opt(64, "token embedding size (token datasets only)")
+    field_embedding_sizes: list = opt([], "embedding size of each categorical field of a mixed "
+                                      "table dataset, in --categorical order; [] = per field "
+                                      "min(50, ceil(1.6 * ids^0.56))")
     forget_bias: float = opt(0.0, "initial LSTM forget-gate bias")
     dtype: str = opt("float32", "parameter and activation dtype", ("float32", "float64"))
     bidirectional: bool = opt(False, "each layer also reads every sequence backwards and outputs "
@@ -257,6 +260,8 @@ class Config:
             ("model.hidden_sizes", len(m.hidden_sizes) >= 1 and all(int(h) >= 1 for h in m.hidden_sizes),
              "a non-empty list of positive sizes, e.g. 128,128"),
             ("model.embedding_size", m.embedding_size >= 1, ">= 1"),
+            ("model.field_embedding_sizes", all(int(e) >= 1 for e in m.field_embedding_sizes),
+             "a list of positive sizes, one per categorical field (or [] for the rule)"),
             ("model.dropout", 0 <= m.dropout < 1, "a probability in [0, 1)"),
             ("model.embedding_dropout", 0 <= m.embedding_dropout < 1, "a probability in [0, 1)"),
             ("model.recurrent_dropout", 0 <= m.recurrent_dropout < 1, "a probability in [0, 1)"),

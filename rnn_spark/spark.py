@@ -29,9 +29,11 @@ def predict_udf(model_uri: str, *, batch_size: int = 256, top_k: int = 5):
     from pyspark.sql import types as T
 
     from rnn_spark.serve import load_model
-    from rnn_spark.serve.udf import return_fields
+    from rnn_spark.serve.udf import check_scorable, return_fields
 
-    task = load_model(model_uri).task
+    tm = load_model(model_uri)
+    check_scorable(tm)
+    task = tm.task
     fields = return_fields(task)
     rtype = T.StructType([T.StructField(name, _spark_type(t)) for name, t in fields])
 

@@ -20,12 +20,14 @@ import pyarrow as pa
 
 from rnn_spark.data.manifest import Manifest, WorkUnit
 from rnn_spark.data.reader import ShardReader
+from rnn_spark.data.steps import decode_mixed
+from rnn_spark.engine.mixed import MixedInputs
 from rnn_spark.errors import ConfigError
 
 
 @dataclass
 class Minibatch:
-    inputs: np.ndarray      # int32 [B, T] token ids or float [B, T, D]
+    inputs: np.ndarray      # int32 [B, T] token ids or float [B, T, D] (or MixedInputs)
     targets: np.ndarray     # lm: int32 [B, T]; classify: int32 [B]; regress: [B, T, O] or [B, O]
     mask: np.ndarray        # float [B, T], 1 = real step
     n_targets: int          # unmasked targets carried (steps for lm/every, rows for last)
@@ -47,14 +49,20 @@ class _Rows:
 
 
 def _decode(table: pa.Table, m: Manifest, max_len, dtype) -> _Rows:
-    """Row group -> per-row numpy arrays (x [T] or [T, D], y per task), truncated to max_len."""
+    """Row group -> per-row numpy arrays (x [T] or [T, D], or a mixed dataset's (ids [T, C],
+    nums [T, N]); y per task), truncated to max_len."""
     lens = table["length"].to_numpy().astype(np.int64)
-    xcol = table["x"].combine_chunks()
-    xv = xcol.values.to_numpy()
-    xo = xcol.offsets.to_numpy()
     lm = m.task == "lm"
     keep = lens if max_len is None else np.minimum(lens, max_len + 1 if lm else max_len)
     xs, ys = [], []
+    if m.kind == "mixed":
+        ids, nums = decode_mixed(table, m.steps)
+        xs = [(a[:n], b[:n]) for a, b, n in zip(ids, nums, keep)]
+        xv = xo = None
+    else:
+        xcol = table["x"].combine_chunks()
+        xv = xcol.values.to_numpy()
+        xo = xcol.offsets.to_numpy()
     ycol = table["y"].combine_chunks() if "y" in table.column_names else None
     if ycol is not None and m.task == "regress":
         yv, yo = ycol.values.to_numpy(), ycol.offsets.to_numpy()
@@ -63,10 +71,9 @@ def _decode(table: pa.Table, m: Manifest, max_len, dtype) -> _Rows:
     D, O = m.input_size, m.output_size
     for i in range(len(lens)):
         if m.kind == "tokens":
-            x = xv[xo[i]:xo[i] + keep[i]]
-        else:
-            x = xv[xo[i]:xo[i] + keep[i] * D].reshape(keep[i], D)
-        xs.append(x)
+            xs.append(xv[xo[i]:xo[i] + keep[i]])
+        elif m.kind != "mixed":
+            xs.append(xv[xo[i]:xo[i] + keep[i] * D].reshape(keep[i], D))
         if m.task == "classify":
             ys.append(yv[i])
         elif m.task == "regress" and m.head_at == "last":
@@ -83,6 +90,8 @@ def _assemble(rows: list, m: Manifest, dtype) -> Minibatch:
     T = max(r[2] for r in rows)
     lens = np.array([r[2] for r in rows], dtype=np.int32)
     mask = (np.arange(T)[None, :] < lens[:, None]).astype(dtype)
+    if m.kind == "mixed":
+        return _assemble_mixed(rows, m, dtype, B, T, lens, mask)
     if m.kind == "tokens":
         inputs = np.zeros((B, T), np.int32)
     else:
@@ -101,6 +110,32 @@ def _assemble(rows: list, m: Manifest, dtype) -> Minibatch:
     if m.head_at == "last":
         targets = np.stack([r[1] for r in rows]).astype(dtype)
         return Minibatch(inputs, targets, mask, B, B, lens)
+    targets = np.zeros((B, T, m.output_size), dtype)
+    for b, (_, y, n) in enumerate(rows):
+        targets[b, :n] = y
+    return Minibatch(inputs, targets, mask, int(lens.sum()), B, lens)
+
+
+def _assemble_mixed(rows: list, m: Manifest, dtype, B: int, T: int, lens, mask) -> Minibatch:
+    """A mixed dataset's rows -> Minibatch of MixedInputs (ids int32 [B, T, C], nums [B, T, N]);
+    a language model's targets are the next step's id of the target field."""
+    layout = m.steps
+    ids = np.zeros((B, T, layout.n_cat), np.int32)
+    nums = np.zeros((B, T, layout.n_num), dtype)
+    for b, ((xi, xn), _, n) in enumerate(rows):
+        ids[b, :n] = xi[:n]
+        nums[b, :n] = xn[:n]
+    inputs = MixedInputs(ids, nums)
+    if m.task == "lm":
+        f = layout.target.field
+        targets = np.zeros((B, T), np.int32)
+        for b, ((xi, _), _, n) in enumerate(rows):
+            targets[b, :n] = xi[1:n + 1, f]
+        return Minibatch(inputs, targets, mask, int(lens.sum()), B, lens)
+    if m.task == "classify":
+        return Minibatch(inputs, np.array([r[1] for r in rows], dtype=np.int32), mask, B, B, lens)
+    if m.head_at == "last":
+        return Minibatch(inputs, np.stack([r[1] for r in rows]).astype(dtype), mask, B, B, lens)
     targets = np.zeros((B, T, m.output_size), dtype)
     for b, (_, y, n) in enumerate(rows):
         targets[b, :n] = y

@@ -116,8 +116,13 @@ class Manifest:
         return units
 
     def model_fields(self) -> dict:
-        return {"vocab_size": self.vocab_size, "input_size": self.input_size,
-                "output_size": self.output_size, "task": self.task, "head_at": self.head_at}
+        """What the dataset fixes of a ModelConfig (a mixed dataset: its categorical fields' sizes
+        and the number of numeric features, from the step layout)."""
+        fields = {"output_size": self.output_size, "task": self.task, "head_at": self.head_at}
+        if self.kind == "mixed":
+            steps = self.steps
+            return {**fields, "field_sizes": list(steps.vocab_sizes), "numeric_size": steps.n_num}
+        return {"vocab_size": self.vocab_size, "input_size": self.input_size, **fields}
 
     def _split(self, split: str) -> dict:
         try:

@@ -12,8 +12,8 @@ dataset follows from the layout:
 * numeric fields only -> kind ``features`` (``x``: ``list<float32>``, ``n_num`` per step);
 * anything else (several categorical fields, or categorical and numeric ones) -> kind ``mixed``,
   schema version 2: ``x`` holds ``n_cat`` ids per step and ``xn`` ``n_num`` floats per step, both
-  step-major. A model needs one embedding per categorical field concatenated with the numeric
-  features to read it; until the engine has that, ``train`` refuses such a dataset in one line.
+  step-major. A model reads it with one embedding per categorical field concatenated with the
+  numeric features (engine/mixed.py).
 
 ``target`` says what is learned: a per-sequence ``label`` (``column``, ``how``: last, first, max,
 constant; ``classes``: the class values of ids 0..K-1 when they are not the ids themselves),

@@ -14,6 +14,7 @@ CELL_ALIASES = {"rnn": "rnn_tanh", "elman": "rnn_tanh"}
 TASKS = ("lm", "classify", "regress")
 HEAD_AT = ("every", "last")
 DTYPES = ("float32", "float64")
+MIXED_KEYS = ("field_sizes", "field_embedding_sizes", "numeric_size")
 
 
 class ModelConfigError(ConfigError, ValueError):
@@ -53,6 +54,12 @@ class ModelConfig:
     last valid step and the reverse half at step 0 (each direction's final state, torch's
     ``h_n``). Not for ``lm`` (it would see the future).
 
+    Mixed input (a table dataset of kind ``mixed``; engine/mixed.py): set ``field_sizes`` (ids per
+    categorical field) and ``numeric_size`` (numeric features per step, may be 0);
+    ``field_embedding_sizes`` gives each field's embedding width (None: ``min(50, ceil(1.6 *
+    size ** 0.56))`` per field). Field f's embedding is ``embeddings.{f}.weight``; the first layer
+    reads the embeddings and the numeric features concatenated. Inputs are ``MixedInputs``.
+
     Dropout (training only, inverted: nothing to rescale at inference; engine/dropout.py):
     ``dropout`` on each layer's output -- between stacked layers and before the head;
     ``embedding_dropout`` drops whole tokens of a row (token input only); ``recurrent_dropout``
@@ -73,6 +80,9 @@ class ModelConfig:
     dropout: float = 0.0
     embedding_dropout: float = 0.0
     recurrent_dropout: float = 0.0
+    field_sizes: list[int] | None = None
+    field_embedding_sizes: list[int] | None = None
+    numeric_size: int = 0
 
     def __post_init__(self) -> None:
         cell = CELL_ALIASES.get(self.cell, self.cell)
@@ -90,7 +100,9 @@ class ModelConfig:
         self.hidden_sizes = [_pos_int("hidden_sizes", h) for h in self.hidden_sizes]
         self.output_size = _pos_int("output_size", self.output_size)
         token = self.vocab_size is not None or self.embedding_size is not None
-        if token and self.input_size is not None:
+        if self.field_sizes is not None or self.field_embedding_sizes is not None:
+            self._check_mixed(token)
+        elif token and self.input_size is not None:
             _fail("input_size", "must not be set together with vocab_size/embedding_size "
                   "(token input uses vocab_size + embedding_size, dense input uses input_size)")
         if token:
@@ -98,10 +110,10 @@ class ModelConfig:
                 _fail("vocab_size", "and embedding_size must both be set for token input")
             self.vocab_size = _pos_int("vocab_size", self.vocab_size)
             self.embedding_size = _pos_int("embedding_size", self.embedding_size)
-        elif self.input_size is None:
+        elif self.input_size is None and not self.mixed_input:
             _fail("input_size", "is missing: set vocab_size + embedding_size (token input) "
                   "or input_size (dense input)")
-        else:
+        elif not self.mixed_input:
             self.input_size = _pos_int("input_size", self.input_size)
         if self.head_at is None:
             self.head_at = "last" if self.task == "classify" else "every"
@@ -125,9 +137,34 @@ class ModelConfig:
                   "the next token would see it through the reverse direction")
         for key in ("dropout", "embedding_dropout", "recurrent_dropout"):
             setattr(self, key, _rate(key, getattr(self, key)))
-        if self.embedding_dropout and not self.token_input:
+        if self.embedding_dropout and not (self.token_input or self.mixed_input):
             _fail("embedding_dropout", "only applies to token input (vocab_size + "
-                  "embedding_size); use dropout for dense features")
+                  "embedding_size) or categorical fields; use dropout for dense features")
+
+    def _check_mixed(self, token: bool) -> None:
+        if token or self.input_size is not None:
+            _fail("field_sizes", "must not be set together with vocab_size/embedding_size/"
+                  "input_size (mixed input uses field_sizes + numeric_size)")
+        fs = self.field_sizes
+        if not isinstance(fs, (list, tuple)) or not fs:
+            _fail("field_sizes", f"must be a non-empty list of positive integers, got {fs!r}")
+        self.field_sizes = [_pos_int("field_sizes", v) for v in fs]
+        es = self.field_embedding_sizes
+        if es is None:
+            from .mixed import embedding_size_rule
+            es = [embedding_size_rule(v) for v in self.field_sizes]
+        if not isinstance(es, (list, tuple)) or len(es) != len(self.field_sizes):
+            _fail("field_embedding_sizes", f"must list one positive size per categorical field "
+                  f"({len(self.field_sizes)}), got {es!r}")
+        self.field_embedding_sizes = [_pos_int("field_embedding_sizes", v) for v in es]
+        n = self.numeric_size
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            _fail("numeric_size", f"must be an integer >= 0, got {n!r}")
+
+    @property
+    def mixed_input(self) -> bool:
+        """Categorical fields (each its own embedding) and numeric features per step."""
+        return self.field_sizes is not None
 
     @property
     def token_input(self) -> bool:
@@ -146,11 +183,16 @@ class ModelConfig:
     @property
     def in_features(self) -> int:
         """Width of the first recurrent layer's input."""
+        if self.mixed_input:
+            return int(sum(self.field_embedding_sizes) + self.numeric_size)
         return int(self.embedding_size if self.token_input else self.input_size)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["hidden_sizes"] = list(self.hidden_sizes)
+        if not self.mixed_input:  # the keys of models before mixed input, as they were
+            for k in MIXED_KEYS:
+                del d[k]
         return d
 
     @classmethod

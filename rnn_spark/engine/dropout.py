@@ -9,7 +9,8 @@ to 1/65536: :func:`keep_mask`):
   before the head). :attr:`Masks.between` ``[T, B, width]`` and :attr:`Masks.head`.
 * ``embedding_dropout``: word dropout (Gal & Ghahramani 2016, section 4.2): each row drops each
   token TYPE for the whole window, so every occurrence of a dropped token in that row reads a
-  zero embedding. :attr:`Masks.embedding` ``[T, B]``, one scale per input position.
+  zero embedding. :attr:`Masks.embedding` ``[T, B]``, one scale per input position; with mixed
+  input ``[T, B, C]``: each categorical field drops its own ids the same way.
 * ``recurrent_dropout``: variational dropout (Gal & Ghahramani 2016; Keras' ``recurrent_dropout``):
   one mask ``[B, H]`` per row, layer and direction, the same at every step of the window, on
   ``h_{t-1}`` where it enters the recurrent product ``h_{t-1} W_hh^T`` -- not on the state that is
@@ -37,7 +38,8 @@ class Masks:
     """The dropout masks of one call; None where nothing is dropped. Values are 0 or 1/(1-p) in
     the model's dtype, time-major like the engine.
 
-    ``embedding``: ``[T, B]`` scale of each input position's embedding (token input).
+    ``embedding``: ``[T, B]`` scale of each input position's embedding (token input), or
+    ``[T, B, C]``, one per categorical field (mixed input: engine/mixed.py).
     ``recurrent``: per cell (index ``layer * directions + direction``) ``[B, H]`` or None.
     ``between``: per layer k below the top, ``[T, B, width_k]`` on its output, or None.
     ``head``: on the head's input: ``[T, B, width]`` (every-step head) or ``[B, width]`` (last).
@@ -53,6 +55,12 @@ class Masks:
 
     def btw(self, k: int) -> np.ndarray | None:
         return self.between[k] if k < len(self.between) else None
+
+    def without_embedding(self) -> "Masks":
+        """These masks with the embedding scale taken out (mixed input applies it itself)."""
+        if self.embedding is None:
+            return self
+        return Masks(None, self.recurrent, self.between, self.head)
 
     def steps(self, lo: int, hi: int) -> "Masks":
         """The masks of steps [lo, hi) of the window (the per-row masks unchanged)."""
@@ -96,7 +104,8 @@ def _rng(seed: tuple, part: int, layer: int = 0, direction: int = 0) -> np.rando
 def draw(cfg, seed, tokens_tb: np.ndarray | None, T: int, B: int, widths: list[int],
          dtype, ws=None) -> Masks:
     """The masks of one window for ``cfg`` (a ModelConfig): ``widths[c]`` is cell c's hidden size;
-    ``tokens_tb`` the window's token ids ``[T, B]`` (token input); ``ws`` a Workspace to draw
+    ``tokens_tb`` the window's token ids ``[T, B]`` (token input) or ``[T, B, C]`` (mixed
+    input: field f's mask from its own generator, part (EMBEDDING, f)); ``ws`` a Workspace to draw
     the large masks into (valid until the next call that uses it)."""
     if not cfg.has_dropout:
         return NONE
@@ -107,7 +116,11 @@ def draw(cfg, seed, tokens_tb: np.ndarray | None, T: int, B: int, widths: list[i
         return None if ws is None else ws.get(("dropout", key), shape, dtype)
 
     emb = rec = None
-    if cfg.embedding_dropout and tokens_tb is not None:
+    if cfg.embedding_dropout and tokens_tb is not None and tokens_tb.ndim == 3:
+        emb = np.stack([word_mask(_rng(seed, EMBEDDING, f), tokens_tb[..., f],
+                                  cfg.embedding_dropout, dtype)
+                        for f in range(tokens_tb.shape[2])], axis=2)
+    elif cfg.embedding_dropout and tokens_tb is not None:
         emb = word_mask(_rng(seed, EMBEDDING), tokens_tb, cfg.embedding_dropout, dtype)
     if cfg.recurrent_dropout:
         rec = tuple(keep_mask(_rng(seed, RECURRENT, c // D, c % D), (B, widths[c]),

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .mixed import as_inputs
+
 
 def numeric_grad(f, x: np.ndarray, eps: float = 1e-6, indices=None) -> np.ndarray:
     """Central-difference gradient of ``f()`` w.r.t. the vector ``x`` (perturbed in place, restored)."""
@@ -93,19 +95,19 @@ def reference_loss(model, inputs, targets, mask=None, initial_state=None, k2=Non
         return _loss_from_outputs(model, y, targets, mask, row_mask, head)
     t0, y_pre, state = frozen
     m_post = None if mask is None else np.asarray(mask)[:, t0:]
-    T = np.asarray(inputs).shape[1]
+    T = as_inputs(inputs).shape[1]
     post = None if dropout is None else dropout.steps(t0, T)
-    y_post, _ = model.hidden(np.asarray(inputs)[:, t0:], m_post, state, post)
+    y_post, _ = model.hidden(as_inputs(inputs)[:, t0:], m_post, state, post)
     y = np.concatenate([y_pre, y_post], axis=1)
     return _loss_from_outputs(model, y, targets, mask, row_mask, head)
 
 
 def freeze(model, inputs, mask, initial_state, k2, dropout=None):
     """Constants of truncated BPTT at the current weights: (t0, outputs before t0, state at t0)."""
-    T = np.asarray(inputs).shape[1]
+    T = as_inputs(inputs).shape[1]
     t0 = max(0, T - int(k2))
     m_pre = None if mask is None else np.asarray(mask)[:, :t0]
-    x_pre = np.asarray(inputs)[:, :t0]
+    x_pre = as_inputs(inputs)[:, :t0]
     if t0 == 0:
         B = x_pre.shape[0]
         st = initial_state if initial_state is not None else model.zero_state(B)

@@ -28,10 +28,12 @@ from .config import ModelConfig
 from .gradrows import GradRows
 from .head import head_input, head_loss, scatter_head_grad
 from .losses import LossSpec
+from .mixed import MixedInputs, MixedLayerInput
+from . import mixed as mixin
 from .projection import Projection
 from .reverse import Reverser
 
-__all__ = ["Model", "ModelConfig"]
+__all__ = ["Model", "ModelConfig", "MixedInputs"]
 
 
 class Model:
@@ -56,6 +58,9 @@ class Model:
         specs: list[tuple[str, tuple[int, ...]]] = []
         if cfg.token_input:
             specs.append(("embedding.weight", (cfg.vocab_size, cfg.embedding_size)))
+        if cfg.mixed_input:
+            specs += [(f"embeddings.{f}.weight", (v, e)) for f, (v, e) in
+                      enumerate(zip(cfg.field_sizes, cfg.field_embedding_sizes))]
         self.D = D = cfg.directions
         self.cells = []  # layer-major: cell c = layer c // D, direction c % D (1 = reverse)
         self._names: list[dict[str, str]] = []  # per cell: weight_ih/... -> parameter name
@@ -97,7 +102,7 @@ class Model:
                  for n in names.values()}
         head_in = params["head.weight"].shape[1]
         for name, p in params.items():
-            if name == "embedding.weight":
+            if name == "embedding.weight" or name.startswith("embeddings."):
                 p[...] = rng.standard_normal(p.shape)
             else:  # a layer: 1/sqrt(its H); the head: 1/sqrt(its input width)
                 k = 1.0 / np.sqrt(width.get(name, head_in))
@@ -162,6 +167,11 @@ class Model:
     # -- input checks ---------------------------------------------------------------------------
     def _prepare(self, inputs, mask):
         cfg = self.cfg
+        if cfg.mixed_input:
+            xt = mixin.check(cfg, inputs, self.dtype)
+            B, T = xt[2], xt[3]
+            xt = xt[:2]  # (ids [T, B, C], nums [T, B, N])
+            return xt, self._mask(mask, B, T), B, T
         x = np.asarray(inputs)
         if cfg.token_input:
             if x.ndim != 2 or not np.issubdtype(x.dtype, np.integer):
@@ -175,13 +185,16 @@ class Model:
                 raise ValueError(f"inputs: expected float features [B, T, {cfg.input_size}], got {x.shape}")
             xt = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=self.dtype)
         B, T = x.shape[:2]
-        mt = None
-        if mask is not None:
-            m = np.asarray(mask)
-            if m.shape != (B, T):
-                raise ValueError(f"mask: expected shape {(B, T)}, got {m.shape}")
-            mt = np.ascontiguousarray(m.T != 0)
-        return xt, mt, B, T
+        return xt, self._mask(mask, B, T), B, T
+
+    @staticmethod
+    def _mask(mask, B: int, T: int):
+        if mask is None:
+            return None
+        m = np.asarray(mask)
+        if m.shape != (B, T):
+            raise ValueError(f"mask: expected shape {(B, T)}, got {m.shape}")
+        return np.ascontiguousarray(m.T != 0)
 
     # -- forward / backward ----------------------------------------------------------------------
     def masks(self, dropout, xt, B: int, T: int) -> drop.Masks:
@@ -191,7 +204,8 @@ class Model:
             return drop.NONE
         if isinstance(dropout, drop.Masks):
             return dropout
-        return drop.draw(self.cfg, dropout, xt if self.cfg.token_input else None, T, B,
+        ids = xt if self.cfg.token_input else xt[0] if self.cfg.mixed_input else None
+        return drop.draw(self.cfg, dropout, ids, T, B,
                          [c.hidden_size for c in self.cells], self.dtype, self._ws()[-1])
 
     def _forward(self, xt, mt, initial_state, B, dm: drop.Masks):
@@ -200,10 +214,16 @@ class Model:
         if len(state) != len(self.cells):
             raise ValueError(f"initial_state: expected {len(self.cells)} entries (one per layer "
                              f"and direction), got {len(state)}")
-        T, D = xt.shape[0], self.D
+        D, wss = self.D, self._ws()
+        mixed = None
+        if self.cfg.mixed_input:  # the first layer reads dense [embeddings, numeric] steps
+            tables = [self.params[f"embeddings.{f}.weight"] for f in range(len(self.cfg.field_sizes))]
+            mixed = MixedLayerInput(tables, xt[0], xt[1], dm.embedding)
+            xt = mixed.forward(wss[-1])
+            dm = dm.without_embedding()
+        T = xt.shape[0]
         rv = Reverser(mt, T, B, self.dtype) if D == 2 else None
         caches, final, y = [], [], xt
-        wss = self._ws()
         for k in range(len(self.cfg.hidden_sizes)):
             outs = []
             for d in range(D):
@@ -229,6 +249,8 @@ class Model:
             m = dm.btw(k)
             if m is not None:  # dropout between layers (a copy: y is the cells' cache)
                 y = np.multiply(y, m, out=wss[k * D].get("y_drop", y.shape, y.dtype))
+        if mixed is not None:  # after the cells' caches: backward's embedding gradients
+            caches.append(mixed)
         return y, final, caches, mi, rv
 
     @staticmethod
@@ -302,7 +324,8 @@ class Model:
                 dw = gr.t_at(hprev[t0:].reshape(-1, H),
                              out=wss[-1].get(("dwhh", c), (gr.GH * H,), self.dtype))
                 cell.to_torch_into(dw, g[names["weight_hh"]])
-                dxd = None if k == 0 else wss[-1].get(("dx", c), (T, B, proj.w_int.shape[1]),
+                need_dx = k > 0 or self.cfg.mixed_input
+                dxd = None if not need_dx else wss[-1].get(("dx", c), (T, B, proj.w_int.shape[1]),
                                                       self.dtype)
                 xsum = proj.backward(dxp, t0, g[names["weight_ih"]], g[names["bias_ih"]],
                                      g.get("embedding.weight"), dxd)
@@ -312,6 +335,9 @@ class Model:
                 if dxd is not None:  # the reverse cell's input gradient, back in input order
                     dx = dxd if d == 0 else dx + rv.flip(dxd)
             dy = dx
+        if self.cfg.mixed_input:
+            caches[-1].backward(dy, t0, [g[f"embeddings.{f}.weight"]
+                                          for f in range(len(self.cfg.field_sizes))])
 
     # -- public API -----------------------------------------------------------------------------
     def loss_and_flat_grad(self, inputs, targets, mask=None, initial_state=None, k2=None,

@@ -25,6 +25,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from .mixed import as_inputs
+
 
 def iter_windows(T: int, k1: int) -> Iterator[tuple[int, int]]:
     """``(start, stop)`` of consecutive windows of k1 steps covering ``range(T)``."""
@@ -54,7 +56,7 @@ def train_minibatch(model, inputs, targets, mask, k1: int, k2: int | None,
     k2 = k1 if k2 is None else int(k2)
     if not 1 <= k2 <= k1:
         raise ValueError(f"TBPTT needs 1 <= k2 <= k1, got k1={k1} k2={k2}")
-    x = np.asarray(inputs)
+    x = as_inputs(inputs)  # an array, or MixedInputs (sliced the same way)
     B, T = x.shape[:2]
     if model.cfg.bidirectional and (T > k1 or k2 < min(k1, T)):
         raise ValueError(f"bidirectional layers need whole sequences: this minibatch has {T} "

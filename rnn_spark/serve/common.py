@@ -35,12 +35,19 @@ def check_data(tm, m: Manifest, where: str, remap_vocab: bool = False) -> IdMap 
                         f"{hint}{tail}")
     if m.task != cfg.task:
         bad("task", cfg.task, m.task)
-    if (m.kind == "tokens") != cfg.token_input:
-        bad("input kind", "tokens" if cfg.token_input else "features", m.kind)
+    kind = "tokens" if cfg.token_input else "mixed" if cfg.mixed_input else "features"
+    if m.kind != kind:
+        bad("input kind", kind, m.kind)
+    if kind == "mixed":
+        fields = m.model_fields()
+        if fields["field_sizes"] != cfg.field_sizes:
+            bad("ids per categorical field", cfg.field_sizes, fields["field_sizes"])
+        if fields["numeric_size"] != cfg.numeric_size:
+            bad("number of numeric features", cfg.numeric_size, fields["numeric_size"])
     ids = _vocab_map(tm, m, where) if remap_vocab else None
     if cfg.token_input and m.vocab_size != cfg.vocab_size and ids is None:
         bad("vocabulary size", cfg.vocab_size, m.vocab_size)
-    if not cfg.token_input and m.input_size != cfg.input_size:
+    if kind == "features" and m.input_size != cfg.input_size:
         bad("input size", cfg.input_size, m.input_size)
     if m.output_size != cfg.output_size and ids is None:
         bad("output size", cfg.output_size, m.output_size)

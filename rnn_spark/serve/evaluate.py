@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnn_spark.data.batching import table_minibatches
+from rnn_spark.engine.mixed import MixedInputs
 from rnn_spark.errors import UserError
 from rnn_spark.serve.common import chunk, denorm, log_softmax64, open_dataset, unit_reader
 from rnn_spark.serve.protocol import EvalShared, EvalTask
@@ -103,9 +104,15 @@ def _classify(model, mb, s: Sums):
         s.labels.append(np.asarray(mb.targets, np.int8))
 
 
+def numeric_inputs(mb) -> np.ndarray:
+    """The minibatch's features ``[B, T, D]`` (a mixed dataset's: its numeric ones), whose
+    columns ``stats.features`` describes."""
+    return mb.inputs.nums if isinstance(mb.inputs, MixedInputs) else mb.inputs
+
+
 def _regress(model, mb, s: Sums, stats, season: int = 0):
     out, _ = model.forward(mb.inputs, mb.mask)
-    x = mb.inputs
+    x = numeric_inputs(mb)
     O = out.shape[-1]
     if out.ndim == 3:                     # every step: [B, T, O], unmasked steps only
         m = mb.mask.astype(bool)
@@ -142,7 +149,7 @@ def _seasonal_errors(mb, stats, cols, season: int, targ: np.ndarray):
         return np.nan
     step = np.arange(targ.shape[1]) // len(stats["targets"]["columns"])  # outputs: step-major
     rows = lengths[:, None] - season + step[None] % season             # [B, O]
-    naive = mb.inputs[np.arange(len(rows))[:, None], rows, cols[None]].astype(np.float64)
+    naive = numeric_inputs(mb)[np.arange(len(rows))[:, None], rows, cols[None]].astype(np.float64)
     fd = denorm(stats, "features", len(stats["features"]["mean"]))
     if fd is not None:
         naive = naive * fd[1][cols] + fd[0][cols]

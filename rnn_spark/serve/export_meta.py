@@ -52,12 +52,13 @@ def scaling(tm) -> Scaling:
     if not st or not st.get("normalized"):
         return Scaling()
     kw = {}
-    if not cfg.token_input and "features" in st:
+    width = cfg.numeric_size if cfg.mixed_input else cfg.input_size
+    if not cfg.token_input and width and "features" in st:
         mean = np.asarray(st["features"]["mean"], np.float64)
         std = np.asarray(st["features"]["std"], np.float64)
-        if mean.shape != (cfg.input_size,) or std.shape != mean.shape:
+        if mean.shape != (width,) or std.shape != mean.shape:
             raise UserError(f"{tm.source.uri}: model.json's feature statistics have "
-                            f"{mean.size} columns, the model reads {cfg.input_size}; the model "
+                            f"{mean.size} columns, the model reads {width}; the model "
                             "is damaged")
         kw.update(in_mean=mean, in_std=std)
     out = denorm(st, "targets", cfg.output_size) if cfg.task == "regress" else None
@@ -92,13 +93,17 @@ def interface(tm, fmt: str) -> dict:
              "Tokenizer.from_file(...).encode(text).ids)" if getattr(tm.vocab, "json", None)
              else "token ids of the model's vocabulary (model.json \"vocab\")"
              if tm.vocab is not None else f"token ids in [0, {cfg.vocab_size})"}
+    raw_units = "raw values in the training data's units, " + (
+        "normalised inside the model" if sc.in_mean is not None else
+        "used as they are (the dataset was ingested with --no-normalize)")
+    if cfg.mixed_input:
+        from rnn_spark.serve.export_mixed import interface_inputs
+        inputs = interface_inputs(tm, fmt, fdt, raw_units)
     else:
-        x = {"name": x_name, "dtype": fdt, "shape": ["batch", "time", cfg.input_size],
-             "columns": _columns(tm, "features"),
-             "units": "raw values in the training data's units, " + (
-                 "normalised inside the model" if sc.in_mean is not None else
-                 "used as they are (the dataset was ingested with --no-normalize)")}
-    inputs = [x]
+        if not cfg.token_input:
+            x = {"name": x_name, "dtype": fdt, "shape": ["batch", "time", cfg.input_size],
+                 "columns": _columns(tm, "features"), "units": raw_units}
+        inputs = [x]
     if cfg.head_at == "last" or cfg.bidirectional:
         reads = ["the head reads the last valid step"] if cfg.head_at == "last" else []
         if cfg.bidirectional:
@@ -129,6 +134,9 @@ def describe(iface: dict) -> str:
     x, o = iface["inputs"][0], iface["output"]
     raw = "raw " if x["dtype"] != "int64" else ""
     ins = " + ".join(one(t) for t in iface["inputs"])
+    if "column" in x:  # mixed input: each input says what it is
+        units = "; ".join(f"{t['name']}: {t['units']}" for t in iface["inputs"])
+        return f"takes inputs {ins} ({units}); returns {one(o)}: {o['units']}"
     return f"takes {raw}inputs {ins}: {x['units']}; returns {one(o)}: {o['units']}"
 
 
@@ -141,6 +149,8 @@ def model_json(tm, fmt: str, weights: str) -> dict:
          "stats": tm.stats, "source": tm.source.uri}
     if tm.vocab is not None:
         d["vocab"] = tm.vocab.to_dict()
+    if tm.steps is not None:  # a table dataset's fields: the vocabularies preprocess() reads
+        d["steps"] = tm.steps
     return d
 
 

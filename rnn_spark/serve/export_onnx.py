@@ -1,8 +1,11 @@
 """``export --format onnx``: a standard ONNX graph built with the ``onnx`` package (no torch).
 
     input [B, T] int64 ids | [B, T, D] float32 raw features
+      | mixed: cat_0..cat_{C-1} [B, T] raw values (string / int64 / float) + numeric [B, T, N]
         (+ lengths [B] int32: last-step heads and bidirectional models)
     -> [Sub mean, Div std: the training data's normalisation] -> Gather(embedding)
+       (mixed: per field LabelEncoder (raw value -> id, <unk> = 0) -> Gather, Concat with the
+       numeric features: export_mixed.py)
     -> Transpose to time-major -> per layer one ONNX RNN / LSTM / GRU op
        (direction="bidirectional": Y [T, 2, B, H] -> [T, B, 2H], [forward, reverse] as the engine)
     -> head: MatMul + Add at every step ([B, T, O]) or Gemm on the last valid step ([B, O]);
@@ -26,6 +29,7 @@ import numpy as np
 
 from rnn_spark.errors import UserError
 from rnn_spark.serve.export_meta import model_json, scaling, write_export
+from rnn_spark.serve.export_mixed import ML_DOMAIN, ML_OPSET, onnx_first_input
 
 OPSET = 17
 _PERM = {"lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}
@@ -56,7 +60,9 @@ def build_graph(tm):
         return name
 
     last = cfg.head_at == "last"
-    if cfg.token_input:
+    if cfg.mixed_input:  # raw categorical values -> ids -> embeddings, + numeric (export_mixed.py)
+        inputs = onnx_first_input(tm, sc, f32, const, nodes, helper, TensorProto)
+    elif cfg.token_input:
         x = helper.make_tensor_value_info("input", TensorProto.INT64, ["batch", "time"])
         nodes.append(helper.make_node("Transpose", ["input"], ["ids_tm"], perm=[1, 0]))
         nodes.append(helper.make_node("Gather", [const("embedding.weight", f32["embedding.weight"]),
@@ -72,7 +78,8 @@ def build_graph(tm):
                 np.float32))], ["x_scaled"]))
             feats = "x_scaled"
         nodes.append(helper.make_node("Transpose", [feats], ["x0"], perm=[1, 0, 2]))
-    inputs = [x]
+    if not cfg.mixed_input:
+        inputs = [x]
     seq = ""
     bi = cfg.bidirectional
     if last or bi:
@@ -132,8 +139,10 @@ def build_graph(tm):
         nodes.append(helper.make_node("Add", ["y_scaled", const("out_mean", sc.out_mean.astype(
             np.float32))], ["output"]))
     graph = helper.make_graph(nodes, "rnn_spark_model", inputs, [out], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="rnn-spark")
+    opsets = [helper.make_opsetid("", OPSET)]
+    if cfg.mixed_input:
+        opsets.append(helper.make_opsetid(ML_DOMAIN, ML_OPSET))
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="rnn-spark")
     model.ir_version = min(model.ir_version, 10)
     meta = {"task": cfg.task, "config": cfg.to_dict(), "normalisation": sc.to_json()}
     helper.set_model_props(model, {"rnn_spark": json.dumps(meta, sort_keys=True)})

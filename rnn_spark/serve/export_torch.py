@@ -23,6 +23,8 @@ SNIPPET = '''\
 # Rebuild an rnn-spark model as PyTorch modules (written by `rnn-spark export --format pytorch`).
 # It takes RAW inputs (token ids, or features in the training data's own units) and returns
 # outputs in original units: the normalisation in model.json is done inside forward().
+# A model of a mixed table dataset takes (ids per categorical field, raw numeric features):
+# preprocess(model.json, raw steps) makes them, looking the raw values up in the vocabularies.
 import json
 import os
 
@@ -47,6 +49,10 @@ class RNNModel(nn.Module):
         if cfg["vocab_size"]:
             self.embedding = nn.Embedding(cfg["vocab_size"], cfg["embedding_size"])
         n_in = cfg["embedding_size"] if cfg["vocab_size"] else cfg["input_size"]
+        if cfg.get("field_sizes"):  # mixed input: an embedding per categorical field + numeric
+            self.embeddings = nn.ModuleList(nn.Embedding(v, e) for v, e in zip(
+                cfg["field_sizes"], cfg["field_embedding_sizes"]))
+            n_in = sum(cfg["field_embedding_sizes"]) + cfg["numeric_size"]
         hs = cfg["hidden_sizes"]
         self.bidirectional = bool(cfg.get("bidirectional", False))
         d = 2 if self.bidirectional else 1
@@ -61,10 +67,17 @@ class RNNModel(nn.Module):
         self.head = nn.Linear(d * hs[-1], cfg["output_size"])
 
     def forward(self, x, lengths=None):
-        """x: token ids [B, T] or raw features [B, T, D]; lengths [B] (valid steps per row, right
+        """x: token ids [B, T], raw features [B, T, D], or (mixed input) a pair (ids, numeric):
+        one int64 id tensor [B, T] per categorical field and raw numeric features [B, T, N]
+        (preprocess() makes them from raw steps); lengths [B] (valid steps per row, right
         padding: last-step heads read there, a bidirectional model's reverse direction starts
         there). -> logits, or predictions in original units."""
-        if self.cfg["vocab_size"]:
+        if self.cfg.get("field_sizes"):
+            ids, num = x
+            if self.in_mean is not None:
+                num = (num - self.in_mean) / self.in_std
+            y = torch.cat([e(i) for e, i in zip(self.embeddings, ids)] + [num.to(self.head.weight.dtype)], 2)
+        elif self.cfg["vocab_size"]:
             y = self.embedding(x)
         else:
             y = x if self.in_mean is None else (x - self.in_mean) / self.in_std
@@ -87,6 +100,35 @@ class RNNModel(nn.Module):
             y = h
         y = self.head(y)
         return y if self.out_mean is None else y * self.out_std + self.out_mean
+
+
+def preprocess(meta, sequences):
+    """Mixed input: raw steps -> (ids, numeric), lengths for forward(). ``meta``: model.json (a
+    dict) or the export directory; ``sequences``: one list of steps per row, a step a dict of
+    column -> raw value (the table's columns the model was trained on). A categorical value not
+    in the field's vocabulary (or missing) reads id 0, <unk>, as in training; numeric values are
+    raw (forward() normalises them). Rows are padded on the right."""
+    if isinstance(meta, str):
+        with open(os.path.join(meta, "model.json")) as f:
+            meta = json.load(f)
+    steps, cfg = meta["steps"], meta["model"]
+    fields, numeric = steps["categorical"], steps["numeric"]
+    lookup = [None if f["values"] is None else {v: i + 1 for i, v in enumerate(f["values"])}
+              for f in fields]
+    B, T = len(sequences), max((len(s) for s in sequences), default=0)
+    ids = [torch.zeros(B, T, dtype=torch.int64) for _ in fields]
+    num = torch.zeros(B, T, len(numeric), dtype=getattr(torch, cfg["dtype"]))
+    for b, seq in enumerate(sequences):
+        for t, step in enumerate(seq):
+            for k, (field, table) in enumerate(zip(fields, lookup)):
+                v = step.get(field["column"])
+                if table is not None:
+                    ids[k][b, t] = table.get(v, 0)
+                elif v is not None and 0 <= int(v) < field["size"]:
+                    ids[k][b, t] = int(v)
+            if numeric:
+                num[b, t] = torch.tensor([float(step[c]) for c in numeric], dtype=num.dtype)
+    return (ids, num), torch.tensor([len(s) for s in sequences], dtype=torch.int64)
 
 
 def load(directory="."):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_spark.errors import DataError
+from rnn_spark.errors import DataError, UserError
 from rnn_spark.serve.common import denorm, log_softmax64
 
 
@@ -29,8 +29,19 @@ def return_fields(task: str) -> list[tuple[str, str]]:
     return [("pred", "array<float>")]
 
 
+def check_scorable(tm) -> None:
+    """predict_udf reads one sequence column: a mixed model (several inputs per step) is refused
+    in one line."""
+    if tm.config.mixed_input:
+        raise UserError(f"{tm.source.uri}: a model of categorical and numeric table columns "
+                        "reads several inputs per step, which predict_udf's one sequence "
+                        "column does not carry; score its dataset with `rnn-spark predict "
+                        "--data`, or use its ONNX / PyTorch export")
+
+
 class BatchScorer:
     def __init__(self, tm, top_k: int = 5):
+        check_scorable(tm)
         self.tm, self.model, self.top_k = tm, tm.engine(), top_k
         self.stats = tm.stats
         if tm.stats and tm.stats.get("normalized") and "features" in tm.stats:

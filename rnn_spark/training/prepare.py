@@ -101,7 +101,7 @@ def longest_sequence(units: list) -> int:
 def check_model(cfg: Config, manifest, units: list) -> None:
     """The model keys that depend on the dataset; one-line ConfigError, nothing touched."""
     m, where = cfg.model, cfg.data.path
-    if m.embedding_dropout and manifest.kind != "tokens":
+    if m.embedding_dropout and manifest.kind == "features":
         raise ConfigError(f"{key_name('model.embedding_dropout')} drops token embeddings, but "
                           f"{where} holds dense features; use {key_name('model.dropout')}")
     if not m.bidirectional:

@@ -36,7 +36,7 @@ from rnn_spark.engine import ModelConfig
 from rnn_spark.engine.losses import LossSpec
 from rnn_spark.engine.optim import Optimizer, make_optimizer_from_config
 from rnn_spark.engine.schedules import Schedule, make_schedule
-from rnn_spark.errors import ConfigError, UserError
+from rnn_spark.errors import ConfigError
 from rnn_spark.training.averager import Averager, make_averager
 from rnn_spark.training.plan import Slice, localize, split_rows
 
@@ -47,10 +47,6 @@ Options = tuple[tuple[str, Any], ...]  # engine option name -> value, hashable a
 def model_config(cfg: Config, manifest: Manifest) -> ModelConfig:
     """The network: the model section of the config plus what the dataset fixes (sizes, task)."""
     fields = manifest.model_fields()
-    if manifest.kind == "mixed":
-        raise UserError(f"{cfg.data.path}: mixed categorical+numeric inputs: not supported by "
-                        "this version's model yet; ingest one --categorical column or --numeric "
-                        "columns only")
     m = cfg.model
     kw = dict(cell=m.cell, hidden_sizes=[int(h) for h in m.hidden_sizes], dtype=m.dtype,
               forget_bias=m.forget_bias, bidirectional=m.bidirectional, dropout=m.dropout,
@@ -58,6 +54,15 @@ def model_config(cfg: Config, manifest: Manifest) -> ModelConfig:
               **fields)
     if fields.get("vocab_size"):
         kw["embedding_size"] = m.embedding_size
+    if fields.get("field_sizes"):
+        sizes = [int(e) for e in m.field_embedding_sizes]
+        if sizes and len(sizes) != len(fields["field_sizes"]):
+            cols = ", ".join(f.column for f in manifest.steps.categorical)
+            raise ConfigError(f"{key_name('model.field_embedding_sizes')} lists {len(sizes)} "
+                              f"sizes, {cfg.data.path} has {len(fields['field_sizes'])} "
+                              f"categorical fields ({cols}); give one per field, or none for "
+                              f"the rule min(50, ceil(1.6 * size^0.56))")
+        kw["field_embedding_sizes"] = sizes or None
     try:
         return ModelConfig(**kw)
     except ValueError as exc:

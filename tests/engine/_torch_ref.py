@@ -80,6 +80,15 @@ def torch_loss(m, x, y, mask, masks=None):
         inp = F.embedding(torch.from_numpy(x), params["embedding.weight"])
         if masks is not None and masks.embedding is not None:
             inp = inp * tm(masks.embedding)[:, :, None]
+    elif cfg.mixed_input:  # an nn.Embedding per field, concatenated with the numeric features
+        parts = []
+        for f in range(len(cfg.field_sizes)):
+            e = F.embedding(torch.from_numpy(np.asarray(x.ids[..., f], np.int64)),
+                            params[f"embeddings.{f}.weight"])
+            if masks is not None and masks.embedding is not None:
+                e = e * tm(masks.embedding)[:, :, f:f + 1]
+            parts.append(e)
+        inp = torch.cat(parts + [torch.from_numpy(np.asarray(x.nums))], 2)
     else:
         inp = torch.from_numpy(x)
     rev = reverse_index(mk)

@@ -183,19 +183,6 @@ def test_mixed_dataset_is_version_2_and_readable(tmp_path):
     m.verify("hash")
 
 
-def test_train_refuses_a_mixed_dataset_in_one_line(tmp_path, capsys):
-    from rnn_spark.cli import main
-    p = write_parquet(events(20), tmp_path / "e.parquet")
-    ingest_table(str(tmp_path / "mx"), path=p, group_by=["user"], order_by="ts",
-                 categorical=["event"], numeric=["amount"], label="churn")
-    code = main(["train", "--data", str(tmp_path / "mx"), "--run-dir", str(tmp_path / "run"),
-                 "--runner", "inline"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1
-    assert "mixed categorical+numeric inputs: not supported by this version's model yet" in err
-    assert not (tmp_path / "run").exists()
-
-
 @pytest.mark.parametrize("kind,want", [("tokens", ("tokens", 9, None)),
                                        ("scalars", ("features", None, 1)),
                                        ("vectors", ("features", None, 3))])

@@ -45,3 +45,15 @@ def train_then_replay(cfg: config.Config, rounds: int, dropout=None) -> dict:
     finally:
         trainer.close()
     return model.state_dict()
+
+
+def final_weights(run_dir) -> dict:
+    """The state dict a run's model/ holds."""
+    from rnn_spark.training import checkpoint as ckpt
+    return ckpt.read_model(str(run_dir / "model"))[0]
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    """The same names and bitwise the same arrays."""
+    import numpy as np
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
