@@ -56,7 +56,8 @@ from rnn_spark.ingest.table_spec import FORMATS, LABEL_FROM, SPLIT_BY
 @click.option("--num-classes", type=int, default=None, help="Default: from the labels.")
 @click.option("--next", "next", metavar="COL", default=None,
               help="Learn the next step's value of this input column, at every step.")
-@click.option("--horizon", type=int, default=0, help="Forecast the N rows after a sequence.")
+@click.option("--horizon", type=int, default=0, show_default=True,
+              help="Forecast the N rows after a sequence (0: no forecast).")
 @click.option("--target", metavar="COL,...", default=None,
               help="--horizon's columns (default: --numeric).")
 @click.option("--split-by", type=click.Choice(SPLIT_BY), default="group", show_default=True,
