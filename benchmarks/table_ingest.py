@@ -187,6 +187,10 @@ def main(argv=None) -> int:
                                "spark.ui.enabled": "false"})
     spark.sparkContext.setLogLevel("ERROR")
     results = []
+    head = {"master": a.master, "driver_memory": a.driver_memory, "cores": os.cpu_count(),
+            "date": datetime.date.today().isoformat(), "commit": commit(),
+            "command": "python3 benchmarks/table_ingest.py " + " ".join(
+                sys.argv[1:] if argv is None else argv)}
     try:
         warm = os.path.join(work, "warm")
         make_table(warm, a.warm_rows)
@@ -218,19 +222,13 @@ def main(argv=None) -> int:
                 "load_average": [round(x, 2) for x in os.getloadavg()]})
             shutil.rmtree(src)
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+            if a.out:  # after every size: a run stopped early keeps the sizes it finished
+                Path(a.out).write_text(json.dumps(dict(head, results=results), indent=1) + "\n")
     finally:
         spark.stop()
         if a.dir is None:
             shutil.rmtree(work, ignore_errors=True)
-    out = {"master": a.master, "driver_memory": a.driver_memory, "cores": os.cpu_count(),
-           "date": datetime.date.today().isoformat(), "commit": commit(),
-           "command": "python3 benchmarks/table_ingest.py " + " ".join(
-               sys.argv[1:] if argv is None else argv),
-           "results": results}
-    text = json.dumps(out, indent=1)
-    print(text)
-    if a.out:
-        Path(a.out).write_text(text + "\n")
+    print(json.dumps(dict(head, results=results), indent=1))
     return 0
 
 
