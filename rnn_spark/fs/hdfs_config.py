@@ -37,7 +37,8 @@ Timeouts (connect, read) default to 10 s / 60 s (``configure(timeout=)``, env
 errors ``retries`` times (default 2, backoff 0.5 s, 1 s); writes, renames and deletes do not.
 
 Executors are other processes: ``configure()`` does not reach them; pass :func:`export_env` as
-``spark.executorEnv.*`` (the Spark runner does this) or set the variables cluster-wide.
+``spark.executorEnv.*`` (the Spark runner does this, plus :func:`export_local_env` for local
+Spark's executors) or set the variables cluster-wide.
 """
 
 import getpass
@@ -376,3 +377,17 @@ def export_env():
             v = ",".join(str(x) for x in parse_timeout(v))
         env[var] = str(v)
     return env
+
+
+def export_local_env():
+    """What a process on THIS machine (local Spark's executors: ``local[N]``) needs on top of
+    :func:`export_env` to log in as this one does: the Kerberos principal and the keytab's absolute
+    path, when the keytab was given (``--principal/--keytab``). Such a login lives in this process
+    only (no ticket cache is written), so without them its Python workers had no ticket. Never for
+    a cluster's executors: the path is this machine's, and containers use delegation tokens."""
+    principal = _opt("principal", "RNN_SPARK_KERBEROS_PRINCIPAL")
+    keytab = _opt("keytab", "RNN_SPARK_KERBEROS_KEYTAB")
+    if not (principal and keytab):
+        return {}
+    return {"RNN_SPARK_KERBEROS_PRINCIPAL": principal,
+            "RNN_SPARK_KERBEROS_KEYTAB": os.path.abspath(keytab)}

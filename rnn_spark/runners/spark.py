@@ -171,7 +171,7 @@ class SparkRunner:
         # before a JVM is started: one line, not its stack (under spark-submit: its master)
         check_master((conf or {}).get("spark.master", master), conf)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        from rnn_spark.fs.hdfs_config import export_env
+        from rnn_spark.fs.hdfs_config import export_env, export_local_env
 
         hdfs_env = export_env()  # executors resolve hdfs:// URIs the way this driver does
         os.environ.update(hdfs_env)
@@ -203,6 +203,9 @@ class SparkRunner:
                 sconf.setIfMissing(f"spark.executorEnv.{var}", value)
         for key, value in (conf or {}).items():
             sconf.set(key, str(value))
+        if sconf.get("spark.master", master).startswith("local"):
+            for var, value in export_local_env().items():  # --principal/--keytab: this machine
+                sconf.setIfMissing(f"spark.executorEnv.{var}", value)
         if not submitted:
             _fast_start(sconf, sconf.get("spark.master", master), conf or {})
         _quiet_logging(sconf, log_level)

@@ -9,6 +9,7 @@ status is reported with where to find the driver's log.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -97,4 +98,7 @@ def _report(o: Outcome, deploy_mode: str, echo) -> None:
 
 
 def log_path(cache_root: Path, command: str) -> Path:
-    return cache_root / "logs" / f"submit-{command}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    """One file per submit: two submits of a command started in the same second (side by side,
+    from a script) do not write into one log."""
+    return cache_root / "logs" / \
+        f"submit-{command}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"

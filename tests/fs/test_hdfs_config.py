@@ -87,6 +87,25 @@ def test_explicit_env_and_schemes(monkeypatch):
     assert env["RNN_SPARK_HDFS_TIMEOUT"] == "5.0,5.0"
 
 
+def test_a_keytab_login_is_exported_to_this_machines_processes_only(tmp_path, monkeypatch):
+    """--principal/--keytab live in the driver process: local Spark's Python workers get them
+    (else they had no ticket: the regression test is tests/secure's keytab train on local[2]),
+    a cluster's executors never do (export_env), and a ticket cache needs nothing exported."""
+    keytab = tmp_path / "alice.keytab"
+    keytab.write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    assert hdfs_config.export_local_env() == {}
+    hdfs_config.configure(principal="alice@R", keytab="alice.keytab")
+    assert hdfs_config.export_local_env() == {"RNN_SPARK_KERBEROS_PRINCIPAL": "alice@R",
+                                              "RNN_SPARK_KERBEROS_KEYTAB": str(keytab)}
+    assert not {"RNN_SPARK_KERBEROS_PRINCIPAL", "RNN_SPARK_KERBEROS_KEYTAB"} & \
+        set(hdfs_config.export_env())
+    hdfs_config.configure(reset=True)
+    monkeypatch.setenv("RNN_SPARK_KERBEROS_PRINCIPAL", "bob@R")
+    monkeypatch.setenv("RNN_SPARK_KERBEROS_KEYTAB", str(keytab))
+    assert hdfs_config.export_local_env()["RNN_SPARK_KERBEROS_PRINCIPAL"] == "bob@R"
+
+
 def test_hdfscli_alias(tmp_path, monkeypatch):
     cfg = tmp_path / "hdfscli.cfg"
     cfg.write_text("[global]\ndefault.alias = dev\n\n[dev.alias]\nurl = http://dev.example:9870\n"

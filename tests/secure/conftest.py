@@ -19,12 +19,14 @@ gets its own ticket cache (``KRB5CCNAME``), empty unless the test ran ``kinit``.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +46,17 @@ SMALL_YARN = {  # small containers, as tests/e2e
     "spark.driver.memory": "512m", "spark.yarn.am.memory": "512m", "spark.yarn.am.cores": "1",
     "spark.ui.enabled": "false", "spark.yarn.maxAppAttempts": "1",
 }
+
+
+def local_spark_jars() -> dict:
+    """Spark installed on the nodes (the test cluster's one node is this machine), as on many
+    clusters and the compose cluster: spark.yarn.jars=local:..., so no ~400 MB archive of
+    pyspark's jars is staged on HDFS and unpacked into the first container (two minutes of a
+    loaded CI machine). tests/e2e covers the staged archive."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.origin:
+        return {}
+    return {"spark.yarn.jars": f"local:{Path(spec.origin).parent / 'jars'}/*"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -104,7 +117,7 @@ class SecureCluster:
     def submit_args(self, deploy_mode: str, user: str = "alice") -> list[str]:
         out = ["submit", "--deploy-mode", deploy_mode, "--principal", self.principal(user),
                "--keytab", self.keytab(user)]
-        for k, v in SMALL_YARN.items():
+        for k, v in {**SMALL_YARN, **local_spark_jars()}.items():
             out += ["--conf", f"{k}={v}"]
         return out
 
@@ -181,3 +194,104 @@ def alice_dir(secure_cluster, as_alice, request):
     fs.mkdirs(uri)
     yield uri
     fs.rm(uri, recursive=True, missing_ok=True)
+
+
+SRC = str(Path(sysconfig.get_paths()["stdlib"]) / "json" / "*.py")  # text every machine has
+INGEST = ["--seq-len", "33", "--rows-per-group", "64", "--seed", "3", "--quiet"]
+TRAIN = ["--hidden-sizes", "16", "--embedding-size", "8", "--k1", "16", "--batch-size", "8",
+         "--steps-per-round", "2", "--workers", "2", "--max-rounds", "4",
+         "--validate-every", "2", "--checkpoint-every", "2", "--seed", "7", "--quiet"]
+
+
+@dataclass(frozen=True)
+class EdgeRun:
+    """The session's dataset and run, made on the edge node; every test that reads them shares
+    them (an ingest and a training run each, not one per test)."""
+
+    base: str                            # hdfs:// directory of the session, deleted at its end
+    ds: str                              # `rnn-spark ingest text SRC` with alice's kinit ticket
+    run: str                             # `rnn-spark --principal/--keytab train` on local Spark
+    train: subprocess.CompletedProcess   # that train, for the test that asserts it
+
+
+@pytest.fixture(scope="session")
+def edge(secure_cluster, login) -> EdgeRun:
+    from rnn_spark import fs
+
+    base = secure_cluster.uri(f"/user/alice/t/s-{secrets.token_hex(4)}")
+    ds, run = fs.join(base, "ds"), fs.join(base, "run")
+    r = secure_cluster.cli("ingest", "text", SRC, "--out", ds, *INGEST, user="alice")
+    assert r.returncode == 0, r.stderr[-3000:]
+    # no ticket cache: the keytab login lives in the driver, and local Spark's Python workers
+    # get it from there (they had no ticket before)
+    t = secure_cluster.cli("--principal", secure_cluster.principal("alice"), "--keytab",
+                           secure_cluster.keytab("alice"), "train", "--data", ds, "--run-dir",
+                           run, "--master", "local[2]", *TRAIN, user=None)
+    yield EdgeRun(base, ds, run, t)
+    with login():
+        fs.rm(base, recursive=True, missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def edge_run(edge) -> EdgeRun:
+    """``edge`` whose training succeeded (else each test that needs the run says why not)."""
+    assert edge.train.returncode == 0, edge.train.stderr[-3000:]
+    return edge
+
+
+_JOBS: list = []  # the session's YarnJobs, for the summary at its end
+
+
+@pytest.fixture(scope="session")
+def yarn_jobs(secure_cluster, edge_run, login):
+    """Every YARN application of tests/secure, started at once in the background (see
+    secure_jobs.py): train in client and cluster mode on the edge dataset, env-check, and the
+    chain ingest (cluster mode, sources in HDFS) -> evaluate (client) and predict (cluster) of
+    the edge run on the dataset YARN wrote."""
+    from rnn_spark import fs
+    from rnn_spark.submit import flow, stage
+    from secure_jobs import YarnJobs
+
+    base = edge_run.base
+    with login():
+        # one upload of the environment before the submits run side by side (the first
+        # submits would each upload it)
+        flow.resolve_env(None, stage.default_staging_dir(), dry_run=False)
+        for path in sorted(Path(SRC).parent.glob(Path(SRC).name)):
+            fs.write_bytes(fs.join(base, "src", path.name), path.read_bytes())
+    env = secure_cluster.env(None)  # made here: tests change os.environ while jobs start
+    jobs = YarnJobs(lambda args: secure_cluster.cli(*args, env=env))
+    _JOBS.append(jobs)
+    client, cluster = secure_cluster.submit_args("client"), secure_cluster.submit_args("cluster")
+    jobs.start("ingest", *cluster, "ingest", "text", fs.join(base, "src", "*.py"), "--out",
+               fs.join(base, "ds-yarn"), "--engine", "spark", *INGEST)
+    for mode, args in (("cluster", cluster), ("client", client)):
+        jobs.start(f"train-{mode}", *args, "train", "--data", edge_run.ds, "--run-dir",
+                   fs.join(base, f"run-{mode}"), "--runner", "spark", *TRAIN)
+    jobs.start("env-check", *client, "env-check", "--tasks", "2", "--probe",
+               fs.join(base, "probe"))
+    jobs.start("evaluate", *client, "evaluate", "--model", edge_run.run, "--data",
+               fs.join(base, "ds-yarn"), "--json", after="ingest")
+    jobs.start("predict", *cluster, "predict", "--model", edge_run.run, "--data",
+               fs.join(base, "ds-yarn"), "--out", fs.join(base, "preds-yarn"), after="ingest")
+    yield jobs
+    jobs.wait_all()  # before edge's teardown deletes what they read
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _yarn_jobs_first(request):
+    """Start the YARN applications before the first test when the session has a test that
+    needs them; a failure to start them is that test's to report."""
+    if any("yarn_jobs" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        try:
+            request.getfixturevalue("yarn_jobs")
+        except Exception:
+            pass
+
+
+def pytest_terminal_summary(terminalreporter):
+    for jobs in _JOBS:
+        lines = jobs.summary()
+        terminalreporter.write_line(f"secured YARN applications: {len(lines)}")
+        for line in lines:
+            terminalreporter.write_line(f"  {line}")

@@ -4,6 +4,7 @@ thing runs in tests/e2e/test_submit.py and test_train_yarn.py)."""
 import sys
 
 from rnn_spark.submit.command import Launch
+from rnn_spark.submit import run
 from rnn_spark.submit.run import execute
 
 CLUSTER_FAILURE = r"""
@@ -51,3 +52,13 @@ def test_success_in_client_mode_says_nothing_more(tmp_path, capsys):
     out = execute(Launch((sys.executable, str(script))), tmp_path / "s.log", "client",
                   echo=said.append)
     assert out.returncode == 0 and out.app_id == "application_1_1" and said == []
+
+
+def test_two_submits_in_the_same_second_get_their_own_logs(tmp_path, monkeypatch):
+    """Each log was named by command and second only: submits run side by side wrote into one
+    file, and a failure's 'spark-submit output: LOG' showed the other's output."""
+    monkeypatch.setattr(run.time, "strftime", lambda fmt: "20261207-234615")
+    monkeypatch.setattr(run.os, "getpid", lambda: 101)
+    first = run.log_path(tmp_path, "train")
+    monkeypatch.setattr(run.os, "getpid", lambda: 102)
+    assert run.log_path(tmp_path, "train") != first
