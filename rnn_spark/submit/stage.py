@@ -29,16 +29,23 @@ def default_staging_dir() -> str:
 
 
 def upload_once(local: Path, remote: str) -> bool:
-    """Copy ``local`` to ``remote`` unless it exists there already; True if it uploaded."""
+    """Copy ``local`` to ``remote`` unless it exists there already; True if it uploaded.
+
+    Never replaces: when two submits of the same environment upload at once, the second finds
+    the first's file at its rename and keeps it (YARN fails an application whose archive
+    changed under it after submission)."""
     if fs.exists(remote):
         return False
     fs.mkdirs(fs.parent(remote))
-    with open(local, "rb") as src, fs.atomic_write(remote, overwrite=True) as dst:
-        while True:
-            chunk = src.read(8 << 20)
-            if not chunk:
-                break
-            dst.write(chunk)
+    try:
+        with open(local, "rb") as src, fs.atomic_write(remote, overwrite=False) as dst:
+            while True:
+                chunk = src.read(8 << 20)
+                if not chunk:
+                    break
+                dst.write(chunk)
+    except fs.FsExists:
+        return False
     return True
 
 
