@@ -131,6 +131,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ingest",),
     ("runners", "data"),
     ("config", "engine"),
+    ("config_sections",),
     ("fs", "spark_master"),
     ("errors",),
 )
