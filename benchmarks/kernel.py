@@ -9,6 +9,12 @@ the spread (worst/best) is reported too.
 
     python3 benchmarks/kernel.py                      # prints JSON
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 benchmarks/kernel.py
+    python3 benchmarks/kernel.py --dropout 0.25 --no-torch --clock cpu \
+        --out benchmarks/results/kernel_dropout.json
+
+``--dropout P`` adds a third side, ours with all three dropouts at P (word dropout on the
+embeddings, recurrent dropout, dropout before the head), fresh masks drawn every step as in
+training, and reports ``dropout_overhead`` = (time per token with dropout) / (without) - 1.
 """
 
 from __future__ import annotations
@@ -26,14 +32,18 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from rnn_spark.engine import Model, ModelConfig
 
 
-def ours_step(cell, H, E, B, T, V, seed=0):
+def ours_step(cell, H, E, B, T, V, seed=0, dropout=0.0):
     cfg = ModelConfig(cell=cell, vocab_size=V, embedding_size=E, hidden_sizes=[H], output_size=V,
-                      task="lm", dtype="float32")
+                      task="lm", dtype="float32", dropout=dropout, embedding_dropout=dropout,
+                      recurrent_dropout=dropout)
     m = Model(cfg, seed=seed)
     rng = np.random.default_rng(seed)
     x = rng.integers(0, V, (B, T))
     y = rng.integers(0, V, (B, T))
-    return lambda: m.loss_and_flat_grad(x, y)
+    if not dropout:
+        return lambda: m.loss_and_flat_grad(x, y)
+    steps = iter(range(1 << 62))
+    return lambda: m.loss_and_flat_grad(x, y, dropout=(seed, next(steps)))  # new masks each step
 
 
 def torch_step(cell, H, E, B, T, V, seed=0):
@@ -60,11 +70,15 @@ def torch_step(cell, H, E, B, T, V, seed=0):
     return step
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+CLOCK = time.perf_counter
+
+
 def timed(fn, steps):
-    t = time.perf_counter()
+    t = CLOCK()
     for _ in range(steps):
         fn()
-    return (time.perf_counter() - t) / steps
+    return (CLOCK() - t) / steps
 
 
 def main(argv=None) -> int:
@@ -78,7 +92,14 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--min-seconds", type=float, default=0.3, help="per round and side")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="also time ours with every dropout at this rate (0 = not)")
+    ap.add_argument("--out", help="also write the JSON to this file")
+    ap.add_argument("--clock", choices=list(CLOCKS), default="wall",
+                    help="wall time, or this process's CPU time (steadier on a shared machine)")
     a = ap.parse_args(argv)
+    global CLOCK
+    CLOCK = CLOCKS[a.clock]
     B, T, V = a.batch, a.window, a.vocab
     try:
         import torch
@@ -95,6 +116,8 @@ def main(argv=None) -> int:
             for H in (int(h) for h in a.hidden.split(",")):
                 E = H if a.embedding == "hidden" else int(a.embedding)
                 sides = {"ours": ours_step(cell, H, E, B, T, V)}
+                if a.dropout:
+                    sides["ours_dropout"] = ours_step(cell, H, E, B, T, V, dropout=a.dropout)
                 if have_torch:
                     sides["torch"] = torch_step(cell, H, E, B, T, V)
                 steps = {}
@@ -112,16 +135,25 @@ def main(argv=None) -> int:
                     row[f"{name}_spread"] = round(max(ts) / min(ts), 3)
                 if have_torch:
                     row["ratio"] = round(row["ours_tok_s"] / row["torch_tok_s"], 3)
+                if a.dropout:
+                    row["dropout_overhead"] = round(
+                        row["ours_tok_s"] / row["ours_dropout_tok_s"] - 1, 3)
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
     out = {
         "benchmark": "kernel", "batch": B, "window": T, "vocab": V, "dtype": "float32",
-        "threads": 1, "repeats": a.repeats, "blas": blas,
+        "threads": 1, "repeats": a.repeats, "blas": blas, "dropout": a.dropout, "clock": a.clock,
         "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         "numpy": np.__version__, "torch": torch.__version__ if have_torch else None,
         "machine": platform.processor() or platform.machine(), "results": rows,
     }
-    print(json.dumps(out, indent=1))
+    if a.dropout:
+        out["max_dropout_overhead"] = max(r["dropout_overhead"] for r in rows)
+    text = json.dumps(out, indent=1)
+    print(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text + "\n")
     return 0
 
 

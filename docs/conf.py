@@ -61,3 +61,6 @@ html_show_sourcelink = False
 html_last_updated_fmt = None
 pygments_style = "friendly"
 highlight_language = "text"       # a fence without a language is shown as it is
+# no "smart" typography: it turned --overwrite into an en dash and 'x' into curly quotes in
+# headings, links and the CLI help texts, which then could not be copied into a shell
+smartquotes = False

@@ -54,6 +54,16 @@ class ModelSection:
     embedding_size: int = opt(64, "token embedding size (token datasets only)")
     forget_bias: float = opt(0.0, "initial LSTM forget-gate bias")
     dtype: str = opt("float32", "parameter and activation dtype", ("float32", "float64"))
+    bidirectional: bool = opt(False, "each layer also reads every sequence backwards and outputs "
+                              "[forward, backward] (classify and regress; needs whole sequences: "
+                              "k1 >= the longest, k2 = 0)")
+    dropout: float = opt(0.0, "dropout probability on each layer's output: between stacked "
+                         "layers and before the head (training only)")
+    embedding_dropout: float = opt(0.0, "probability of dropping a token type from a sequence for "
+                                   "a TBPTT window: its embedding reads zero (token datasets)")
+    recurrent_dropout: float = opt(0.0, "variational dropout on the recurrent state: one mask per "
+                                   "sequence, layer and TBPTT window on h(t-1) in the recurrent "
+                                   "product")
 
 
 @dataclass
@@ -90,6 +100,17 @@ class TrainConfig:
     batch_size: int = opt(32, "sequences per minibatch on each worker")
     k1: int = opt(50, "TBPTT window: time steps per optimizer update")
     k2: int = opt(0, "TBPTT gradient horizon in steps, <= k1 (0 = k1)")
+    loss: str = opt("auto", "the training loss: cross_entropy (lm, classify), mse, mae or huber "
+                    "(regress); auto = the task's: cross_entropy or mse",
+                    ("auto", "cross_entropy", "mse", "mae", "huber"))
+    class_weights: str = opt("none", "classify: each class's weight in the cross-entropy (a "
+                             "weighted mean, as PyTorch's): none, auto (n / (classes x n_c) from the "
+                             "training split's label counts) or one weight >= 0 per class, "
+                             "\"w0,w1,...\"")
+    label_smoothing: float = opt(0.0, "lm, classify: label smoothing in [0, 1) (PyTorch's "
+                                 "CrossEntropyLoss label_smoothing)")
+    huber_delta: float = opt(1.0, "loss = huber: the error at which the loss turns from quadratic "
+                             "to linear (PyTorch's HuberLoss delta)")
     workers: int = opt(2, "W: parallel workers (Spark tasks) per round")
     steps_per_round: int = opt(4, "H: minibatches each worker trains on per round")
     averager: str = opt("bmuf", "how the driver merges worker deltas", ("average", "bmuf", "nesterov"))
@@ -243,6 +264,9 @@ class Config:
             ("model.hidden_sizes", len(m.hidden_sizes) >= 1 and all(int(h) >= 1 for h in m.hidden_sizes),
              "a non-empty list of positive sizes, e.g. 128,128"),
             ("model.embedding_size", m.embedding_size >= 1, ">= 1"),
+            ("model.dropout", 0 <= m.dropout < 1, "a probability in [0, 1)"),
+            ("model.embedding_dropout", 0 <= m.embedding_dropout < 1, "a probability in [0, 1)"),
+            ("model.recurrent_dropout", 0 <= m.recurrent_dropout < 1, "a probability in [0, 1)"),
             ("optim.lr", o.lr > 0, "> 0"),
             ("optim.momentum", 0 <= o.momentum < 1, "in [0, 1)"),
             ("optim.beta1", 0 <= o.beta1 < 1, "in [0, 1)"),
@@ -262,6 +286,8 @@ class Config:
             ("train.stop_at_val_loss", t.stop_at_val_loss >= 0, ">= 0 (0 = off)"),
             ("train.metrics_flush_seconds", t.metrics_flush_seconds > 0, "> 0"),
             ("train.progress_seconds", t.progress_seconds > 0, "> 0"),
+            ("train.label_smoothing", 0 <= t.label_smoothing < 1, "in [0, 1)"),
+            ("train.huber_delta", t.huber_delta > 0, "> 0"),
         ]
         for key, ok, what in checks:
             if not ok:
@@ -272,12 +298,40 @@ class Config:
             raise ConfigError(f"{key_name('spark.master')} {self.spark.master!r} is not a Spark "
                               f"master; use local[N], local[N,F], local[*], yarn, spark://HOST:PORT "
                               f"or k8s://URL")
+        parse_class_weights(t.class_weights)
+        if m.bidirectional and 0 < t.k2 < t.k1:
+            raise ConfigError(f"{key_name('model.bidirectional')} needs the whole sequence's "
+                              f"backward pass: {key_name('train.k2')} = {t.k2} would cut it; "
+                              f"leave --k2 at 0 (= k1)")
         if o.nesterov and o.optimizer == "sgd" and o.momentum <= 0:
             raise ConfigError(f"{key_name('optim.nesterov')} needs {key_name('optim.momentum')} > 0")
         return self
 
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
+
+
+def parse_class_weights(text: str) -> str | tuple[float, ...] | None:
+    """train.class_weights read: None (none), "auto", or one weight per class (a TOML list
+    arrives as its text, "[1.0, 10.0]", and is read the same)."""
+    s = str(text).strip().strip("[]").strip()
+    if s.lower() in ("none", ""):
+        return None
+    if s.lower() == "auto":
+        return "auto"
+    where = f"{key_name('train.class_weights')} {str(text)!r}"
+    try:
+        w = tuple(float(p) for p in s.split(","))
+    except ValueError:
+        raise ConfigError(f"{where}: expected none, auto or one weight per class like "
+                          f"\"1,10\"") from None
+    bad = [x for x in w if not (math.isfinite(x) and x >= 0)]
+    if bad:
+        raise ConfigError(f"{where}: weight {bad[0]:g} is not a finite number >= 0; give one "
+                          f"weight >= 0 per class")
+    if len(w) < 2 or not any(w):
+        raise ConfigError(f"{where}: give one weight per class (at least 2, not all 0), or auto")
+    return w
 
 
 _SPARK_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|yarn|(spark|k8s|mesos)://\S+)$")

@@ -71,7 +71,8 @@ def _register() -> None:
     # Imported lazily so a broken optional sub-command never hides the others' --help.
     import importlib
 
-    for module, attr in (("ingest", "ingest"), ("train", "train"), ("train", "config_cmd"),
+    # ingest_table adds `ingest table` to the ingest group (it imports cli/ingest, not back)
+    for module, attr in (("ingest", "ingest"), ("ingest_table", "ingest"), ("train", "train"), ("train", "config_cmd"),
                          ("evaluate", "evaluate"), ("predict", "predict"),
                          ("generate", "generate"), ("export", "export"),
                          ("inspect", "inspect_cmd"), ("report", "report"),

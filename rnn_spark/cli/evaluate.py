@@ -65,7 +65,7 @@ def evaluate(model_uri, data, split, batch_size, as_json, remap_vocab, runner, m
     """Measure a trained model on a dataset split.
 
     \b
-    lm: loss (nats/token), perplexity, bits/token, top-1/top-5 accuracy;
+    lm: loss (nats/token), perplexity, bits/token, bits/character, top-1/top-5 accuracy;
     classify: loss, accuracy, per-class precision/recall/F1, macro-F1, confusion matrix;
     regress: MSE/RMSE/MAE in original units, beside the naive last-value forecast's.
     \b

@@ -29,10 +29,12 @@ def generate(model_uri, prime, length, temperature, top_k, seed, num_samples, as
     from rnn_spark.serve import load_model
     from rnn_spark.serve.generate import generate as run_gen
 
-    g = run_gen(load_model(model_uri), prime=prime, length=length, temperature=temperature,
+    tm = load_model(model_uri)
+    g = run_gen(tm, prime=prime, length=length, temperature=temperature,
                 top_k=top_k, seed=seed, num_samples=num_samples)
     if g.unknown_prime:
-        click.echo(f"rnn-spark: {g.unknown_prime} prime character(s) are not in the model's "
+        unit = "word" if tm.vocab.kind == "word" else "character"
+        click.echo(f"rnn-spark: {g.unknown_prime} prime {unit}(s) are not in the model's "
                    "vocabulary and became <unk>", err=True)
     if as_json:
         click.echo(json.dumps({"samples": g.samples, "ids": g.ids,

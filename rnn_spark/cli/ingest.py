@@ -34,9 +34,14 @@ def _csv(value):
 
 
 def common(fn):
-    """Options shared by every ingest kind."""
+    """The sources and the options shared by every ingest kind of files."""
+    return click.argument("sources", nargs=-1, required=True, metavar="SRC...")(
+        output_options(fn))
+
+
+def output_options(fn):
+    """Options shared by every ingest kind (``ingest table`` names its source by options)."""
     opts = [
-        click.argument("sources", nargs=-1, required=True, metavar="SRC..."),
         click.option("--out", "-o", required=True, metavar="URI",
                      help="Output directory (local path, file:// or hdfs:// URI)."),
         click.option("--seed", type=int, default=0, show_default=True,
@@ -85,10 +90,20 @@ def ingest() -> None:
 @ingest.command("text")
 @common
 @click.option("--seq-len", type=int, required=True, help="Steps per sequence (row = seq_len+1 ids).")
-@click.option("--vocab", type=click.Choice(["char", "byte"]), default="char", show_default=True)
+@click.option("--vocab", type=click.Choice(["char", "byte", "bpe", "word"]), default="char",
+              show_default=True, help="Tokens: characters, bytes, byte-level BPE sub-words or "
+                                      "words (bpe/word: the text extra, --vocab-size).")
+@click.option("--vocab-size", type=int, default=None,
+              help="bpe/word: tokens in the vocabulary (bpe: at least 257, the 256 bytes + "
+                   "merges; word: the N-1 most frequent words + <unk>).")
+@click.option("--vocab-sample", type=ByteSize(), default="64MiB", show_default=True,
+              help="bpe/word: train the tokenizer on at most this much training text (a seeded "
+                   "sample of its segments).")
 @click.option("--min-freq", type=int, default=1, show_default=True,
-              help="Characters seen fewer times become <unk> (char vocab).")
-@click.option("--max-vocab", type=int, default=None, help="Keep at most N tokens (incl. <unk>).")
+              help="char/word: characters/words seen fewer times become <unk>; bpe: merge only "
+                   "pairs seen at least this often.")
+@click.option("--max-vocab", type=int, default=None,
+              help="char: keep at most N tokens (incl. <unk>).")
 @click.option("--overlap", type=int, default=0, show_default=True,
               help="Extra tokens shared by consecutive sequences.")
 @click.option("--on-decode-error", type=click.Choice(["fail", "replace"]), default="fail",
@@ -100,8 +115,10 @@ def text_cmd(sources, out, **kw):
     """Text files or globs (UTF-8) -> language-model sequences.
 
     \b
-    Example:
+    Examples:
       rnn-spark ingest text 'corpus/*.txt' --out data/corpus --seq-len 256 --min-freq 5
+      rnn-spark ingest text 'corpus/*.txt' --out data/corpus-bpe --seq-len 128 \\
+          --vocab bpe --vocab-size 4000
     """
     from rnn_spark.ingest import ingest_text
     run = _run_kwargs(kw)

@@ -74,7 +74,8 @@ def predict(model_uri, data, inputs, out, split, top_k, batch_size, seq_len, fmt
     finally:
         r.close()
     if res.unknown_tokens:
-        click.echo(f"rnn-spark: {res.unknown_tokens} input character(s) are not in the model's "
+        unit = "word" if tm.vocab is not None and tm.vocab.kind == "word" else "character"
+        click.echo(f"rnn-spark: {res.unknown_tokens} input {unit}(s) are not in the model's "
                    "vocabulary and became <unk>", err=True)
     click.echo(json.dumps({"out": res.out, "task": res.task, "rows": res.rows, "files": res.files,
                            "unknown_tokens": res.unknown_tokens}))

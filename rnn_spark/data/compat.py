@@ -43,6 +43,9 @@ def vocab_mismatch(model, data, name: str,
     differ = [i for i in range(max(len(a), len(b)))
               if i >= len(a) or i >= len(b) or a[i] != b[i]]
     if not differ:
+        if getattr(mv, "json", None) != getattr(dv, "json", None):  # bpe/word: the tokenizer
+            return (f"vocabulary differs: the same {len(a)} {mv.kind} tokens, but {model_name}'s "
+                    f"tokenizer is not {name}'s (other merges or settings)")
         return None
     i = differ[0]
     if i >= len(a):
@@ -94,9 +97,12 @@ def stats_mismatch(model: dict | None, data: dict | None, name: str,
 
 
 def mismatch(model_vocab, model_stats, data_vocab, data_stats, name: str,
-             model_name: str = "the model") -> str | None:
-    """The first difference in how the model and the dataset ``name`` encode their data."""
+             model_name: str = "the model", model_steps=None, data_steps=None) -> str | None:
+    """The first difference in how the model and the dataset ``name`` encode their data
+    (``*_steps``: a table dataset's step layout, its categorical vocabularies)."""
+    from rnn_spark.data.steps import steps_mismatch
     return (vocab_mismatch(model_vocab, data_vocab, name, model_name)
+            or steps_mismatch(model_steps, data_steps, name, model_name)
             or stats_mismatch(model_stats, data_stats, name, model_name))
 
 

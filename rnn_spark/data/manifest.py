@@ -16,7 +16,8 @@ import re
 from dataclasses import asdict, dataclass
 
 from rnn_spark import fs
-from rnn_spark.data.schema import FORMAT, HEADS, KINDS, SCHEMA_VERSION, TASKS
+from rnn_spark.data.schema import (FORMAT, HEADS, KINDS, MIXED_SCHEMA_VERSION, SCHEMA_VERSIONS,
+                                   TASKS)
 from rnn_spark.errors import DataError
 
 MANIFEST_NAME = "manifest.json"
@@ -62,15 +63,26 @@ class Manifest:
         self.output_size = data["output_size"]
         self.stats = data.get("stats")
         self.vocab_info = data.get("vocab")
+        self.steps_info = data.get("steps")  # table datasets: the step layout (data/steps.py)
         self.splits = [s for s in ("train", "val") if s in data["splits"]]
 
     @property
     def vocab(self):
-        """Token strings (character vocabulary), or ``None`` when there is no vocabulary."""
+        """The vocabulary as a model.json records it: token strings (char/byte vocabulary), the
+        vocabulary record itself (bpe/word: it holds the tokenizer), or ``None``."""
         if not self.vocab_info:
             return None
+        from rnn_spark.data.tokenizer import SUBWORD_KINDS
+        if self.vocab_info.get("type") in SUBWORD_KINDS:
+            return dict(self.vocab_info)
         from rnn_spark.data.vocab import Vocab
         return Vocab.from_dict(self.vocab_info).tokens
+
+    @property
+    def steps(self):
+        """The :class:`~rnn_spark.data.steps.StepLayout` of a table dataset, or ``None``."""
+        from rnn_spark.data.steps import StepLayout
+        return StepLayout.from_dict(self.steps_info)
 
     def tokenizer(self):
         """The :class:`~rnn_spark.data.vocab.Vocab` (encode/decode text), or ``None``."""
@@ -82,6 +94,12 @@ class Manifest:
     def counts(self, split: str) -> dict:
         s = self._split(split)
         return {"sequences": s["sequences"], "tokens": s["tokens"]}
+
+    def class_counts(self, split: str) -> list[int] | None:
+        """A classify dataset's rows per label in ``split`` (index = class), or None when the
+        manifest has none (written before rnn-spark counted them)."""
+        counts = (self.data.get("class_counts") or {}).get(split)
+        return None if counts is None else [int(c) for c in counts]
 
     def shards(self, split: str) -> list[dict]:
         return list(self._split(split)["shards"])
@@ -178,10 +196,17 @@ def validate(data, where: str) -> None:
     _require(isinstance(data, dict) and data.get("format") == FORMAT, where,
              f"not an rnn-spark manifest (no \"format\": \"{FORMAT}\")")
     v = data.get("schema_version")
-    _require(v == SCHEMA_VERSION, where,
-             f"schema version {v!r} is not supported by this rnn-spark (reads version "
-             f"{SCHEMA_VERSION}); re-ingest the data or upgrade rnn-spark")
+    _require(v in SCHEMA_VERSIONS, where,
+             f"schema version {v!r} is not supported by this rnn-spark (reads versions "
+             f"{', '.join(map(str, SCHEMA_VERSIONS))}); re-ingest the data or upgrade rnn-spark")
     _require(data.get("kind") in KINDS, where, f"field 'kind' must be one of {KINDS}")
+    _require(data["kind"] != "mixed" or v >= MIXED_SCHEMA_VERSION, where,
+             f"kind 'mixed' needs schema version {MIXED_SCHEMA_VERSION}, the manifest says {v}")
+    if data["kind"] == "mixed" or data.get("steps") is not None:
+        from rnn_spark.data.steps import validate_steps
+        _require(data["kind"] != "mixed" or isinstance(data.get("steps"), dict), where,
+                 "a mixed dataset needs field 'steps' (its step layout); re-run the ingest")
+        validate_steps(data["steps"], data["kind"], where)
     _require(data.get("task") in TASKS, where, f"field 'task' must be one of {TASKS}")
     _require(data.get("head_at") in HEADS, where, f"field 'head_at' must be one of {HEADS}")
     _require(isinstance(data.get("splits"), dict) and data["splits"], where,
@@ -196,6 +221,10 @@ def validate(data, where: str) -> None:
             check_shard_path(sh["path"], where)
         _require(sum(sh["sequences"] for sh in s["shards"]) == s["sequences"], where,
                  f"split {name!r}: shard sequence counts do not add up")
+        counts = (data.get("class_counts") or {}).get(name)
+        _require(counts is None or (isinstance(counts, list) and sum(counts) == s["sequences"]
+                                    and len(counts) == data.get("output_size")), where,
+                 f"split {name!r}: class_counts do not add up to its sequences")
 
 
 def read_manifest(uri: str) -> Manifest:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -91,6 +92,12 @@ class ShardReader:
                 self._cache.popitem(last=False)
         return table
 
+    def read_lengths(self, unit: WorkUnit) -> np.ndarray:
+        """The ``length`` column of one row group (time steps stored per row), read alone and not
+        cached: what a check over a whole split needs without decoding the rows."""
+        table = self._read(unit, columns=["length"])
+        return table["length"].to_numpy()
+
     def _open(self, unit: WorkUnit) -> pq.ParquetFile:
         if unit.shard == self._uri and self._pf is not None:
             return self._pf
@@ -127,7 +134,7 @@ class ShardReader:
             _SHA_VERIFIED.add((unit.shard, unit.sha256))
         self._checked.add(unit.shard)
 
-    def _read(self, unit: WorkUnit) -> pa.Table:
+    def _read(self, unit: WorkUnit, columns: list[str] | None = None) -> pa.Table:
         pf = self._open(unit)
         md = pf.metadata
         if unit.row_group >= md.num_row_groups:
@@ -138,10 +145,10 @@ class ShardReader:
                                 f"{md.row_group(unit.row_group).num_rows} rows, the manifest says "
                                 f"{unit.rows})")
         try:
-            table = pf.read_row_group(unit.row_group)
+            table = pf.read_row_group(unit.row_group, columns=columns)
         except (pa.ArrowException, OSError, ValueError, EOFError) as err:
             raise damaged(unit, f"unreadable ({_cause(err)})") from None
-        missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
+        missing = [c for c in columns or REQUIRED_COLUMNS if c not in table.column_names]
         if missing:
             raise damaged(unit, f"does not match the shard format (no column {missing[0]!r})")
         return table

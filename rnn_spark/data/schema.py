@@ -3,7 +3,10 @@
 Columns of every shard:
 
 * ``x``       -- ``list<int32>`` token ids (kind ``tokens``) or ``list<float32>`` features flattened
-                 step-major (kind ``features``: ``length * input_size`` values).
+                 step-major (kind ``features``: ``length * input_size`` values); kind ``mixed``
+                 (schema version 2, ``rnn-spark ingest table``): ``list<int32>``, ``n_cat`` ids per
+                 step (:mod:`rnn_spark.data.steps`).
+* ``xn``      -- kind ``mixed`` only: ``list<float32>``, the ``n_num`` numeric fields of each step.
 * ``length``  -- ``int32`` number of time steps stored in ``x`` (for task ``lm`` a row holds
                  ``seq_len + 1`` ids: inputs ``x[:-1]``, targets ``x[1:]``).
 * ``y``       -- absent for ``lm``; ``int32`` class for ``classify``; ``list<float32>`` for
@@ -22,9 +25,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1          # what tokens and features datasets are written with
+MIXED_SCHEMA_VERSION = 2    # kind mixed: several categorical fields and/or numeric ones per step
+SCHEMA_VERSIONS = (SCHEMA_VERSION, MIXED_SCHEMA_VERSION)  # what this rnn-spark reads
 FORMAT = "rnn-spark-shards"
-KINDS = ("tokens", "features")
+KINDS = ("tokens", "features", "mixed")
 TASKS = ("lm", "classify", "regress")
 HEADS = ("every", "last")
 SPLITS = ("train", "val")  # in manifest and shard order
@@ -58,9 +63,16 @@ def shard_of(h: np.ndarray, n_shards: int) -> np.ndarray:
     return (mix64(np.asarray(h, dtype=_U64) ^ _U64(0x5DEECE66D)) % _U64(n_shards)).astype(np.int64)
 
 
+def schema_version(kind: str) -> int:
+    """The lowest schema version that describes a dataset of ``kind``."""
+    return MIXED_SCHEMA_VERSION if kind == "mixed" else SCHEMA_VERSION
+
+
 def arrow_schema(kind: str, task: str) -> pa.Schema:
-    fields = [pa.field("x", pa.list_(pa.int32() if kind == "tokens" else pa.float32())),
-              pa.field("length", pa.int32())]
+    fields = [pa.field("x", pa.list_(pa.float32() if kind == "features" else pa.int32()))]
+    if kind == "mixed":
+        fields.append(pa.field("xn", pa.list_(pa.float32())))
+    fields.append(pa.field("length", pa.int32()))
     if task == "classify":
         fields.append(pa.field("y", pa.int32()))
     elif task == "regress":
@@ -75,13 +87,19 @@ def list_array(values: np.ndarray, offsets: np.ndarray, value_type: pa.DataType)
 
 
 def make_block(kind: str, task: str, *, x_values, x_offsets, lengths, src_file: int,
-               src_row, y=None, y_offsets=None, split=None, seed: int = 0) -> pa.Table:
-    """Build a table of rows (plus the private ``_h`` hash and ``_split`` columns)."""
+               src_row, y=None, y_offsets=None, split=None, seed: int = 0, xn_values=None,
+               xn_offsets=None) -> pa.Table:
+    """Build a table of rows (plus the private ``_h`` hash and ``_split`` columns);
+    ``xn_values``/``xn_offsets``: the numeric fields of a mixed dataset."""
     src_row = np.asarray(src_row, dtype=np.int64)
     n = len(src_row)
-    xt = pa.int32() if kind == "tokens" else pa.float32()
-    xv = np.asarray(x_values, dtype=np.int32 if kind == "tokens" else np.float32)
-    cols = {"x": list_array(xv, x_offsets, xt), "length": pa.array(np.asarray(lengths, np.int32))}
+    ids = kind != "features"
+    xt = pa.int32() if ids else pa.float32()
+    xv = np.asarray(x_values, dtype=np.int32 if ids else np.float32)
+    cols = {"x": list_array(xv, x_offsets, xt)}
+    if kind == "mixed":
+        cols["xn"] = list_array(np.asarray(xn_values, np.float32), xn_offsets, pa.float32())
+    cols["length"] = pa.array(np.asarray(lengths, np.int32))
     if task == "classify":
         cols["y"] = pa.array(np.asarray(y, dtype=np.int32))
     elif task == "regress":

@@ -1,7 +1,8 @@
 """Token vocabularies for text as a manifest records them: ``byte`` (256 ids, no unknown) and
 ``char`` (Unicode characters seen at least ``min_freq`` times, most frequent first, id 0 =
-``<unk>``): lookup, encode, decode. Building one from counts is the ingest's job
-(:func:`rnn_spark.ingest.vocab.build_char_vocab`)."""
+``<unk>``): lookup, encode, decode; the sub-word and word vocabularies (``bpe``, ``word``) are
+:class:`rnn_spark.data.tokenizer.TokenizerVocab`, read through the same ``Vocab.from_dict`` /
+``Vocab.of``. Building one is the ingest's job (:mod:`rnn_spark.ingest.vocab`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ class Vocab:
     def size(self) -> int:
         return len(self.tokens)
 
+    @property
+    def unk_id(self) -> int | None:
+        """The id of ``<unk>`` (char: 0), or None when every text encodes (byte)."""
+        return 0 if self.kind == "char" else None
+
     def encode_codes(self, codes: np.ndarray) -> np.ndarray:
         """Code points (char vocab) or bytes (byte vocab) -> int32 ids."""
         if self.kind == "byte":
@@ -46,6 +52,13 @@ class Vocab:
             return np.frombuffer(data, dtype=np.uint8).astype(np.int32)
         return self.encode_codes(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32))
 
+    def char_lengths(self) -> np.ndarray:
+        """Characters each id stands for (float64): 1 per character (``<unk>`` too); a byte 1
+        when it starts a UTF-8 character, else 0 -- so a text's ids add up to its characters."""
+        if self.kind == "byte":
+            return ((np.arange(256) & 0xC0) != 0x80).astype(np.float64)
+        return np.ones(self.size, dtype=np.float64)
+
     def decode(self, ids) -> str:
         if self.kind == "byte":
             return bytes(int(i) for i in ids).decode("utf-8", errors="replace")
@@ -58,16 +71,22 @@ class Vocab:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Vocab":
+    def from_dict(cls, d: dict):
+        """The vocabulary a record describes (a ``Vocab``, or for ``bpe`` / ``word`` a
+        ``rnn_spark.data.tokenizer.TokenizerVocab``)."""
+        from rnn_spark.data.tokenizer import SUBWORD_KINDS, TokenizerVocab
+        if d["type"] in SUBWORD_KINDS:
+            return TokenizerVocab.from_dict(d)
         if d["type"] == "byte":
             return cls("byte")
         return cls("char", d["tokens"], d.get("min_freq", 1))
 
     @classmethod
-    def of(cls, value) -> "Vocab | None":
-        """A vocabulary as any record holds it: a Vocab, its dict (manifest.json), or the token
-        list a model.json holds (256 latin-1 characters without <unk>: the byte vocabulary)."""
-        if value is None or isinstance(value, Vocab):
+    def of(cls, value):
+        """A vocabulary as any record holds it: a Vocab (or TokenizerVocab), its dict
+        (manifest.json; a model.json of a bpe/word model), or the token list a model.json holds
+        (256 latin-1 characters without <unk>: the byte vocabulary)."""
+        if value is None or hasattr(value, "to_dict"):
             return value
         if isinstance(value, dict):
             return cls.from_dict(value)

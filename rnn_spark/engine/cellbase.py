@@ -5,7 +5,7 @@ A cell runs the recurrence of ONE layer over one window, forward and backward. T
 
     prep = cell.prepare(w_hh, b_hh, B, ws)         # Prep: W_hh laid out for the step loop
     xp   = Projection(cell, ..., prep).forward(x)  # XP = x @ W_ih^T + b, internal gate order
-    fw   = cell.forward(xp, state0, prep, mask)    # Forward(y, final, cache)
+    fw   = cell.forward(xp, state0, prep, mask, rm)  # Forward(y, final, cache); rm: dropout
     bw   = cell.backward(dy, fw.cache, prep, mask, t0)  # Backward(dxp, dgh, hprev, dstate)
     dW_hh = dgh^T @ hprev, dW_ih = dxp^T @ x       # ONE GEMM each over all steps (GradRows)
 
@@ -16,6 +16,10 @@ and adds the recurrent term step by step. Inside, gates are in the cell's intern
 0.5 folded into the internal copies of the weights (``scale``), so one ``tanh`` covers all gates.
 A cell with ``gate_major`` set (the LSTM) takes ``XP`` and gives its pre-activation gradients as
 ``[G, T, B, H]`` instead of ``[T, B, G*H]`` (one gate of one step = one contiguous block).
+
+Recurrent dropout (``rm [B, H]``, engine/dropout.py) multiplies ``h_{t-1}`` where it enters the
+recurrent product only; ``Backward.hprev`` is then ``h_{t-1} * rm`` and the recurrent part of
+``dh_{t-1}`` is multiplied by ``rm``.
 
 Masked steps (mask ``[T, B]`` False) keep the state: ``h_t = h_{t-1}`` (and ``c_t = c_{t-1}``) for
 those rows. :class:`MaskInfo` holds the one implementation of that carry, forward
@@ -166,15 +170,27 @@ class Cell:
         return Prep(ws, blocked(wT, batch, ws, "wfwd"), blocked(w_int, batch, ws, "wbwd"),
                     self.gate_major)
 
-    def forward(self, xp: np.ndarray, state0: Any, prep: Prep, mi: MaskInfo) -> Forward:
+    def forward(self, xp: np.ndarray, state0: Any, prep: Prep, mi: MaskInfo,
+                rm: np.ndarray | None = None) -> Forward:
         """Run the window: ``xp`` the input pre-activations (internal order, scaled; ``[T, B, G*H]``
-        or ``[G, T, B, H]``, may be overwritten), ``state0`` the state before step 0."""
+        or ``[G, T, B, H]``, may be overwritten), ``state0`` the state before step 0, ``rm`` the
+        recurrent dropout mask ``[B, H]`` (None = off): ``h_{t-1} * rm`` enters the recurrent
+        product, the state carried is ``h_{t-1}`` itself."""
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray, cache: Any, prep: Prep, mi: MaskInfo, t0: int) -> Backward:
         """Back through steps ``T-1 .. t0`` (state entering step t0 is a constant): ``dy [T, B, H]``
-        the gradient w.r.t. the outputs ``y``, ``cache`` from :meth:`forward` of the same call."""
+        the gradient w.r.t. the outputs ``y``, ``cache`` from :meth:`forward` of the same call
+        (which holds the recurrent dropout mask, if any: ``hprev`` then is ``h_{t-1} * rm``, as
+        the forward computed it: :meth:`dropped`)."""
         raise NotImplementedError
+
+    @staticmethod
+    def dropped(rm: np.ndarray | None, T: int, prep: Prep, dtype) -> np.ndarray | None:
+        """With recurrent dropout, the window's buffer ``[T, B, H]`` for ``h_{t-1} * rm`` of every
+        step: the step loop writes step t's product there, and the backward hands it over as
+        ``Backward.hprev`` (what entered the recurrent product: the left operand of dW_hh)."""
+        return None if rm is None else prep.ws.get("h_rm", (T,) + rm.shape, dtype)
 
     def zero_state(self, batch: int, dtype) -> Any:
         """The all-zero state of this layer: ``h [B, H]`` (``(h, c)`` for cells with a cell state)."""

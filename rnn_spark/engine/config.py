@@ -1,4 +1,5 @@
-"""ModelConfig: what network to build (cell, input kind, layer sizes, head, task, dtype)."""
+"""ModelConfig: what network to build (cell, input kind, layer sizes, directions, head, task,
+dtype, dropout)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def _fail(key: str, msg: str) -> None:
     raise ModelConfigError(f"model config: {key} {msg}")
 
 
+def _rate(key: str, v: Any) -> float:
+    """A dropout probability: a number in [0, 1)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= float(v) < 1:
+        _fail(key, f"must be a dropout probability in [0, 1), got {v!r}")
+    return float(v)
+
+
 def _pos_int(key: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
         _fail(key, f"must be a positive integer, got {v!r}")
@@ -38,6 +46,17 @@ class ModelConfig:
     regressed values per step (regress). ``head_at`` defaults to "every" for lm and regress and to
     "last" for classify; the last-step head reads the top layer at each row's last unmasked step.
     ``forget_bias`` is added to the forget-gate slice of ``rnn.bias_hh_l{k}`` (LSTM only) at init.
+
+    ``bidirectional``: every layer also runs a reverse-direction cell over each row's valid steps
+    in reverse order (``rnn.*_l{k}_reverse``, as torch's ``bidirectional=True``); a layer's output
+    is ``[forward, reverse]`` (width 2H). The last-step head reads the forward half at the row's
+    last valid step and the reverse half at step 0 (each direction's final state, torch's
+    ``h_n``). Not for ``lm`` (it would see the future).
+
+    Dropout (training only, inverted: nothing to rescale at inference; engine/dropout.py):
+    ``dropout`` on each layer's output -- between stacked layers and before the head;
+    ``embedding_dropout`` drops whole tokens of a row (token input only); ``recurrent_dropout``
+    one mask per row and window on ``h_{t-1}`` where it enters ``W_hh`` (variational).
     """
 
     cell: str = "lstm"
@@ -50,6 +69,10 @@ class ModelConfig:
     head_at: str | None = None
     dtype: str = "float32"
     forget_bias: float = 0.0
+    bidirectional: bool = False
+    dropout: float = 0.0
+    embedding_dropout: float = 0.0
+    recurrent_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         cell = CELL_ALIASES.get(self.cell, self.cell)
@@ -95,10 +118,30 @@ class ModelConfig:
             _fail("forget_bias", f"must be a number, got {self.forget_bias!r}")
         if self.forget_bias != 0.0 and self.cell != "lstm":
             _fail("forget_bias", f"only applies to cell 'lstm', got cell {self.cell!r}")
+        if not isinstance(self.bidirectional, bool):
+            _fail("bidirectional", f"must be true or false, got {self.bidirectional!r}")
+        if self.bidirectional and self.task == "lm":
+            _fail("bidirectional", "cannot be used with task 'lm': a language model predicting "
+                  "the next token would see it through the reverse direction")
+        for key in ("dropout", "embedding_dropout", "recurrent_dropout"):
+            setattr(self, key, _rate(key, getattr(self, key)))
+        if self.embedding_dropout and not self.token_input:
+            _fail("embedding_dropout", "only applies to token input (vocab_size + "
+                  "embedding_size); use dropout for dense features")
 
     @property
     def token_input(self) -> bool:
         return self.vocab_size is not None
+
+    @property
+    def directions(self) -> int:
+        """Cells per layer: 2 when bidirectional, else 1."""
+        return 2 if self.bidirectional else 1
+
+    @property
+    def has_dropout(self) -> bool:
+        """Any dropout on (training then needs a seed per TBPTT window)."""
+        return bool(self.dropout or self.embedding_dropout or self.recurrent_dropout)
 
     @property
     def in_features(self) -> int:

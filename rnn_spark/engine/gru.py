@@ -30,7 +30,9 @@ class GRUPrep(Prep):
 class GRUCache(NamedTuple):
     a: np.ndarray  # [T, B, 3H] activations r, z, n (the forward's xp, overwritten)
     hb: np.ndarray  # [T+1, B, H] h_0 .. h_T
-    ghn: np.ndarray  # [T, B, H] h_{t-1} W_hn^T + b_hn
+    ghn: np.ndarray  # [T, B, H] h_{t-1} W_hn^T + b_hn (h_{t-1} * rm with recurrent dropout)
+    rm: np.ndarray | None = None  # [B, H] recurrent dropout mask
+    hd: np.ndarray | None = None  # [T, B, H] h_{t-1} * rm of every step
 
 
 class GRUCell(Cell):
@@ -51,9 +53,11 @@ class GRUCell(Cell):
         p = super().prepare(w_hh, b_hh, batch, ws)
         return GRUPrep(p.ws, p.fwd, p.bwd, p.gate_major, np.array(b_hh[2 * self.hidden_size:]))
 
-    def forward(self, xp: np.ndarray, h0: np.ndarray, prep: GRUPrep, mi: MaskInfo) -> Forward:
+    def forward(self, xp: np.ndarray, h0: np.ndarray, prep: GRUPrep, mi: MaskInfo,
+                rm: np.ndarray | None = None) -> Forward:
         """xp: ``[T, B, 3H]`` input pre-activations r, z, n (r, z scaled; overwritten with the
-        activations, kept for the backward); h0: ``[B, H]``."""
+        activations, kept for the backward); h0: ``[B, H]``; rm: recurrent dropout mask ``[B, H]``
+        on h_{t-1} in ``h_{t-1} W_hh^T`` (the ``z * h_{t-1}`` term keeps h_{t-1} itself)."""
         T, B, _ = xp.shape
         H = self.hidden_size
         dt = xp.dtype
@@ -66,9 +70,11 @@ class GRUCell(Cell):
         ghv = block_out(gh, fwd)  # [J, B, m] view of gh
         tmp = np.empty((B, H), dtype=dt)  # [B, H]
         H2 = 2 * H
+        hd = self.dropped(rm, T, prep, dt)  # [T, B, H] h_{t-1} * rm
         for t in range(T):
             a = xp[t]  # [B, 3H]
-            np.matmul(hb[t], fwd, out=ghv)  # [B, H] @ [J, H, m] -> [J, B, m]: h_{t-1} W_hh^T
+            hp = hb[t] if rm is None else np.multiply(hb[t], rm, out=hd[t])
+            np.matmul(hp, fwd, out=ghv)  # [B, H] @ [J, H, m] -> [J, B, m]: h_{t-1} W_hh^T
             rz = a[:, :H2]  # [B, 2H] r, z
             np.add(rz, gh[:, :H2], out=rz)
             np.tanh(rz, out=rz)
@@ -84,13 +90,13 @@ class GRUCell(Cell):
             np.add(n, tmp, out=hb[t + 1])  # h_t = (1 - z) n + z h_{t-1}
             if mi.masked(t):
                 mi.hold(t, hb[t + 1], hb[t])
-        return Forward(hb[1:], hb[T].copy(), GRUCache(xp, hb, ghn))
+        return Forward(hb[1:], hb[T].copy(), GRUCache(xp, hb, ghn, rm, hd))
 
     def backward(self, dy: np.ndarray, cache: GRUCache, prep: GRUPrep, mi: MaskInfo,
                  t0: int) -> Backward:
         """dy: ``[T, B, H]``. dxp ``[T, B, 3H]`` and dgh ``[T, B, 3H]`` differ in the n slot:
         ``dxp_n = dz_n``, ``dgh_n = dz_n * r``."""
-        a, hb, ghn = cache
+        a, hb, ghn, rm, hd = cache
         T, B, H = dy.shape
         dt = dy.dtype
         H2 = 2 * H
@@ -129,9 +135,11 @@ class GRUCell(Cell):
             np.multiply(dpn, g[:, :H], out=g[:, :H])  # dz_r
             np.multiply(dpn, a[t, :, :H], out=g[:, H2:])  # dz_n * r
             np.matmul(g, bwd, out=dv)  # [B, 3H] @ [J, 3H, m] -> [J, B, m]: dgh_t W_hh
+            if rm is not None:
+                dh_next *= rm
             np.multiply(dh, a[t, :, H:H2], out=tmp)  # dh * z
             dh_next += tmp
             if m:
                 dh_next += carry
         dx[w, :, :H2] = dg[w, :, :H2]
-        return Backward(dx, dg, hb[:T], dh_next)
+        return Backward(dx, dg, hb[:T] if hd is None else hd, dh_next)

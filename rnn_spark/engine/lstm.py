@@ -32,6 +32,8 @@ class LSTMCache(NamedTuple):
     hb: np.ndarray  # [T+1, B, H] h_0 .. h_T
     cb: np.ndarray  # [T+1, B, H] c_0 .. c_T
     tc: np.ndarray  # [T, B, H] tanh(c_t)
+    rm: np.ndarray | None = None  # [B, H] recurrent dropout mask
+    hd: np.ndarray | None = None  # [T, B, H] h_{t-1} * rm of every step
 
 
 class LSTMCell(Cell):
@@ -70,9 +72,11 @@ class LSTMCell(Cell):
             np.copyto(bwd[g], wg.reshape(H, J, m).transpose(1, 0, 2))
         return Prep(ws, fwd, bwd, self.gate_major)
 
-    def forward(self, xp: np.ndarray, state0: tuple, prep: Prep, mi: MaskInfo) -> Forward:
+    def forward(self, xp: np.ndarray, state0: tuple, prep: Prep, mi: MaskInfo,
+                rm: np.ndarray | None = None) -> Forward:
         """xp: [4, T, B, H] input pre-activations, gate-major (internal order, scaled); it is
-        overwritten with the gate activations (kept for the backward). state0: (h0, c0) [B, H]."""
+        overwritten with the gate activations (kept for the backward). state0: (h0, c0) [B, H].
+        rm: recurrent dropout mask [B, H] on h_{t-1} in the recurrent product (None = off)."""
         _, T, B, H = xp.shape
         dt = xp.dtype
         h0, c0 = state0
@@ -88,9 +92,11 @@ class LSTMCell(Cell):
         fwd = prep.fwd  # [4, J, H, m]
         J, m = fwd.shape[1], fwd.shape[3]
         pv = P.reshape(4, B, J, m).transpose(0, 2, 1, 3)  # [4, J, B, m] block view of P
+        hd = self.dropped(rm, T, prep, dt)  # [T, B, H] h_{t-1} * rm
         for t in range(T):
             at = A[:, t]  # [4, B, H], each gate contiguous
-            np.matmul(hb[t], fwd, out=pv)  # [B, H] @ [4, J, H, m] -> [4, J, B, m]: h_{t-1} W_g^T
+            hp = hb[t] if rm is None else np.multiply(hb[t], rm, out=hd[t])
+            np.matmul(hp, fwd, out=pv)  # [B, H] @ [4, J, H, m] -> [4, J, B, m]: h_{t-1} W_g^T
             np.add(at, P, out=at)  # [4, B, H] pre-activations (sigmoid gates halved)
             np.tanh(at, out=at)
             s = at[:3]  # [3, B, H] o, i, f
@@ -106,12 +112,12 @@ class LSTMCell(Cell):
                 mi.hold(t, hb[t + 1], hb[t])
                 mi.hold(t, cb[t + 1], cb[t])
         final = (hb[T].copy(), cb[T].copy())
-        return Forward(hb[1:], final, LSTMCache(A, hb, cb, tc))
+        return Forward(hb[1:], final, LSTMCache(A, hb, cb, tc, rm, hd))
 
     def backward(self, dy: np.ndarray, cache: LSTMCache, prep: Prep, mi: MaskInfo,
                  t0: int) -> Backward:
         """dy: [T, B, H]. dxp = dgh = the pre-activation gradient, gate-major ``[4, T, B, H]``."""
-        A, hb, cb, tc = cache
+        A, hb, cb, tc, rm, hd = cache
         T, B, H = dy.shape
         dt = dy.dtype
         # Per-step factors, computed in chunks of steps just before the reverse loop needs them
@@ -166,7 +172,9 @@ class LSTMCell(Cell):
             np.multiply(dc, A[2, t], out=dc_next)  # dc * f
             np.matmul(st[:, None], bwd, out=pv)  # [4, 1, B, H] @ [4, J, H, m] -> [4, J, B, m]: dz_g W_g
             np.sum(P, axis=0, out=dh_next)  # [B, H] sum over gates
+            if rm is not None:
+                dh_next *= rm
             if msk:
                 np.add(dh_next, carry_h, out=dh_next)
                 dc_next += carry_c
-        return Backward(sp, sp, hb[:T], (dh_next.copy(), dc_next))
+        return Backward(sp, sp, hb[:T] if hd is None else hd, (dh_next.copy(), dc_next))

@@ -8,6 +8,12 @@ Token input (layer 0) has two paths, chosen by size:
   (one GEMM), then ``dW_ih = dtable^T @ E`` and ``dE = dtable @ W_ih`` are small ``[V, ...]`` GEMMs.
 * otherwise gather: ``x = E[tokens]`` then the dense path; ``dE`` sums ``dx`` rows per token with
   one stable sort + ``np.add.reduceat`` (no ``np.add.at``).
+
+Embedding (word) dropout gives a scale per input position, ``s [T, B]``, each 0 or one constant
+``c = 1/(1-p)`` (engine/dropout.py): the layer reads ``s * E[token]``. The table path stays one
+lookup: the table's rows are ``c * (E W_ih^T) + b`` plus one more row, ``b``, that dropped
+positions read; the one-hot backward sends dropped positions to that row too (its row sum is the
+bias gradient as before) and scales the token rows by ``c``.
 """
 
 from __future__ import annotations
@@ -61,22 +67,33 @@ class Projection:
         """``W_ih^T`` in internal order, scaled ``[In, GH]`` (dense-input forward)."""
         return self.cell.internal_T_scaled(self.w_ih)
 
-    def _table(self) -> np.ndarray:
+    def _table(self, c: float | None = None) -> np.ndarray:
         """``E @ W_ih^T + b`` per token, internal order, scaled ``[V, GH]``. The product is taken
         in PyTorch order against a transposed view (BLAS reads it as is, no transposed copy)
-        and permuted afterwards, which costs a [V, GH] copy instead of a [GH, In] transpose."""
+        and permuted afterwards, which costs a [V, GH] copy instead of a [GH, In] transpose.
+        With word dropout (``c``): ``c * E @ W_ih^T + b``, and row V = ``b`` (a dropped token)."""
         t = self.embedding @ self.w_ih.T
-        table = np.empty_like(t)
+        V = t.shape[0]
+        table = np.empty((V + (c is not None), t.shape[1]), t.dtype)
         for bi, bt, sc in self.cell.blocks:
-            np.multiply(t[:, bt], sc, out=table[:, bi])
-        table += self.b_s
+            np.multiply(t[:, bt], sc if c is None else sc * c, out=table[:V, bi])
+        table[:V] += self.b_s
+        if c is not None:
+            table[V] = self.b_s
         return table
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x: tokens [T, B] (int) or features [T, B, In]. Returns XP (internal order, scaled):
-        ``[T, B, GH]``, or gate-major ``[G, T, B, H]`` when ``prep.gate_major`` is set."""
+    def _word_tokens(self, tokens: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Token ids with dropped positions sent to the extra row V (flat)."""
+        return np.where(scale.reshape(-1) != 0, tokens.reshape(-1), self.embedding.shape[0])
+
+    def forward(self, x: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+        """x: tokens [T, B] (int) or features [T, B, In]; scale: embedding dropout ``[T, B]``
+        (token input; None = off). Returns XP (internal order, scaled): ``[T, B, GH]``, or
+        gate-major ``[G, T, B, H]`` when ``prep.gate_major`` is set."""
         gm = self.gate_major
         G = self.cell.gates
+        self.scale = scale
+        self.c = None if scale is None else float(scale.max(initial=0))
         if self.embedding is not None:
             T, B = x.shape
             self.tokens = x
@@ -84,20 +101,22 @@ class Projection:
             if self.use_table is None:
                 self.use_table = V <= T * B
             if self.use_table:
-                table = self._table()
-                tok = x.reshape(-1)
+                table = self._table(self.c)
+                tok = x.reshape(-1) if scale is None else self._word_tokens(x, scale)
                 # ids are checked; mode="raise" would make take() buffer its output
                 if not gm:
                     xp = self.ws.get("xp", (T * B, table.shape[1]), table.dtype)
                     np.take(table, tok, axis=0, out=xp, mode="clip")
                     return xp.reshape(T, B, -1)
                 H = table.shape[1] // G
-                tg = np.ascontiguousarray(table.reshape(V, G, H).transpose(1, 0, 2))
+                tg = np.ascontiguousarray(table.reshape(-1, G, H).transpose(1, 0, 2))
                 xp = self.ws.get("xpg", (G, T * B, H), table.dtype)
                 for g in range(G):
                     np.take(tg[g], tok, axis=0, out=xp[g], mode="clip")
                 return xp.reshape(G, T, B, H)
             x = np.take(self.embedding, x, axis=0)
+            if scale is not None:
+                x *= scale[:, :, None]
         self.x = x
         T, B, In = x.shape
         x2 = x.reshape(T * B, In)
@@ -125,11 +144,15 @@ class Projection:
             tok = self.tokens[t0:].reshape(-1)
             onehot = self.forced if self.forced is not None else V * (N + 2 * E) < 2 * N * E
             if onehot:  # per-token sums by a one-hot GEMM beat two [N, E] x [E, GH] GEMMs
-                onehot = self.ws.get("onehot", (V, N), dxp.dtype)
+                word = self.scale is not None  # dropped positions: one more row, V
+                onehot = self.ws.get("onehot", (V + word, N), dxp.dtype)
                 onehot.fill(0)
-                onehot[tok, np.arange(N)] = 1
-                dtab = gr.left(onehot)  # [V, GH]
+                onehot[tok if not word else self._word_tokens(tok, self.scale[t0:]),
+                       np.arange(N)] = 1
+                dtab = gr.left(onehot)  # [V (+1), GH]: per token, the sum of its dXP rows
                 bsum = dtab.sum(axis=0)
+                if word:
+                    dtab = dtab[:V] * dtab.dtype.type(self.c)
                 self.cell.to_torch_into(bsum, g_b)
                 self.cell.to_torch_into(dtab.T @ self.embedding, g_w)
                 if g_emb is not None:
@@ -137,6 +160,8 @@ class Projection:
                 return bsum
             if not hasattr(self, "x"):
                 self.x = np.take(self.embedding, self.tokens, axis=0)
+                if self.scale is not None:
+                    self.x *= self.scale[:, :, None]
         bsum = gr.rowsum()
         self.cell.to_torch_into(bsum, g_b)
         x2 = self.x[t0:].reshape(-1, self.x.shape[2])
@@ -144,6 +169,8 @@ class Projection:
         if self.embedding is not None:
             if g_emb is not None:
                 dx = gr.at(self.w_int)
+                if self.scale is not None:
+                    dx *= self.scale[t0:].reshape(-1, 1)
                 g_emb += scatter_rows(dx, self.tokens[t0:].reshape(-1), self.embedding.shape[0])
         elif dx_out is not None:
             gr.at(self.w_int, out=dx_out[t0:].reshape(-1, self.w_int.shape[1]))

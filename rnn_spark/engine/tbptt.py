@@ -13,6 +13,10 @@ whose last step falls inside it (``row_mask``); the other rows just advance thei
 rows end in different windows, each window's update is the mean over the rows that end there.
 A window with no targets at all (no unmasked step, or no row ending in it) advances the state and
 makes no update. Rows with no unmasked step at all have no target.
+
+Bidirectional models need whole sequences: one window (k1 >= the minibatch's steps) and the full
+backward pass (k2 = k1); anything else is refused. Dropout: with a seed, window i draws its masks
+from ``seed + (i,)`` (engine/dropout.py) -- including a window that only advances the state.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ def last_steps(mask: np.ndarray | None, B: int, T: int) -> np.ndarray:
 
 
 def train_minibatch(model, inputs, targets, mask, k1: int, k2: int | None,
-                    step_fn: Callable[[np.ndarray], None]) -> dict:
-    """Train one minibatch with TBPTT(k1, k2); ``step_fn(flat_grad)`` applies one update.
+                    step_fn: Callable[[np.ndarray], None], dropout: tuple | None = None) -> dict:
+    """Train one minibatch with TBPTT(k1, k2); ``step_fn(flat_grad)`` applies one update;
+    ``dropout``: the minibatch's dropout seed (a tuple of ints; None = no dropout).
 
     Returns ``{"loss_sum": sum over windows of mean loss * targets, "count": targets,
     "updates": optimizer updates}``; ``loss_sum / count`` is the minibatch's mean training loss.
@@ -51,12 +56,16 @@ def train_minibatch(model, inputs, targets, mask, k1: int, k2: int | None,
         raise ValueError(f"TBPTT needs 1 <= k2 <= k1, got k1={k1} k2={k2}")
     x = np.asarray(inputs)
     B, T = x.shape[:2]
+    if model.cfg.bidirectional and (T > k1 or k2 < min(k1, T)):
+        raise ValueError(f"bidirectional layers need whole sequences: this minibatch has {T} "
+                         f"steps, TBPTT k1={k1} k2={k2} would cut them (k1 >= {T}, k2 = k1)")
     m = None if mask is None else np.asarray(mask)
     last_head = model.cfg.head_at == "last"
     last = last_steps(m, B, T) if last_head else None
     state = None
     loss_sum, count, updates = 0.0, 0, 0
-    for s, e in iter_windows(T, k1):
+    for i, (s, e) in enumerate(iter_windows(T, k1)):
+        seed = None if dropout is None else (*dropout, i)
         xw = x[:, s:e]
         mw = None if m is None else m[:, s:e]
         if last_head:
@@ -67,9 +76,10 @@ def train_minibatch(model, inputs, targets, mask, k1: int, k2: int | None,
             has_target = mw is None or bool(np.any(mw))
             tw, kw = np.asarray(targets)[:, s:e], {}
         if not has_target:
-            _, state = model.hidden(xw, mw, state)
+            _, state = model.hidden(xw, mw, state, dropout=seed)
             continue
-        loss, n, grad, state = model.loss_and_flat_grad_count(xw, tw, mw, state, k2=min(k2, e - s), **kw)
+        loss, n, grad, state = model.loss_and_flat_grad_count(xw, tw, mw, state, k2=min(k2, e - s),
+                                                              dropout=seed, **kw)
         step_fn(grad)
         loss_sum += loss * n
         count += n

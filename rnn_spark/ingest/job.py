@@ -62,6 +62,10 @@ class Job:
     def block(self, idx: int, uri: str) -> pa.Table:
         raise NotImplementedError
 
+    def files(self) -> dict[str, bytes]:
+        """Other files the dataset holds beside manifest.json (name -> bytes)."""
+        return {}
+
     def fields(self) -> dict:
         """vocab_size, input_size, output_size, vocab, stats, options for the manifest."""
         raise NotImplementedError

@@ -71,6 +71,7 @@ class LabelledJob(Job):
                          normalize=normalize, val_fraction=val_fraction, format=format)
         self.kind = None if kind == "auto" else kind
         self.D = self.O = self.n_classes = self.vocab_size = self.stats = None
+        self.class_counts = None  # classify: rows per label, per split (the manifest's)
 
     def _rows(self, uri):
         """-> list of (x [T, D] array, is_int, label), with row-located errors."""
@@ -151,6 +152,9 @@ class LabelledJob(Job):
                "max_x": float(max(r[0].max() for r in rows)),
                "min_x": float(min(r[0].min() for r in rows)),
                "max_label": max(r[2] for r in rows) if self.task == "classify" else None,
+               "labels": [np.bincount([r[2] for r, s in zip(rows, split) if s == c],
+                                      minlength=1).tolist() for c in (0, 1)]
+               if self.task == "classify" else None,
                "feat": moments(xs) if len(widths) == 1 else None}
         if self.task == "regress" and len(owidth) == 1:
             out["targ"] = moments(np.stack([r[2] for r in train]) if train
@@ -180,6 +184,10 @@ class LabelledJob(Job):
             self.vocab_size = vs or top + 1
         if self.task == "classify":
             self.n_classes = o["num_classes"] or max(s["max_label"] for s in scans) + 1
+            self.class_counts = {name: [int(sum(s["labels"][c][k] for s in scans
+                                                if k < len(s["labels"][c])))
+                                        for k in range(self.n_classes)]
+                                 for c, name in enumerate(("train", "val"))}
         stats = {"normalized": bool(o["normalize"])}
         if self.kind == "features":
             cols = [f"f{i}" for i in range(self.D)]
@@ -218,10 +226,13 @@ class LabelledJob(Job):
                           split=split, seed=self.seed, **kw)
 
     def fields(self):
-        return {"vocab_size": self.vocab_size,
-                "input_size": self.D if self.kind == "features" else None,
-                "output_size": self.n_classes if self.task == "classify" else self.O,
-                "vocab": None, "stats": self.stats, "options": self.opts}
+        out = {"vocab_size": self.vocab_size,
+               "input_size": self.D if self.kind == "features" else None,
+               "output_size": self.n_classes if self.task == "classify" else self.O,
+               "vocab": None, "stats": self.stats, "options": self.opts}
+        if self.class_counts is not None:  # older manifests lack it: Manifest.class_counts -> None
+            out["class_counts"] = {k: v for k, v in self.class_counts.items() if any(v)}
+        return out
 
 
 def ingest_labelled(sources, out: str, *, task: str = "classify",

@@ -66,16 +66,33 @@ def run_ingest(job: Job, sources, out: str, *, seed: int = 0, overwrite: bool = 
     say(f"{len(srcs)} input file(s), {size / 1e6:.1f} MB, engine {engine}")
     plan_args = dict(shard_bytes=shard_bytes, row_group_bytes=row_group_bytes,
                      rows_per_group=rows_per_group)
+
+    def write(tmp: str) -> dict:
+        if engine == "spark":
+            from rnn_spark.ingest.spark import spark_run
+            data = spark_run(job, srcs, tmp, seed=seed, master=master, say=say,
+                             chunk_bytes=chunk_bytes, plan_args=plan_args)
+        else:
+            from rnn_spark.ingest.local import local_run
+            data = local_run(job, srcs, tmp, seed=seed, say=say, plan_args=plan_args)
+        if "train" not in data["splits"]:
+            raise DataError(f"{srcs[0]['uri']}: no training sequence of at least 2 steps"
+                            " in the input; check the files, the length options and "
+                            "--val-fraction")
+        for name, raw in job.files().items():
+            fs.write_bytes(fs.join(tmp, name), raw)
+        return data
+    return commit_dataset(out, replace, say, write)
+
+
+def commit_dataset(out: str, replace: bool, say: Progress, write) -> Manifest:
+    """``write(staging directory)`` -> the manifest's data; written beside the shards, and the
+    staging directory renamed to ``out`` (``replace``: swapping out the old dataset). SIGTERM
+    and Ctrl-C remove the staging directory. -> the new dataset's Manifest."""
     with sigterm_unwinds():
         try:
             with fs.staging_dir(out, overwrite=replace) as tmp:
-                if engine == "spark":
-                    from rnn_spark.ingest.spark import spark_run
-                    data = spark_run(job, srcs, tmp, seed=seed, master=master, say=say,
-                                     chunk_bytes=chunk_bytes, plan_args=plan_args)
-                else:
-                    from rnn_spark.ingest.local import local_run
-                    data = local_run(job, srcs, tmp, seed=seed, say=say, plan_args=plan_args)
+                data = write(tmp)
                 fs.write_bytes(fs.join(tmp, MANIFEST_NAME), dump_manifest(data))
         except Terminated:
             say.always("stopped by SIGTERM; the unfinished output was removed")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from rnn_spark.data.schema import FORMAT, SCHEMA_VERSION, SPLITS, shard_of
+from rnn_spark.data.schema import FORMAT, SPLITS, schema_version, shard_of
 from rnn_spark.errors import DataError
 from rnn_spark.ingest.job import Job
 
@@ -93,7 +93,7 @@ def make_plans(job: Job, scans, *, shard_bytes, row_group_bytes, rows_per_group,
 
 
 def build_manifest(job: Job, sources, plans, shard_infos, seed: int) -> dict:
-    data = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "kind": job.kind,
+    data = {"format": FORMAT, "schema_version": schema_version(job.kind), "kind": job.kind,
             "task": job.task, "head_at": job.head_at, "seed": seed, "ingest": job.type,
             "sources": sources, "splits": {}}
     data.update(job.fields())

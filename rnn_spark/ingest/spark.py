@@ -109,6 +109,34 @@ def check_visible(master: str, uris) -> None:
                           "must be on HDFS (executors cannot see local paths)")
 
 
+def write_blocks(sc, blocks, plans, tmp: str, task: str, schema, say) -> list[dict]:
+    """Route the rows of every block (an RDD of Arrow tables of shard rows with ``_h`` and
+    ``_split``) to their shards -- ``partitionBy`` sends each shard's rows to one task -- and
+    write the shards there; -> their manifest entries."""
+    base, total = {}, 0
+    for name in SPLITS:
+        base[name] = total
+        total += plans[name].n_shards
+    names = {base[n] + i: (n, i) for n in SPLITS for i in range(plans[n].n_shards)}
+
+    def pieces(table):
+        for (name, idx), part in route(table, plans).items():
+            yield base[name] + idx, part
+
+    def write(it):
+        items = list(it)
+        if not items:
+            return []
+        import pyarrow as pa
+        name, idx = names[items[0][0]]
+        table = pa.concat_tables([p for _, p in items])
+        return [write_shard(table, tmp, name, idx, plans[name].rows_per_group, task, schema)]
+
+    return _run_job(sc, "write", "write shards", f"write of {total} shard(s)", say,
+                    lambda: blocks.flatMap(pieces).partitionBy(total, lambda k: k)
+                    .mapPartitions(write).collect())
+
+
 def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict,
               chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> dict:
     spark, created = session(master)
@@ -132,33 +160,14 @@ def spark_run(job, srcs, tmp, *, seed: int, master: str, say, plan_args: dict,
         say(f"scanned {len(scans)} file(s) in {len(items)} task(s) on Spark ({sc.master})")
         job.finalize(scans, srcs)
         plans = make_plans(job, scans, sources=srcs, **plan_args)
-        base = {}
-        total = 0
-        for name in SPLITS:
-            base[name] = total
-            total += plans[name].n_shards
-        names = {base[n] + i: (n, i) for n in SPLITS for i in range(plans[n].n_shards)}
         schema, task = job.schema(), job.task
 
-        def pieces(t):
+        def block(t):
             i, uri, a = t
-            table = job.block(i, uri) if a is None else job.block_chunk(i, uri, a)
-            for (name, idx), part in route(table, plans).items():
-                yield base[name] + idx, part
+            return job.block(i, uri) if a is None else job.block_chunk(i, uri, a)
 
-        def write(it):
-            items = list(it)
-            if not items:
-                return []
-            import pyarrow as pa
-            name, idx = names[items[0][0]]
-            table = pa.concat_tables([p for _, p in items])
-            return [write_shard(table, tmp, name, idx, plans[name].rows_per_group, task, schema)]
-
-        infos = _run_job(sc, "write", "write shards", f"write of {total} shard(s)", say,
-                         lambda: sc.parallelize(blocks, max(1, min(len(blocks), 10000)))
-                         .flatMap(pieces).partitionBy(total, lambda k: k)
-                         .mapPartitions(write).collect())
+        infos = write_blocks(sc, sc.parallelize(blocks, max(1, min(len(blocks), 10000)))
+                             .map(block), plans, tmp, task, schema, say)
         say(f"wrote {len(infos)} shard(s) on Spark from {len(blocks)} block task(s)")
         return build_manifest(job, srcs, plans, infos, seed)
     except BaseException:

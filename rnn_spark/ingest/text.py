@@ -1,9 +1,14 @@
 """Text ingest: UTF-8 files -> language-model rows of ``seq_len + 1`` token ids.
 
-Each file is one token stream (rows never cross files). Row ``k`` of a file starts at token
-``k * (seq_len - overlap)`` and holds up to ``seq_len + 1`` ids (inputs ``[:-1]``, targets ``[1:]``);
-the last row of a file may be shorter (kept when it has at least 2 steps). A row goes to the
-validation split when its seeded hash falls below ``val_fraction``.
+Char and byte vocabularies: each file is one token stream (rows never cross files). Row ``k`` of a
+file starts at token ``k * (seq_len - overlap)`` and holds up to ``seq_len + 1`` ids (inputs
+``[:-1]``, targets ``[1:]``); the last row of a file may be shorter (kept when it has at least 2
+steps). A row goes to the validation split when its seeded hash falls below ``val_fraction``.
+
+Sub-word and word vocabularies (``bpe``, ``word``): each file is cut into segments first
+(:mod:`rnn_spark.ingest.segments`), split by segment, and the tokenizer is trained on the driver in
+``finalize`` from (a sample of) the training segments; each segment is then one token stream as
+above, its rows numbered on through the file (``src_row``).
 """
 
 from __future__ import annotations
@@ -12,14 +17,19 @@ import numpy as np
 
 from rnn_spark import fs
 from rnn_spark.data.schema import empty_block, make_block, row_hash, unit_fraction
+from rnn_spark.data.tokenizer import SUBWORD_KINDS, require_tokenizers
 from rnn_spark.data.vocab import Vocab
 from rnn_spark.errors import ConfigError, DataError
 from rnn_spark.ingest.chunks import (MAX_UTF8_BYTES, char_start, chunk_range, chunk_rows, n_rows,
                                      prefix, read_range, rows_between)
 from rnn_spark.ingest.job import Job
 from rnn_spark.ingest.pipeline import run_ingest
+from rnn_spark.ingest import segments as sg
 from rnn_spark.ingest.sources import read_source
-from rnn_spark.ingest.vocab import build_char_vocab
+from rnn_spark.ingest.vocab import build_char_vocab, check_size, train_vocab
+
+DEFAULT_VOCAB_SAMPLE = 64 << 20
+ESTIMATE_BYTES = 1 << 20  # tokens per character (to size the shard plan) from this much sample
 
 
 def window_rows(n: int, seq_len: int, overlap: int) -> tuple[np.ndarray, np.ndarray]:
@@ -53,13 +63,27 @@ class TextJob(Job):
 
     def __init__(self, *, seq_len: int, vocab: str = "char", min_freq: int = 1,
                  max_vocab: int | None = None, overlap: int = 0, val_fraction: float = 0.1,
-                 seed: int = 0, on_decode_error: str = "fail"):
+                 seed: int = 0, on_decode_error: str = "fail", vocab_size: int | None = None,
+                 vocab_sample: int = DEFAULT_VOCAB_SAMPLE):
         if seq_len < 2:
             raise ConfigError(f"seq_len: {seq_len} is too short; use at least 2")
         if not 0 <= overlap < seq_len:
             raise ConfigError(f"overlap: {overlap} must be in [0, seq_len - 1]")
-        if vocab not in ("char", "byte"):
-            raise ConfigError(f"vocab: {vocab!r} is not one of char, byte")
+        if vocab not in ("char", "byte", *SUBWORD_KINDS):
+            raise ConfigError(f"vocab: {vocab!r} is not one of char, byte, "
+                              f"{', '.join(SUBWORD_KINDS)}")
+        self.subword = vocab in SUBWORD_KINDS
+        if self.subword:
+            require_tokenizers(f"--vocab {vocab}")
+            check_size(vocab, vocab_size)
+            if vocab_sample < 1:
+                raise ConfigError(f"vocab_sample: {vocab_sample} must be >= 1 byte")
+        elif vocab_size is not None:
+            raise ConfigError(f"vocab_size: sets the size of a {' or '.join(SUBWORD_KINDS)} "
+                              f"vocabulary; --vocab {vocab} " + (
+                                  "has 256 ids: drop --vocab-size" if vocab == "byte" else
+                                  "keeps every character seen --min-freq times: cap it with "
+                                  "--max-vocab instead"))
         if on_decode_error not in ("fail", "replace"):
             raise ConfigError(f"on_decode_error: {on_decode_error!r} is not one of fail, replace")
         if not 0 <= val_fraction < 1:
@@ -75,6 +99,10 @@ class TextJob(Job):
         self.opts = dict(seq_len=seq_len, vocab=vocab, min_freq=min_freq, max_vocab=max_vocab,
                          overlap=overlap, val_fraction=val_fraction,
                          on_decode_error=on_decode_error)
+        if self.subword:
+            self.opts.update(vocab_size=vocab_size, vocab_sample=vocab_sample,
+                             segment_bytes=sg.segment_bytes(seq_len))
+            self.chunkable = False  # a segment is tokenized whole: one task per file
         self.seed = seed
         self.vocab = None
 
@@ -107,6 +135,8 @@ class TextJob(Job):
                           seed=self.seed)
 
     def scan(self, idx, uri):
+        if self.subword:
+            return self._scan_segments(idx, uri)
         codes = self._codes(uri)
         starts, lengths, rows, split = self._rows(idx, len(codes))
         out = {"rows": [int((split == 0).sum()), int((split == 1).sum())],
@@ -117,6 +147,8 @@ class TextJob(Job):
         return out
 
     def finalize(self, scans, sources):
+        if self.subword:
+            return self._train(scans, sources)
         if self.opts["vocab"] == "byte":
             self.vocab = Vocab("byte")
             return
@@ -127,9 +159,111 @@ class TextJob(Job):
         self.vocab = build_char_vocab(counts, self.opts["min_freq"], self.opts["max_vocab"])
 
     def block(self, idx, uri):
+        if self.subword:
+            ids, starts, lengths, split = self.token_rows(idx, uri, self.vocab)
+            return self._block(idx, ids, starts, lengths, np.arange(len(starts)), split)
         codes = self._codes(uri)
         ids = self.vocab.encode_codes(codes)
         return self._block(idx, ids, *self._rows(idx, len(ids)))
+
+    # -- sub-word and word vocabularies: segments, the tokenizer (see rnn_spark.ingest.segments) --
+
+    def _errors(self) -> str:
+        return "strict" if self.opts["on_decode_error"] == "fail" else "replace"
+
+    def _segmented(self, idx: int, uri: str):
+        """The file's bytes (checked to be UTF-8 unless --on-decode-error replace), its segment
+        bounds and which segments go to validation."""
+        data = read_source(uri)
+        if self._errors() == "strict":
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise _bad_utf8(uri, data.count(b"\n", 0, err.start) + 1, err.start) from None
+        b = sg.bounds(data, self.opts["segment_bytes"])
+        return data, b, sg.val_segments(self.seed, idx, len(b) - 1, self.opts["val_fraction"])
+
+    def _scan_segments(self, idx, uri):
+        data, b, val = self._segmented(idx, uri)
+        nbytes, chars = np.diff(b), sg.char_counts(data, b)
+        return {"segments": len(b) - 1, "bytes": [int(nbytes[val == c].sum()) for c in (0, 1)],
+                "chars": [int(chars[val == c].sum()) for c in (0, 1)],
+                "rows": [0, 0], "values": [0, 0]}  # known after the tokenizer: see _estimate
+
+    def _sample(self, scans, sources, fraction: float, keep: list):
+        """The training segments' text the tokenizer learns from (see the module doc of
+        segments); the first ``ESTIMATE_BYTES`` of it also go into ``keep``."""
+        seg, vf, kept = self.opts["segment_bytes"], self.opts["val_fraction"], 0
+        for i, (s, src) in enumerate(zip(scans, sources)):
+            k = s["segments"]
+            take = sg.sampled(self.seed, i, k, fraction) & \
+                (sg.val_segments(self.seed, i, k, vf) == 0)
+            if not take.any():
+                continue
+            if fraction >= 0.25:  # most of the file: read it whole
+                data = read_source(src["uri"])
+                b = sg.bounds(data, seg)
+                pieces = (data[b[j]:b[j + 1]] for j in np.flatnonzero(take))
+            else:
+                pieces = self._ranges(src["uri"], src["bytes"], len(take), np.flatnonzero(take))
+            for raw in pieces:
+                text = raw.decode("utf-8", errors=self._errors())
+                if kept < ESTIMATE_BYTES:
+                    keep.append(text)
+                    kept += len(raw)
+                yield text
+
+    def _ranges(self, uri: str, size: int, k: int, which):
+        """The bytes of segments ``which`` of a ``k``-segment file, by ranged reads."""
+        seg = self.opts["segment_bytes"]
+        with _open(uri) as f:
+            def read(lo, hi):
+                return read_range(f, lo, hi)
+            for j in which:
+                yield read(sg.cut(read, j, seg, size), sg.cut(read, j + 1, seg, size)
+                           if j + 1 < k else size)
+
+    def _train(self, scans, sources):
+        """Train the tokenizer on (a sample of) the training segments, then estimate each file's
+        rows and values per split for the shard plan (which only sizes shards and row groups)."""
+        o = self.opts
+        train, held = sum(s["bytes"][0] for s in scans), sum(s["bytes"][1] for s in scans)
+        if train == 0:
+            raise DataError(f"no training text: all {held} bytes went to validation (segments "
+                            f"of about {o['segment_bytes']} bytes, 64 rows of --seq-len + 1); "
+                            "lower --val-fraction or --seq-len, or ingest more text" if held
+                            else f"{sources[0]['uri']}: no text in the input; check the files")
+        keep: list[str] = []
+        self.vocab = train_vocab(o["vocab"], self._sample(scans, sources, o["vocab_sample"] / train,
+                                                          keep), o["vocab_size"], o["min_freq"])
+        chars = sum(len(t) for t in keep)
+        ratio = sum(len(x) for x in self.vocab.encode_many(keep)) / chars if chars else 1.0
+        stride = o["seq_len"] - o["overlap"]
+        for s in scans:
+            s["values"] = [int(round(c * ratio)) for c in s["chars"]]
+            s["rows"] = [-(-v // stride) if v >= 3 else 0 for v in s["values"]]
+
+    def token_rows(self, idx: int, uri: str, vocab, batch: int = 256):
+        """A file's token ids as rows: (ids, row starts, row lengths, row split), segment by
+        segment (also ``predict --input``'s reading, with the model's vocabulary)."""
+        data, b, val = self._segmented(idx, uri)
+        ids, starts, lengths, split, off = [], [], [], [], 0
+        seq_len, overlap = self.opts["seq_len"], self.opts["overlap"]
+        for a in range(0, len(b) - 1, batch):
+            js = range(a, min(a + batch, len(b) - 1))
+            texts = [data[b[j]:b[j + 1]].decode("utf-8", errors=self._errors()) for j in js]
+            for j, x in zip(js, vocab.encode_many(texts)):
+                st, ln = window_rows(len(x), seq_len, overlap)
+                ids.append(x)
+                starts.append(st + off)
+                lengths.append(ln)
+                split.append(np.full(len(st), val[j], np.int8))
+                off += len(x)
+
+        def cat(parts, dtype):
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+        return (cat(ids, np.int32), cat(starts, np.int64), cat(lengths, np.int64),
+                cat(split, np.int8))
 
     # -- byte-range chunks of one big file (Spark engine; see rnn_spark.ingest.chunks) ----------
 
@@ -208,6 +342,14 @@ class TextJob(Job):
         ids = self.vocab.encode_codes(codes)
         return self._block(idx, ids, starts - a["t0"], lengths, rows, self._split(idx, rows))
 
+    def files(self):
+        """Beside manifest.json: the tokenizer of a bpe/word vocabulary, for other tools (the
+        manifest holds the same JSON, which is what rnn-spark reads)."""
+        if not self.subword:
+            return {}
+        from rnn_spark.data.tokenizer import TOKENIZER_FILE
+        return {TOKENIZER_FILE: self.vocab.json.encode("utf-8")}
+
     def fields(self):
         return {"vocab_size": self.vocab.size, "input_size": None,
                 "output_size": self.vocab.size, "vocab": self.vocab.to_dict(), "stats": None,
@@ -216,13 +358,19 @@ class TextJob(Job):
 
 def ingest_text(sources, out: str, *, seq_len: int, vocab: str = "char", min_freq: int = 1,
                 max_vocab: int | None = None, overlap: int = 0, val_fraction: float = 0.1,
-                seed: int = 0, on_decode_error: str = "fail", **run):
+                seed: int = 0, on_decode_error: str = "fail", vocab_size: int | None = None,
+                vocab_sample: int = DEFAULT_VOCAB_SAMPLE, **run):
     """Ingest UTF-8 text files/globs into LM shards at ``out``; return the Manifest.
+
+    ``vocab``: char, byte, bpe (byte-level BPE) or word; bpe and word need ``vocab_size`` and the
+    ``text`` extra, and train their tokenizer on at most ``vocab_sample`` bytes of the training
+    split (see ``rnn_spark.ingest.segments``).
 
     ``run`` takes the engine options of :func:`rnn_spark.ingest.pipeline.run_ingest`
     (overwrite, engine, master, shard_bytes, row_group_bytes, rows_per_group, chunk_bytes, quiet).
     """
     job = TextJob(seq_len=seq_len, vocab=vocab, min_freq=min_freq, max_vocab=max_vocab,
                   overlap=overlap, val_fraction=val_fraction, seed=seed,
-                  on_decode_error=on_decode_error)
+                  on_decode_error=on_decode_error, vocab_size=vocab_size,
+                  vocab_sample=vocab_sample)
     return run_ingest(job, sources, out, seed=seed, **run)

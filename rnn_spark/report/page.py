@@ -168,8 +168,10 @@ def build_report(run_uri: str, log_scale: bool = False, season: int = 0) -> tupl
                ("mean tokens/s", _mean(rounds, "tokens_per_s")),
                ("mean round seconds", _mean(rounds, "seconds")),
                ("mean straggler ratio", _mean(rounds, "straggler"))]
-    if best and "accuracy" in best:
-        summary.append(("accuracy at best", best["accuracy"]))
+    for key, name in (("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("roc_auc", "ROC-AUC"),
+                      ("pr_auc", "PR-AUC")):
+        if best and key in best:
+            summary.append((f"{name} at best", best[key]))
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>rnn-spark report: "
              f"{html.escape(run.uri)}</title><style>{CSS}</style></head><body>",
              f"<h1>rnn-spark run <code>{html.escape(run.uri)}</code></h1>",

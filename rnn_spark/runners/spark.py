@@ -107,7 +107,10 @@ def ship_package(sc) -> None:
     pyarrow and hdfs in their own Python (see docs/guides/yarn.md)."""
     import tempfile
 
+    if getattr(sc, "_rnn_spark_shipped", False):  # once per context (a second fit, say)
+        return
     sc.addPyFile(package_zip(tempfile.mkdtemp(prefix="rnn-spark-")))
+    sc._rnn_spark_shipped = True
 
 
 def log4j2_conf() -> str | None:
@@ -204,7 +207,9 @@ class SparkRunner:
             _fast_start(sconf, sconf.get("spark.master", master), conf or {})
         _quiet_logging(sconf, log_level)
         # A SparkContext alone: training runs RDD jobs only, and Spark SQL's start (about 2 s of
-        # the launch) waits until someone asks for `.spark` (ingest, predict)
+        # the launch) waits until someone asks for `.spark` (ingest, predict). A context this
+        # process already runs (a pyspark.ml Estimator's DataFrame's) is used, and left running.
+        self._owns = SparkContext._active_spark_context is None
         self.sc = SparkContext.getOrCreate(sconf)
         self._sconf, self._spark = sconf, None
         if log_level:
@@ -364,7 +369,8 @@ class SparkRunner:
 
     def close(self) -> None:
         self._stop_pool()
-        (self._spark or self.sc).stop()
+        if self._owns:
+            (self._spark or self.sc).stop()
 
 
 def get_spark_session(master: str = DEFAULT_MASTER, app_name: str = "rnn-spark",

@@ -47,7 +47,7 @@ def check_data(tm, m: Manifest, where: str, remap_vocab: bool = False) -> IdMap 
     if m.head_at != cfg.head_at:
         bad("head_at", cfg.head_at, m.head_at)
     differs = mismatch(None if ids is not None else tm.vocab, tm.stats, m.vocab_info, m.stats,
-                       where)
+                       where, model_steps=getattr(tm, "steps", None), data_steps=m.steps_info)
     if differs:
         raw = "raw text with the model's vocabulary" if tm.vocab is not None else \
             "raw files with the model's statistics"

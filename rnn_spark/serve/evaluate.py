@@ -3,8 +3,12 @@
 Tasks are contiguous runs of work units; each returns one :class:`Sums` per unit, and the driver
 adds them in unit order, so the numbers do not depend on the runner or the number of tasks.
 
-* lm: loss (nats/token), perplexity, bits per token, top-1 / top-5 accuracy
-* classify: loss, accuracy, per-class precision / recall / F1, macro-F1, confusion matrix
+* lm: loss (nats/token), perplexity, bits per token, bits per character (the targets' nats over
+  the characters they stand for: the model's ``Vocab.char_lengths``, so char, byte, bpe and word
+  models of the same text compare), top-1 / top-5 accuracy
+* classify: loss, accuracy, per-class precision / recall / F1, macro-F1, confusion matrix; with
+  two classes also ROC-AUC and PR-AUC (average precision) of class 1, exact: each row's score
+  travels to the driver, which ranks them all (training/classmetrics.py)
 * regress: MSE / RMSE / MAE in the data's original units (normalisation undone) and the same for
   the naive last-value forecast, when the targets are among the input columns (time series);
   with ``season=P`` (a forecaster with head_at last) also for the seasonal naive forecast: step j
@@ -23,6 +27,7 @@ from rnn_spark.data.batching import table_minibatches
 from rnn_spark.errors import UserError
 from rnn_spark.serve.common import chunk, denorm, log_softmax64, open_dataset, unit_reader
 from rnn_spark.serve.protocol import EvalShared, EvalTask
+from rnn_spark.training.classmetrics import batch_sums, binary_metrics, macro_f1, per_class
 
 
 @dataclass
@@ -31,20 +36,26 @@ class Sums:
 
     loss_sum: float = 0.0
     count: int = 0
+    chars: float = 0.0                              # lm: characters the targets stand for
     top1: int = 0
     top5: int = 0
     confusion: np.ndarray | None = None            # classify [C, C]: true row, predicted column
+    scores: list = field(default_factory=list)     # two classes: z1 - z0 per row ...
+    labels: list = field(default_factory=list)     # ... and its label
     # sse, sae, n, naive sse, naive sae, seasonal naive sse, seasonal naive sae
     reg: np.ndarray = field(default_factory=lambda: np.zeros(7))
 
     def add(self, o: "Sums") -> None:
         self.loss_sum += o.loss_sum
         self.count += o.count
+        self.chars += o.chars
         self.top1 += o.top1
         self.top5 += o.top5
         self.reg = self.reg + o.reg
         if o.confusion is not None:
             self.confusion = o.confusion.copy() if self.confusion is None else self.confusion + o.confusion
+        self.scores += o.scores
+        self.labels += o.labels
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ def _naive_cols(stats, width: int):
     return np.array([fcols.index(tcols[o % len(tcols)]) for o in range(width)])
 
 
-def _lm(model, mb, s: Sums):
+def _lm(model, mb, s: Sums, chars: np.ndarray | None = None):
     logits, _ = model.forward(mb.inputs, mb.mask)
     m = mb.mask.astype(bool)
     z = logits[m]
@@ -73,6 +84,8 @@ def _lm(model, mb, s: Sums):
     lp = log_softmax64(z)
     s.loss_sum += float(-lp[np.arange(len(t)), t].sum())
     s.count += int(len(t))
+    if chars is not None:
+        s.chars += float(chars[t].sum())
     above = (z > z[np.arange(len(t)), t][:, None]).sum(axis=1)
     s.top1 += int((above < 1).sum())
     s.top5 += int((above < 5).sum())
@@ -80,15 +93,14 @@ def _lm(model, mb, s: Sums):
 
 def _classify(model, mb, s: Sums):
     logits, _ = model.forward(mb.inputs, mb.mask)
-    t = mb.targets.astype(np.intp)
-    lp = log_softmax64(logits)
-    s.loss_sum += float(-lp[np.arange(len(t)), t].sum())
-    s.count += int(len(t))
-    pred = logits.argmax(axis=1)
-    s.top1 += int((pred == t).sum())
-    C = logits.shape[1]
-    conf = np.bincount(t * C + pred, minlength=C * C).reshape(C, C)
-    s.confusion = conf if s.confusion is None else s.confusion + conf
+    b = batch_sums(logits, mb.targets)
+    s.loss_sum += b.loss_sum
+    s.count += len(mb.targets)
+    s.top1 += b.correct
+    s.confusion = b.confusion if s.confusion is None else s.confusion + b.confusion
+    if b.scores is not None:
+        s.scores.append(b.scores)
+        s.labels.append(np.asarray(mb.targets, np.int8))
 
 
 def _regress(model, mb, s: Sums, stats, season: int = 0):
@@ -151,7 +163,7 @@ def evaluate_task(task: EvalTask, shared: EvalShared) -> list[Sums]:
                 table = shared.ids.apply(table)
             for mb in table_minibatches(table, m, shared.batch_size, model.flat.dtype, False):
                 if m.task == "lm":
-                    _lm(model, mb, s)
+                    _lm(model, mb, s, shared.chars)
                 elif m.task == "classify":
                     _classify(model, mb, s)
                 else:
@@ -174,15 +186,14 @@ def metrics_of(task: str, s: Sums, season: int = 0) -> dict:
                 "top5_accuracy": _div(s.top5, s.count), "targets": s.count}
     if task == "classify":
         conf = s.confusion if s.confusion is not None else np.zeros((0, 0), np.int64)
-        tp = np.diag(conf).astype(np.float64)
-        prec = np.divide(tp, conf.sum(0), out=np.zeros_like(tp), where=conf.sum(0) > 0)
-        rec = np.divide(tp, conf.sum(1), out=np.zeros_like(tp), where=conf.sum(1) > 0)
-        f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros_like(tp), where=prec + rec > 0)
-        return {"loss": _div(s.loss_sum, s.count), "accuracy": _div(s.top1, s.count),
-                "macro_f1": float(f1.mean()) if len(f1) else float("nan"),
-                "per_class": [{"class": c, "precision": float(prec[c]), "recall": float(rec[c]),
-                               "f1": float(f1[c]), "support": int(conf[c].sum())}
-                              for c in range(len(tp))],
+        prec, rec, f1 = per_class(conf)
+        out = {"loss": _div(s.loss_sum, s.count), "accuracy": _div(s.top1, s.count),
+               "macro_f1": macro_f1(conf)}
+        if s.scores:
+            out.update(binary_metrics(np.concatenate(s.scores), np.concatenate(s.labels)))
+        return {**out, "per_class": [{"class": c, "precision": float(prec[c]),
+                                      "recall": float(rec[c]), "f1": float(f1[c]),
+                                      "support": int(conf[c].sum())} for c in range(len(f1))],
                 "confusion": conf.tolist(), "targets": s.count}
     sse, sae, n = s.reg[:3]
     out = {"loss": _div(s.loss_sum, s.count), "mse": _div(sse, n), "rmse": math.sqrt(_div(sse, n)),
@@ -210,7 +221,9 @@ def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 6
     own = runner is None
     runner = runner or make_runner("inline")
     try:
-        shared = EvalShared(tm.spec(), m, batch_size, season, ids)
+        vocab = tm.vocab if tm.task == "lm" else None
+        shared = EvalShared(tm.spec(), m, batch_size, season, ids,
+                            None if vocab is None else vocab.char_lengths())
         tasks = [EvalTask(tuple(part)) for part in chunk(units, 2 * max(1, runner.workers_hint))]
         total = Sums()
         for res in runner.map(evaluate_task, tasks, shared):
@@ -220,8 +233,8 @@ def evaluate(tm, data: str, split: str = "val", runner=None, batch_size: int = 6
         if own:
             runner.close()
     metrics = metrics_of(tm.task, total, season)
-    if tm.task == "lm" and (m.vocab_info or {}).get("type") == "char":
-        metrics["bits_per_char"] = metrics["bits_per_token"]  # one token is one character
+    if shared.chars is not None:  # char: one token is one character, the same as per token
+        metrics["bits_per_char"] = _div(total.loss_sum, total.chars) / math.log(2)
     return Evaluation(tm.task, split, sum(u.rows for u in units), metrics)
 
 

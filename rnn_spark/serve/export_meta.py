@@ -88,7 +88,9 @@ def interface(tm, fmt: str) -> dict:
     x_name = "input" if fmt == "onnx" else "x"
     if cfg.token_input:
         x = {"name": x_name, "dtype": "int64", "shape": ["batch", "time"],
-             "units": "token ids of the model's vocabulary (model.json \"vocab\")"
+             "units": "token ids of the tokenizer in tokenizer.json (Hugging Face tokenizers: "
+             "Tokenizer.from_file(...).encode(text).ids)" if getattr(tm.vocab, "json", None)
+             else "token ids of the model's vocabulary (model.json \"vocab\")"
              if tm.vocab is not None else f"token ids in [0, {cfg.vocab_size})"}
     else:
         x = {"name": x_name, "dtype": fdt, "shape": ["batch", "time", cfg.input_size],
@@ -97,10 +99,13 @@ def interface(tm, fmt: str) -> dict:
                  "normalised inside the model" if sc.in_mean is not None else
                  "used as they are (the dataset was ingested with --no-normalize)")}
     inputs = [x]
-    if cfg.head_at == "last":
+    if cfg.head_at == "last" or cfg.bidirectional:
+        reads = ["the head reads the last valid step"] if cfg.head_at == "last" else []
+        if cfg.bidirectional:
+            reads.append("the reverse direction starts there")
         inputs.append({"name": "lengths", "dtype": "int32" if fmt == "onnx" else "int64",
                        "shape": ["batch"], "units": "valid steps of each row (rows padded on the "
-                                                    "right); the head reads the last valid step"})
+                                                    "right); " + " and ".join(reads)})
     shape = ["batch", cfg.output_size] if cfg.head_at == "last" else \
         ["batch", "time", cfg.output_size]
     out = {"name": "output", "dtype": fdt, "shape": shape}
@@ -146,6 +151,9 @@ def write_export(tm, out: str, fmt: str, files: dict[str, bytes], meta: dict,
     from rnn_spark import __version__
     from rnn_spark.serve.common import check_out
     replace = check_out(out, overwrite, [tm.source.uri], kind=EXPORT)
+    if getattr(tm.vocab, "json", None):  # bpe/word: the tokenizer, to turn text into its ids
+        from rnn_spark.data.tokenizer import TOKENIZER_FILE
+        files = {**files, TOKENIZER_FILE: tm.vocab.json.encode("utf-8")}
     with fs.staging_dir(out, overwrite=replace) as tmp:
         for name, raw in files.items():
             fs.write_bytes(fs.join(tmp, name), raw)

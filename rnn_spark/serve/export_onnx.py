@@ -1,10 +1,16 @@
 """``export --format onnx``: a standard ONNX graph built with the ``onnx`` package (no torch).
 
-    input [B, T] int64 ids | [B, T, D] float32 raw features   (+ lengths [B] int32, last-step heads)
+    input [B, T] int64 ids | [B, T, D] float32 raw features
+        (+ lengths [B] int32: last-step heads and bidirectional models)
     -> [Sub mean, Div std: the training data's normalisation] -> Gather(embedding)
     -> Transpose to time-major -> per layer one ONNX RNN / LSTM / GRU op
-    -> head: MatMul + Add at every step ([B, T, O]) or Gemm on the last valid step ([B, O])
+       (direction="bidirectional": Y [T, 2, B, H] -> [T, B, 2H], [forward, reverse] as the engine)
+    -> head: MatMul + Add at every step ([B, T, O]) or Gemm on the last valid step ([B, O]);
+       bidirectional last-step: Y_h [2, B, H] -> [B, 2H], each direction's final state
     -> [Mul std, Add mean: a regressor's outputs back in original units]
+
+With ``lengths`` (``sequence_lens``) the reverse direction starts at each row's last valid step,
+and outputs past it are zeros (the engine's carry the state: read only the valid steps).
 
 The normalisation steps are there when the dataset was normalised (serve/export_meta.py), so the
 graph takes what ``rnn-spark predict --input`` takes and returns what it returns.
@@ -68,32 +74,46 @@ def build_graph(tm):
         nodes.append(helper.make_node("Transpose", [feats], ["x0"], perm=[1, 0, 2]))
     inputs = [x]
     seq = ""
-    if last:
+    bi = cfg.bidirectional
+    if last or bi:
         inputs.append(helper.make_tensor_value_info("lengths", TensorProto.INT32, ["batch"]))
         seq = "lengths"
     op = {"lstm": "LSTM", "gru": "GRU"}.get(cfg.cell, "RNN")
     axes1 = const("axes1", np.array([1], np.int64))
     cur = "x0"
+    sfx = ("", "_reverse") if bi else ("",)
+    shape_tb = const("shape_tb", np.array([0, 0, -1], np.int64)) if bi else ""
     for k, h in enumerate(cfg.hidden_sizes):
-        w = _gates(f32[f"rnn.weight_ih_l{k}"], cfg.cell, h)[None]
-        r = _gates(f32[f"rnn.weight_hh_l{k}"], cfg.cell, h)[None]
-        b = np.concatenate([_gates(f32[f"rnn.bias_ih_l{k}"], cfg.cell, h),
-                            _gates(f32[f"rnn.bias_hh_l{k}"], cfg.cell, h)])[None]
+        def stacked(name, k=k, h=h):  # [directions, ...] in ONNX gate order
+            return np.stack([_gates(f32[f"rnn.{name}_l{k}{d}"], cfg.cell, h) for d in sfx])
+        w, r = stacked("weight_ih"), stacked("weight_hh")
+        b = np.concatenate([stacked("bias_ih"), stacked("bias_hh")], axis=1)
         attrs = {"hidden_size": h}
+        if bi:
+            attrs["direction"] = "bidirectional"
         if op == "RNN":
-            attrs["activations"] = ["Relu" if cfg.cell == "rnn_relu" else "Tanh"]
+            attrs["activations"] = ["Relu" if cfg.cell == "rnn_relu" else "Tanh"] * len(sfx)
         if op == "GRU":
             attrs["linear_before_reset"] = 1
         ins = [cur, const(f"W{k}", w), const(f"R{k}", r), const(f"B{k}", b)] + ([seq] if seq else [])
         nodes.append(helper.make_node(op, ins, [f"Y{k}", f"Yh{k}"], name=f"rnn_l{k}", **attrs))
-        nodes.append(helper.make_node("Squeeze", [f"Y{k}", axes1], [f"h{k}"]))
+        if bi:  # Y [T, 2, B, H] -> [T, B, 2, H] -> [T, B, 2H]: [forward, reverse]
+            nodes.append(helper.make_node("Transpose", [f"Y{k}"], [f"Yt{k}"], perm=[0, 2, 1, 3]))
+            nodes.append(helper.make_node("Reshape", [f"Yt{k}", shape_tb], [f"h{k}"]))
+        else:
+            nodes.append(helper.make_node("Squeeze", [f"Y{k}", axes1], [f"h{k}"]))
         cur = f"h{k}"
     n = len(cfg.hidden_sizes) - 1
     O = cfg.output_size
     head = "output" if sc.out_mean is None else "y_model"
-    if last:   # Y_h: the state at each row's last valid step (sequence_lens)
+    if last and bi:  # Y_h [2, B, H]: each direction's final state -> [B, 2H]
+        nodes.append(helper.make_node("Transpose", [f"Yh{n}"], ["h_last_bd"], perm=[1, 0, 2]))
+        nodes.append(helper.make_node("Reshape", ["h_last_bd", const(
+            "shape_b", np.array([0, -1], np.int64))], ["h_last"]))
+    elif last:   # Y_h: the state at each row's last valid step (sequence_lens)
         axes0 = const("axes0", np.array([0], np.int64))
         nodes.append(helper.make_node("Squeeze", [f"Yh{n}", axes0], ["h_last"]))
+    if last:
         nodes.append(helper.make_node("Gemm", ["h_last", const("head.weight", f32["head.weight"]),
                                                const("head.bias", f32["head.bias"])], [head],
                                       transB=1))

@@ -3,8 +3,12 @@ not installed) + ``model.json`` (config, vocabulary/statistics, interface) + ``r
 snippet that rebuilds the modules and loads whichever weights file was written (also printed).
 The engine's parameter names and layouts already are PyTorch's (nn.Embedding / nn.RNN|LSTM|GRU /
 nn.Linear); layers of unequal width become an ``nn.ModuleList`` of one-layer modules
-(``rnn.{k}.weight_ih_l0``). The module takes raw inputs and returns outputs in original units:
-model.json's "normalisation" (serve/export_meta.py) becomes non-persistent buffers.
+(``rnn.{k}.weight_ih_l0``, ``rnn.{k}.weight_ih_l0_reverse``). The module takes raw inputs and
+returns outputs in original units: model.json's "normalisation" (serve/export_meta.py) becomes
+non-persistent buffers. A bidirectional model is ``bidirectional=True`` modules; given
+``lengths`` it packs each layer's input (``pack_padded_sequence``) so the reverse direction
+starts at each row's last valid step, as the engine does, and a last-step head reads
+``[forward at the last valid step, reverse at step 0]`` (torch's ``h_n``).
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from torch import nn
 
 
 class RNNModel(nn.Module):
-    """[normalise] -> [nn.Embedding | dense input] -> nn.RNN/LSTM/GRU layers -> nn.Linear head
-    -> [de-normalise] (batch-first)."""
+    """[normalise] -> [nn.Embedding | dense input] -> nn.RNN/LSTM/GRU layers (bidirectional if
+    cfg says so) -> nn.Linear head -> [de-normalise] (batch-first)."""
 
     def __init__(self, cfg, normalisation=None):
         super().__init__()
@@ -44,27 +48,43 @@ class RNNModel(nn.Module):
             self.embedding = nn.Embedding(cfg["vocab_size"], cfg["embedding_size"])
         n_in = cfg["embedding_size"] if cfg["vocab_size"] else cfg["input_size"]
         hs = cfg["hidden_sizes"]
+        self.bidirectional = bool(cfg.get("bidirectional", False))
+        d = 2 if self.bidirectional else 1
         kind = {"lstm": nn.LSTM, "gru": nn.GRU}.get(cfg["cell"], nn.RNN)
         extra = {"nonlinearity": cfg["cell"][4:]} if cfg["cell"].startswith("rnn_") else {}
+        extra["bidirectional"] = self.bidirectional
         if len(set(hs)) == 1:
             self.rnn = kind(n_in, hs[0], num_layers=len(hs), batch_first=True, **extra)
         else:
             self.rnn = nn.ModuleList(kind(i, h, batch_first=True, **extra)
-                                     for i, h in zip([n_in] + hs[:-1], hs))
-        self.head = nn.Linear(hs[-1], cfg["output_size"])
+                                     for i, h in zip([n_in] + [d * h for h in hs[:-1]], hs))
+        self.head = nn.Linear(d * hs[-1], cfg["output_size"])
 
     def forward(self, x, lengths=None):
-        """x: token ids [B, T] or raw features [B, T, D]; lengths [B] (last-step heads, right
-        padding). -> logits, or predictions in original units."""
+        """x: token ids [B, T] or raw features [B, T, D]; lengths [B] (valid steps per row, right
+        padding: last-step heads read there, a bidirectional model's reverse direction starts
+        there). -> logits, or predictions in original units."""
         if self.cfg["vocab_size"]:
             y = self.embedding(x)
         else:
             y = x if self.in_mean is None else (x - self.in_mean) / self.in_std
+        B, T = y.shape[:2]
+        pack = self.bidirectional and lengths is not None
         for layer in (self.rnn if isinstance(self.rnn, nn.ModuleList) else [self.rnn]):
-            y, _ = layer(y)
+            if pack:  # the reverse direction reads each row from its last valid step
+                y = nn.utils.rnn.pack_padded_sequence(y, torch.as_tensor(lengths).cpu(),
+                                                      batch_first=True, enforce_sorted=False)
+                y, _ = layer(y)
+                y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=T)
+            else:
+                y, _ = layer(y)
         if self.cfg["head_at"] == "last":
-            last = (lengths - 1) if lengths is not None else torch.full((y.shape[0],), y.shape[1] - 1)
-            y = y[torch.arange(y.shape[0]), last.long()]
+            last = (lengths - 1) if lengths is not None else torch.full((B,), T - 1)
+            h = y[torch.arange(B), torch.as_tensor(last).long()]
+            if self.bidirectional:  # [forward at the last valid step, reverse at step 0]: h_n
+                H = self.cfg["hidden_sizes"][-1]
+                h = torch.cat([h[:, :H], y[:, 0, H:]], 1)
+            y = h
         y = self.head(y)
         return y if self.out_mean is None else y * self.out_std + self.out_mean
 
@@ -92,9 +112,10 @@ def torch_names(cfg, state: dict) -> dict:
         return dict(state)
     out = {}
     for name, v in state.items():
-        if name.startswith("rnn."):
-            base, k = name[4:].rsplit("_l", 1)
-            name = f"rnn.{k}.{base}_l0"
+        if name.startswith("rnn."):  # rnn.weight_ih_l3[_reverse] -> rnn.3.weight_ih_l0[_reverse]
+            base, rest = name[4:].rsplit("_l", 1)
+            k, _, direction = rest.partition("_")
+            name = f"rnn.{k}.{base}_l0" + (f"_{direction}" if direction else "")
         out[name] = v
     return out
 

@@ -19,7 +19,7 @@ from rnn_spark.serve.common import log_softmax64
 class Generation:
     samples: list          # decoded text per sample (prime included)
     ids: list              # token ids per sample (prime included)
-    unknown_prime: int     # prime characters outside the vocabulary (became <unk>)
+    unknown_prime: int     # prime characters (word: words) outside the vocabulary (became <unk>)
 
 
 def _next_ids(logits: np.ndarray, temperature: float, top_k: int | None, rng) -> np.ndarray:
@@ -45,20 +45,21 @@ def generate(tm, prime: str = "", length: int = 200, temperature: float = 1.0,
              top_k: int | None = None, seed: int = 0, num_samples: int = 1) -> Generation:
     """``length`` new tokens after ``prime`` for each of ``num_samples`` samples."""
     if tm.task != "lm" or tm.vocab is None:
-        raise UserError(f"{tm.source.uri}: generate needs a character/byte language model "
-                        f"(task lm with a vocabulary); this model's task is {tm.task!r}")
+        raise UserError(f"{tm.source.uri}: generate needs a language model with a vocabulary "
+                        f"(char, byte, bpe or word); this model's task is {tm.task!r}")
     if length < 0 or num_samples < 1 or temperature < 0 or (top_k is not None and top_k < 1):
         raise UserError("generate: --length >= 0, --num-samples >= 1, --temperature >= 0 and "
                         "--top-k >= 1 are required")
     vocab, eng = tm.vocab, tm.engine()
     unknown = 0
+    unk = vocab.unk_id
     if prime:
         ids = vocab.encode(prime)
-        if vocab.kind == "char":
-            unknown = int((ids == 0).sum())
+        if unk is not None:
+            unknown = int((ids == unk).sum())
     else:  # no prime: start after a newline (or <unk> / byte 0 when there is none)
-        ids = vocab.encode("\n")
-        if vocab.kind == "char" and ids[0] == 0:
+        ids = vocab.encode("\n")[:1]
+        if len(ids) == 0 or (unk is not None and ids[0] == unk):
             ids = np.zeros(1, np.int32)
     x = np.repeat(np.asarray(ids, dtype=np.int64)[None, :], num_samples, axis=0)
     rng = np.random.default_rng(seed)

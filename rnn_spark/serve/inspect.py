@@ -21,6 +21,8 @@ def _dataset(uri: str) -> dict:
                             "bytes": sum(sh["bytes"] for sh in m.shards(s))}
     if m.stats:
         out["stats"] = m.stats
+    if m.steps_info:
+        out["steps"] = m.steps_info
     return out
 
 

@@ -43,8 +43,9 @@ class TrainedModel:
     None), ``source`` and ``dataset`` (the URI it was trained on, when known)."""
 
     def __init__(self, config: ModelConfig, state: dict, *, vocab=None, stats=None,
-                 dataset: str | None = None, source: ModelSource):
+                 dataset: str | None = None, source: ModelSource, steps: dict | None = None):
         self.config, self.state, self.vocab, self.stats = config, state, vocab, stats
+        self.steps = steps  # a table dataset's step layout (rnn_spark.data.steps), or None
         self.dataset, self.source = dataset, source
         self._engine: Model | None = None
 
@@ -146,7 +147,7 @@ def _from_manifest(meta: dict, where: str) -> dict:
         raise UserError(f"{where}: checkpoint has no model.json and its dataset {path!r} is not "
                         f"readable ({str(err).splitlines()[0]}); load the run's model/ instead, "
                         "or make the dataset reachable") from None
-    return {"vocab": m.vocab_info, "stats": m.stats, "dataset": path}
+    return {"vocab": m.vocab_info, "stats": m.stats, "dataset": path, "steps": m.steps_info}
 
 
 def verify_checkpoint(where: str) -> None:
@@ -197,7 +198,8 @@ def load_model(uri: str) -> TrainedModel:
             raise UserError(f"{mj_uri}: lacks the 'model' config; the model is damaged")
         cfg, extra, state = _config(mj["model"], mj_uri), mj, weights
     tm = TrainedModel(cfg, state, vocab=Vocab.of(extra.get("vocab")), stats=extra.get("stats"),
-                      dataset=extra.get("dataset"), source=ModelSource(where, kind, rnd))
+                      dataset=extra.get("dataset"), source=ModelSource(where, kind, rnd),
+                      steps=extra.get("steps"))
     try:
         tm.engine()
     except ValueError as err:

@@ -40,6 +40,7 @@ class EvalShared:
     batch_size: int
     season: int = 0                  # regress: the seasonal naive forecast's season (0: none)
     ids: IdMap | None = None         # --remap-vocab: the dataset's token ids -> the model's
+    chars: np.ndarray | None = None  # lm: characters per token id (bits per character)
 
 
 @dataclass(frozen=True)

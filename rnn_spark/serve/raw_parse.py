@@ -2,7 +2,8 @@
 vocabulary or statistics (worker side of ``predict --input``).
 
 * text (lm):         the text ingest's UTF-8 reading and windowing (``seq_len + 1``-id rows,
-                     ``overlap``); characters outside the model's vocabulary become ``<unk>``
+                     ``overlap``; bpe/word: segment by segment, with the model's tokenizer);
+                     characters (word: words) outside the model's vocabulary become ``<unk>``
                      (id 0) and are counted;
 * labelled (classify, labelled regress): the labelled ingest's cell parsing (CSV, Parquet, JSON
                      lines); the label column is optional (``label`` -1 / NaN targets without it);
@@ -60,11 +61,16 @@ class Counter:
 
 
 def text_blocks(opts: TextOptions, uri: str, idx: int, vocab, counter: Counter):
+    from rnn_spark.data.tokenizer import SUBWORD_KINDS
     from rnn_spark.ingest.text import TextJob, window_rows
-    job = TextJob(seq_len=opts.seq_len, vocab=opts.vocab_kind, overlap=opts.overlap)
-    ids = vocab.encode_codes(job._codes(uri))
-    counter.unknown = int(np.count_nonzero(ids == 0)) if vocab.kind == "char" else 0
-    starts, lengths = window_rows(len(ids), opts.seq_len, opts.overlap)
+    job = TextJob(seq_len=opts.seq_len, vocab=opts.vocab_kind, overlap=opts.overlap,
+                  vocab_size=vocab.size if opts.vocab_kind in SUBWORD_KINDS else None)
+    if job.subword:  # segment by segment, as the ingest did
+        ids, starts, lengths, _ = job.token_rows(idx, uri, vocab)
+    else:
+        ids = vocab.encode_codes(job._codes(uri))
+        starts, lengths = window_rows(len(ids), opts.seq_len, opts.overlap)
+    counter.unknown = 0 if vocab.unk_id is None else int(np.count_nonzero(ids == vocab.unk_id))
     rows = np.arange(len(starts), dtype=np.int64)
     for a in range(0, len(starts), ROWS_PER_GROUP):
         sl = slice(a, a + ROWS_PER_GROUP)

@@ -36,10 +36,12 @@ DIST = "rnn-spark"
 # Executors get these from the cluster's Spark (spark-submit ships pyspark.zip and py4j's zip).
 PROVIDED_BY_SPARK = frozenset({"pyspark", "py4j"})
 # Shipped too when installed here: optional packages rnn-spark uses at run time if present
-# (cryptography: a cluster-mode driver's resident-task TLS, the tls extra). Not the kerberos
+# (cryptography: a cluster-mode driver's resident-task TLS, the tls extra; tokenizers: a bpe or
+# word text ingest's and its language models' tasks, the text extra; pandas: the executors of
+# predict_udf and rnn_spark.ml's transform, predict_batch_udf, the udf extra). Not the kerberos
 # extra: in YARN containers rnn-spark authenticates with the container's delegation tokens
 # (rnn_spark.fs.hadoop_tokens), and gssapi's binary would bind this machine's libkrb5.
-OPTIONAL_IF_INSTALLED: tuple[str, ...] = ("cryptography",)
+OPTIONAL_IF_INSTALLED: tuple[str, ...] = ("cryptography", "tokenizers", "pandas")
 FORMAT = 1  # bump when the way the archive is built changes
 
 

@@ -9,6 +9,7 @@ stopped.
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import time
 
@@ -20,7 +21,7 @@ from rnn_spark.engine import Model
 from rnn_spark.errors import Interrupted, UserError
 from rnn_spark.spark_master import check_master
 from rnn_spark.training import checkpoint as ckpt
-from rnn_spark.training import partial, prepare, resume
+from rnn_spark.training import classmetrics, partial, prepare, resume
 from rnn_spark.training import summary as run_summary
 from rnn_spark.training.earlystop import EarlyStop
 from rnn_spark.training.metrics import MetricsLog
@@ -61,6 +62,7 @@ class Trainer:
                             f"(has: {', '.join(self.manifest.splits)})")
         self.units = self.manifest.work_units(cfg.data.train_split)
         self.val_units = prepare.val_units(cfg, self.manifest, self._note)
+        prepare.check_model(cfg, self.manifest, self.units)
         self.model_cfg = model_config(cfg, self.manifest)
         self.model = Model(self.model_cfg, seed=t.seed)
         rows = [u.rows for u in self.units]
@@ -230,6 +232,9 @@ class Trainer:
                   f"({self.model.num_params:,} parameters) on {len(self.units)} work units, "
                   f"{t.workers} workers x {t.steps_per_round} minibatches x {t.batch_size} rows per round, "
                   f"{self.rounds_per_epoch} rounds/epoch, rounds {start}..{self.total_rounds - 1}")
+        if self.spec.loss.class_weights:
+            self._say(f"class weights ({t.class_weights}): "
+                      + ", ".join(f"{w:.4g}" for w in self.spec.loss.class_weights))
         t0 = time.time()
         last_loss = float("nan")
         self.progress = Progress(self.total_rounds, start, t.progress_seconds, quiet=self.quiet)
@@ -371,15 +376,24 @@ class Trainer:
         tasks = eval_tasks(self.val_units, w)
         # the stored weights, as exported -- not bmuf's look-ahead broadcast
         shared = Shared(self.spec, self.state.global_w.astype(self.state.dtype))
-        loss_sum, count, correct = 0.0, 0, 0
+        loss_sum, count, correct, conf, scores, labels, chars = 0.0, 0, 0, None, [], [], 0.0
         for res in self.runner.map(eval_task, tasks, shared):
             loss_sum += res.loss_sum
             count += res.count
             correct += res.correct
+            if res.confusion is not None:
+                conf = res.confusion if conf is None else conf + res.confusion
+            if res.scores is not None:
+                scores.append(res.scores)
+                labels.append(res.labels)
+            chars += res.chars
         rec = {"kind": "val", "round": g, "loss": loss_sum / max(count, 1), "count": count,
                "time": time.time()}
         if self.manifest.task in ("lm", "classify"):
             rec["accuracy"] = correct / max(count, 1)
+        rec.update(classmetrics.val_fields(conf, scores, labels))
+        if chars > 0:  # lm: the same text's bits per character, whatever the vocabulary
+            rec["bits_per_char"] = loss_sum / chars / math.log(2)
         if rec["loss"] < self.best_val:
             self.best_val = rec["loss"]
             ckpt.write_checkpoint_dir(self.run_dir.best,
@@ -407,6 +421,8 @@ class Trainer:
             value = getattr(self.manifest, name, None)
             if value is not None:
                 out[name] = value
+        if self.manifest.steps_info is not None:  # a table dataset's step layout
+            out["steps"] = self.manifest.steps_info
         return out
 
     def _say(self, msg: str) -> None:

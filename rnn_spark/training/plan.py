@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 PLAN_STREAM = 0x706C616E  # "plan": keeps the planner's random stream apart from the workers'
+DROPOUT_STREAM = 0x64726F70  # "drop": the dropout masks' streams, apart from the task's own
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,9 @@ def localize(units: list, slices: list[Slice]) -> tuple[tuple, tuple[Slice, ...]
 def task_seed(seed: int, epoch: int, rnd: int, worker: int) -> np.random.SeedSequence:
     """The seed of one task: the same on a retry, on any executor, inline or on Spark."""
     return np.random.SeedSequence([seed, epoch, rnd, worker])
+
+
+def dropout_seed(seed: int, epoch: int, rnd: int, worker: int, step: int) -> tuple[int, ...]:
+    """The dropout seed of one minibatch step of one task: the engine draws each TBPTT window's
+    masks from it plus (window, part, layer, direction) -- the same on a retry, anywhere."""
+    return (seed, epoch, rnd, worker, step, DROPOUT_STREAM)

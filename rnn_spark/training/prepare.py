@@ -8,6 +8,8 @@
 * `val_units`: which validation split a run uses (an unknown --val-split is refused; the default
   "val" missing just means no validation, said in one line).
 * `check_rows`: enough training rows for the workers.
+* `check_model`: the model keys against the dataset (bidirectional: not for a language model,
+  and whole sequences -- k1 at least the longest training sequence; embedding dropout: tokens).
 * `check_result`: a worker's loss or weights turned NaN/Inf -> stop (error naming round and worker)
   or skip_worker (drop the result, warn), per train.on_nonfinite.
 
@@ -23,7 +25,8 @@ from typing import Callable
 import numpy as np
 
 from rnn_spark import __version__, fs
-from rnn_spark.config import Config
+from rnn_spark.config import Config, key_name
+from rnn_spark.data.reader import ShardReader
 from rnn_spark.errors import ConfigError, UserError
 from rnn_spark.fs.guard import check_output
 from rnn_spark.fs.kinds import RUN, RUN_MARKER
@@ -86,6 +89,32 @@ def check_rows(cfg: Config, rows: int, warn: Callable[[str], None]) -> None:
         warn(f"the {split!r} split has {rows} rows, fewer than one full round ({t.workers} workers "
              f"x {t.steps_per_round} minibatches x {t.batch_size} rows = {full}): every round "
              f"trains on all rows, about {rows // t.workers} per worker")
+
+
+def longest_sequence(units: list) -> int:
+    """The most input time steps of any row of the units (reads only their length column)."""
+    with ShardReader(cache_row_groups=0) as reader:
+        return max((int(reader.read_lengths(u).max()) for u in units if u.rows), default=0)
+
+
+def check_model(cfg: Config, manifest, units: list) -> None:
+    """The model keys that depend on the dataset; one-line ConfigError, nothing touched."""
+    m, where = cfg.model, cfg.data.path
+    if m.embedding_dropout and manifest.kind != "tokens":
+        raise ConfigError(f"{key_name('model.embedding_dropout')} drops token embeddings, but "
+                          f"{where} holds dense features; use {key_name('model.dropout')}")
+    if not m.bidirectional:
+        return
+    if manifest.task == "lm":
+        raise ConfigError(f"{key_name('model.bidirectional')} cannot train a language model "
+                          f"({where} has task lm): its reverse direction would read the tokens "
+                          f"it must predict; leave it off")
+    longest = longest_sequence(units)
+    if longest > cfg.train.k1:
+        raise ConfigError(f"{key_name('model.bidirectional')} needs whole sequences, but "
+                          f"{key_name('train.k1')} = {cfg.train.k1} would cut the longest "
+                          f"{cfg.data.train_split!r} sequence of {where} ({longest} steps); "
+                          f"set --k1 {longest}")
 
 
 def nonfinite(res) -> str | None:

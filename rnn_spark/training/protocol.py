@@ -18,7 +18,9 @@ ever written to disk (checkpoints are .npz + JSON: training/checkpoint.py).
 
 Config names -> engine names happens here and nowhere else: ``optim.beta1/beta2`` -> Adam's
 ``betas``, ``train.block_momentum/block_lr`` -> BMUF's ``eta/zeta``, ``train.outer_lr/
-outer_momentum`` -> the nesterov averager's ``lr/mu``.
+outer_momentum`` -> the nesterov averager's ``lr/mu``, ``train.loss/class_weights/
+label_smoothing/huber_delta`` -> the engine's ``LossSpec`` (class_weights = auto: from the
+manifest's label counts).
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from rnn_spark.config import Config, OptimConfig, TrainConfig
+from rnn_spark.config import Config, OptimConfig, TrainConfig, key_name, parse_class_weights
 from rnn_spark.data import Manifest, WorkUnit
 from rnn_spark.engine import ModelConfig
+from rnn_spark.engine.losses import LossSpec
 from rnn_spark.engine.optim import Optimizer, make_optimizer_from_config
 from rnn_spark.engine.schedules import Schedule, make_schedule
-from rnn_spark.errors import ConfigError
+from rnn_spark.errors import ConfigError, UserError
 from rnn_spark.training.averager import Averager, make_averager
 from rnn_spark.training.plan import Slice, localize, split_rows
 
@@ -44,15 +47,60 @@ Options = tuple[tuple[str, Any], ...]  # engine option name -> value, hashable a
 def model_config(cfg: Config, manifest: Manifest) -> ModelConfig:
     """The network: the model section of the config plus what the dataset fixes (sizes, task)."""
     fields = manifest.model_fields()
+    if manifest.kind == "mixed":
+        raise UserError(f"{cfg.data.path}: mixed categorical+numeric inputs: not supported by "
+                        "this version's model yet; ingest one --categorical column or --numeric "
+                        "columns only")
     m = cfg.model
     kw = dict(cell=m.cell, hidden_sizes=[int(h) for h in m.hidden_sizes], dtype=m.dtype,
-              forget_bias=m.forget_bias, **fields)
+              forget_bias=m.forget_bias, bidirectional=m.bidirectional, dropout=m.dropout,
+              embedding_dropout=m.embedding_dropout, recurrent_dropout=m.recurrent_dropout,
+              **fields)
     if fields.get("vocab_size"):
         kw["embedding_size"] = m.embedding_size
     try:
         return ModelConfig(**kw)
     except ValueError as exc:
         raise ConfigError(f"model: {exc}") from None
+
+
+def balanced_weights(counts: list[int]) -> tuple[float, ...]:
+    """class_weights = auto: n / (C * n_c), inverse frequency (scikit-learn's "balanced"); a
+    class absent from the training split weighs 0 (it is never a target there)."""
+    n, C = sum(counts), len(counts)
+    return tuple(n / (C * c) if c else 0.0 for c in counts)
+
+
+def loss_spec(cfg: Config, manifest: Manifest, model: ModelConfig) -> LossSpec:
+    """The training loss: the train section's loss keys checked against the dataset's task and
+    classes (one line each), auto resolved."""
+    t, task, path = cfg.train, model.task, cfg.data.path
+    loss = t.loss if t.loss != "auto" else ("mse" if task == "regress" else "cross_entropy")
+    if (loss == "cross_entropy") != (task != "regress"):
+        fits = "cross_entropy" if task != "regress" else "mse, mae or huber"
+        raise ConfigError(f"{key_name('train.loss')} {loss} does not fit {path}, a {task} "
+                          f"dataset; use {fits} (or auto)")
+    if task == "regress" and t.label_smoothing:
+        raise ConfigError(f"{key_name('train.label_smoothing')} is for lm and classify; {path} "
+                          f"is a regress dataset: drop it")
+    weights = parse_class_weights(t.class_weights)
+    if weights is not None and task != "classify":
+        raise ConfigError(f"{key_name('train.class_weights')} is for classify; {path} is a "
+                          f"{task} dataset: drop it")
+    C = model.output_size
+    if weights == "auto":
+        counts = manifest.class_counts(cfg.data.train_split)
+        if counts is None:
+            raise ConfigError(f"{key_name('train.class_weights')} auto needs the label counts of "
+                              f"the training split, which {path} (ingested by an older rnn-spark) "
+                              f"lacks; ingest it again, or give one weight per class "
+                              f"(--class-weights w0,...,w{C - 1})")
+        weights = balanced_weights(counts)
+    elif weights is not None and len(weights) != C:
+        raise ConfigError(f"{key_name('train.class_weights')} has {len(weights)} weights, {path} "
+                          f"has {C} classes; give one per class (0..{C - 1}), or auto")
+    return LossSpec(regression=loss if task == "regress" else "mse", huber_delta=t.huber_delta,
+                    class_weights=weights, label_smoothing=t.label_smoothing)
 
 
 @dataclass(frozen=True)
@@ -186,6 +234,7 @@ class RunSpec:
     manifest_root: str
     average_optimizer_state: bool  # tasks start from the averaged optimizer state, else fresh
     verify_data: bool = False      # workers check each shard's sha256 against the manifest
+    loss: LossSpec = LossSpec()    # the training loss (validation: loss.validation())
 
     @classmethod
     def build(cls, cfg: Config, manifest: Manifest, model: ModelConfig, total_rounds: int) -> "RunSpec":
@@ -198,7 +247,7 @@ class RunSpec:
             batch_size=t.batch_size, bucket=cfg.data.bucket, seed=t.seed, workers=t.workers,
             steps_per_round=t.steps_per_round, manifest_data=manifest.data,
             manifest_root=manifest.root, average_optimizer_state=t.average_optimizer_state,
-            verify_data=t.verify_data)
+            verify_data=t.verify_data, loss=loss_spec(cfg, manifest, model))
 
     def manifest(self) -> Manifest:
         return Manifest(dict(self.manifest_data), self.manifest_root)
@@ -266,6 +315,10 @@ class EvalResult:
     loss_sum: float
     count: int
     correct: int                   # lm / classify: correctly predicted targets
+    confusion: np.ndarray | None = None   # classify: [C, C] counts (training/classmetrics.py)
+    scores: np.ndarray | None = None      # two classes: each row's z1 - z0 ...
+    labels: np.ndarray | None = None      # ... and its label (int8)
+    chars: float = 0.0             # lm: characters the targets stand for (bits per character)
 
 
 @dataclass(frozen=True)

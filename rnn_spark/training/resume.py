@@ -68,6 +68,8 @@ def dataset_fingerprint(manifest) -> str:
              "stats": manifest.stats,
              "train": [[s["path"], s["sha256"]] for s in manifest.data["splits"]["train"]["shards"]]
              if "train" in manifest.data.get("splits", {}) else []}
+    if manifest.steps_info is not None:  # a table dataset: its categorical vocabularies too
+        ident["steps"] = manifest.steps_info
     return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -124,7 +126,8 @@ def _dataset_change(ck: ckpt.Checkpoint, manifest, path: str) -> str:
     its model.json tells (vocabulary, statistics), else "other content"."""
     info = ck.info or {}
     differs = mismatch(info.get("vocab"), info.get("stats"), manifest.vocab_info, manifest.stats,
-                       "this dataset", model_name="the run")
+                       "this dataset", model_name="the run", model_steps=info.get("steps"),
+                       data_steps=manifest.steps_info)
     return f"{path} ({differs or 'other content'})"
 
 

@@ -2,7 +2,9 @@
 
 `train_task(task, shared)` is a pure function of its arguments: it builds (or reuses) the model,
 loads the broadcast weights and optimizer state, trains on its rows with a generator seeded by
-(seed, epoch, round, worker), and returns its end weights, optimizer state and counts. A retry on
+(seed, epoch, round, worker) -- and, with dropout, each minibatch step's masks seeded by
+(seed, epoch, round, worker, step) (plan.dropout_seed) -- and returns its end weights, optimizer
+state and counts. A retry on
 another executor returns bitwise the same result. It knows nothing of Spark or the CLI. Its inputs
 and output are the protocol's types (training/protocol.py): Task + Shared -> TaskResult, and
 EvalTask + Shared -> EvalResult for `eval_task`.
@@ -25,7 +27,8 @@ from rnn_spark.engine.clipping import clip_by_global_norm
 from rnn_spark.engine.optim import Optimizer
 from rnn_spark.engine.tbptt import train_minibatch
 from rnn_spark.training import faults
-from rnn_spark.training.plan import Slice, task_seed
+from rnn_spark.training.classmetrics import batch_sums
+from rnn_spark.training.plan import Slice, dropout_seed, task_seed
 from rnn_spark.training.protocol import EvalResult, EvalTask, RunSpec, Shared, Task, TaskResult
 
 ROW_GROUP_CACHE = 4  # row groups a worker process keeps decoded (a unit spans rounds)
@@ -120,9 +123,11 @@ class TimedIter:
 
 
 def local_steps(model: Model, opt: Optimizer, lr_at: Callable[[int], float], clip_norm: float,
-                minibatches: Iterable[Minibatch], step0: int, k1: int, k2: int) -> LocalStats:
+                minibatches: Iterable[Minibatch], step0: int, k1: int, k2: int,
+                dropout: Callable[[int], tuple] | None = None) -> LocalStats:
     """Local training: TBPTT(k1, k2) over each minibatch, one schedule step per minibatch (the
-    first at `step0`), gradients clipped to `clip_norm` (0 = off) before every update."""
+    first at `step0`), gradients clipped to `clip_norm` (0 = off) before every update;
+    `dropout(step)`: the dropout seed of a step (None = no dropout)."""
     out = LocalStats()
     step = step0
     for mb in minibatches:
@@ -133,7 +138,8 @@ def local_steps(model: Model, opt: Optimizer, lr_at: Callable[[int], float], cli
                 clip_by_global_norm(grad, clip_norm)
             opt.step(model.flat, grad, lr)
 
-        stats = train_minibatch(model, mb.inputs, mb.targets, mb.mask, k1, k2, apply)
+        stats = train_minibatch(model, mb.inputs, mb.targets, mb.mask, k1, k2, apply,
+                                None if dropout is None else dropout(step))
         out.loss_sum += float(stats["loss_sum"])
         out.n += int(stats["count"])
         out.updates += int(stats["updates"])
@@ -143,18 +149,26 @@ def local_steps(model: Model, opt: Optimizer, lr_at: Callable[[int], float], cli
     return out
 
 
+def task_dropout(spec: RunSpec, task: Task) -> Callable[[int], tuple] | None:
+    """Step -> the task's dropout seed of that step; None when the model has no dropout."""
+    if not spec.model.has_dropout:
+        return None
+    return lambda step: dropout_seed(spec.seed, task.epoch, task.round, task.worker, step)
+
+
 def train_task(task: Task, shared: Shared) -> TaskResult:
     started, t0 = time.time(), time.perf_counter()
     spec = shared.spec
     model = _model(spec)
     model.set_flat(shared.weights)
+    model.loss_spec = spec.loss
     opt = spec.optimizer.build(model.num_params, model.flat.dtype)
     if shared.opt_state is not None and spec.average_optimizer_state:
         opt.load_state(shared.opt_state, int(shared.opt_steps))
     rng = task_rng(spec, task)
     batches = TimedIter(lambda: task_minibatches(task, spec, model.flat.dtype, rng))
     stats = local_steps(model, opt, spec.schedule.build(), spec.optimizer.clip_norm,
-                        batches, task.step0, spec.k1, spec.k2)
+                        batches, task.step0, spec.k1, spec.k2, task_dropout(spec, task))
     opt_state = None
     if spec.average_optimizer_state:
         opt_state = {k: np.array(v, copy=True) for k, v in opt.state_vectors().items()}
@@ -175,24 +189,52 @@ def eval_batch_rows(spec: RunSpec, units: tuple[WorkUnit, ...]) -> int:
     about 8 floats per hidden unit and 2 per output per time step), never below the batch size."""
     mc = spec.model
     steps = max((-(-u.tokens // u.rows) for u in units if u.rows), default=1)
-    per_row = 4 * steps * (8 * sum(mc.hidden_sizes) + 2 * max(1, mc.output_size))
+    per_row = 4 * steps * (8 * mc.directions * sum(mc.hidden_sizes) + 2 * max(1, mc.output_size))
     return max(spec.batch_size, min(EVAL_BATCH_ROWS, EVAL_BATCH_BYTES // per_row))
 
 
 def eval_task(task: EvalTask, shared: Shared) -> EvalResult:
-    """Loss (and accuracy for lm/classify) of the broadcast weights on the task's validation rows."""
+    """Loss (and accuracy for lm/classify) of the broadcast weights on the task's validation rows:
+    the training loss without class weights and label smoothing (LossSpec.validation); classify
+    adds its confusion matrix and, with two classes, each row's score (training/classmetrics.py)."""
     spec = shared.spec
     model = _model(spec)
     model.set_flat(shared.weights)
+    model.loss_spec = spec.loss.validation()
     manifest, reader = spec.manifest(), shard_reader(spec)
     slices = task.slices or tuple(Slice(i, 0, u.rows) for i, u in enumerate(task.units))
     rows = eval_batch_rows(spec, task.units)
-    loss_sum, count, correct = 0.0, 0, 0
+    loss_sum, count, correct, chars = 0.0, 0, 0, 0.0
+    confusion, scores, labels = None, [], []
+    lengths = char_lengths(manifest)
     table = slice_rows(reader, task.units, slices)
     for mb in table_minibatches(table, manifest, rows, dtype=model.flat.dtype, bucket=False):
+        if spec.model.task == "classify":
+            b = batch_sums(model.forward(mb.inputs, mb.mask)[0], mb.targets)
+            loss_sum += b.loss_sum
+            count += len(mb.targets)
+            correct += b.correct
+            confusion = b.confusion if confusion is None else confusion + b.confusion
+            if b.scores is not None:
+                scores.append(b.scores)
+                labels.append(np.asarray(mb.targets, np.int8))
+            continue
         mb_loss, mb_count, _, metrics = model.evaluate(mb.inputs, mb.targets, mb.mask,
                                                        return_metrics=True)
         loss_sum += mb_loss
         count += mb_count
         correct += int(metrics.get("correct", 0))
-    return EvalResult(worker=task.worker, loss_sum=loss_sum, count=count, correct=correct)
+        if lengths is not None:
+            chars += float(lengths[mb.targets[mb.mask.astype(bool)]].sum())
+    return EvalResult(worker=task.worker, loss_sum=loss_sum, count=count, correct=correct,
+                      confusion=confusion,
+                      scores=np.concatenate(scores) if scores else None,
+                      labels=np.concatenate(labels) if labels else None, chars=chars)
+
+
+def char_lengths(manifest):
+    """A language model dataset's characters per token id (None for other tasks)."""
+    if manifest.task != "lm" or not manifest.vocab_info:
+        return None
+    from rnn_spark.data.vocab import Vocab
+    return Vocab.from_dict(manifest.vocab_info).char_lengths()

@@ -183,3 +183,18 @@ def test_the_site_fetches_nothing_from_the_network(site):
         assert not hit, f"{page.relative_to(site)} loads {hit.group(0)}"
     for css in site.rglob("*.css"):
         assert not re.search(r"@import|url\(\s*['\"]?(?:https?:)?//", css.read_text()), css
+
+
+def test_options_and_quotes_read_as_typed(site):
+    """Options and quotes are shown as a shell wants them: Sphinx's smart typography had turned
+    `--overwrite` into an en dash and '...' into curly quotes in headings, links and the CLI
+    reference's help texts (conf.py: smartquotes = False)."""
+    cli_text = text_of((site / "reference" / "cli.html").read_text())
+    assert "--set optim.lr=0.01" in cli_text
+    assert "'spark.conf={\"spark.executor.memory\": \"2g\"}'" in cli_text
+    for page in site.rglob("*.html"):
+        body = page.read_text().split("<article", 1)[-1].split("</article>", 1)[0]
+        text = text_of(body)
+        hit = re.search(r"\u2013[a-z]|[\u2018\u2019\u201c\u201d]", text)
+        where = text[max(hit.start() - 40, 0):hit.end() + 20] if hit else ""
+        assert not hit, f"{page.relative_to(site)}: {where!r}"

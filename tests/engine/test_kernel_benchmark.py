@@ -23,6 +23,22 @@ def test_kernel_benchmark_prints_json(capsys):
     assert all(r["ours_tok_s"] > 0 for r in out["results"])
 
 
+def test_kernel_benchmark_dropout_side(capsys, tmp_path):
+    pytest.importorskip("threadpoolctl")
+    mod = _benchmark("kernel")
+    out = tmp_path / "k.json"
+    args = ["--cells", "rnn_tanh", "--hidden", "8", "--window", "5", "--batch", "2", "--repeats",
+            "1", "--min-seconds", "0.001", "--no-torch", "--dropout", "0.25", "--clock", "cpu",
+            "--out", str(out)]
+    assert mod.main(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(out.read_text())
+    assert printed["dropout"] == 0.25 and printed["clock"] == "cpu"
+    (row,) = printed["results"]
+    assert row["ours_dropout_tok_s"] > 0 and "dropout_overhead" in row
+    assert printed["max_dropout_overhead"] == row["dropout_overhead"]
+
+
 def test_step_parts_benchmark_prints_json(capsys):
     pytest.importorskip("threadpoolctl")
     mod = _benchmark("step_parts")

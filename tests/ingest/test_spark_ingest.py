@@ -21,6 +21,16 @@ def test_text_char(spark, text_files, tmp_path):
           shard_bytes=3000, seed=4)
 
 
+def test_text_bpe_and_word(spark, text_files, tmp_path):
+    """The tokenizer is trained once on the driver and shipped to the block tasks."""
+    pytest.importorskip("tokenizers", reason="the text extra (tokenizers) is not installed")
+    srcs = [str(p) for p in text_files]
+    _same(tmp_path / "b", ingest_text, srcs, seq_len=6, vocab="bpe", vocab_size=280,
+          rows_per_group=16, shard_bytes=2000, seed=4)
+    _same(tmp_path / "w", ingest_text, srcs, seq_len=6, vocab="word", vocab_size=40,
+          rows_per_group=16, shard_bytes=2000, seed=4, vocab_sample=700)
+
+
 def test_series(spark, series_csv, tmp_path):
     _same(tmp_path, ingest_series, [str(series_csv)], window=5, horizon=2, time_column="t",
           group_column="ent", rows_per_group=10, shard_bytes=2000)

@@ -64,5 +64,5 @@ def test_bad_options(lm_run, capsys, args, msg):
 
 def test_not_a_language_model(classify_run, capsys):
     code, out, err = run_cli(capsys, "generate", "--model", classify_run[1])
-    assert code == 2 and "needs a character/byte language model" in err
+    assert code == 2 and "needs a language model with a vocabulary" in err
     assert len(err.strip().splitlines()) == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import chromium, needs_chromium
 
 import rnn_spark as rs
 from rnn_spark import ingest
@@ -65,7 +66,9 @@ def test_classifier_report_has_the_accuracy_curve(classify_run):
     assert main(["report", str(classify_run)]) == 0
     page = (classify_run / "report.html").read_text()
     vals = val_records(classify_run)
-    assert all("accuracy" in v for v in vals)
+    assert all({"accuracy", "macro_f1", "roc_auc", "pr_auc"} <= set(v) for v in vals)
+    for name in ("accuracy", "macro-F1", "ROC-AUC", "PR-AUC"):  # two classes: all four
+        assert f"{name} at best" in page
     assert "<h2>Validation accuracy</h2>" in page and "id='chart-accuracy'" in page
     assert vertices(page, "accuracy-accuracy-line") == len(vals) >= 2
     assert (classify_run / "report-accuracy.png").read_bytes().startswith(b"\x89PNG")
@@ -151,11 +154,9 @@ def test_bad_season(classify_run, forecast_run, tmp_path, capsys):
         assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+@needs_chromium
 def test_forecaster_report_in_headless_chromium(forecast_run, tmp_path):
     """As the browser parsed it: the metrics table and the forecast chart are there, offline."""
-    from test_report import CHROMIUM, chromium  # tests/report/test_report.py
-    if CHROMIUM is None:
-        pytest.skip("chromium not installed (.ci/run installs Debian's chromium)")
     assert main(["report", str(forecast_run), "--season", str(SEASON)]) == 0
     dom = chromium("--dump-dom", (forecast_run / "report.html").as_uri(), cwd=tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]

@@ -4,14 +4,12 @@ import json
 
 import numpy as np
 import pytest
-from trainer_config import small_config
+from trainer_config import small_config, train_then_replay
 
 from rnn_spark import data, fs
 from rnn_spark.cli import main
-from rnn_spark.engine import Model
 from rnn_spark.training import checkpoint as ckpt
-from rnn_spark.training.loop import Trainer, train
-from rnn_spark.training.worker import local_steps, task_minibatches, task_rng
+from rnn_spark.training.loop import train
 
 
 def final_weights(run_dir) -> dict:
@@ -27,23 +25,8 @@ def test_one_worker_one_step_average_is_plain_training(char_dataset, tmp_path):
     cfg = small_config(char_dataset, tmp_path / "run", **{
         "train.workers": 1, "train.steps_per_round": 1, "train.max_rounds": 5,
         "optim.optimizer": "adam", "optim.schedule": "cosine", "optim.warmup_steps": 2})
-    trainer = Trainer(cfg, quiet=True)
-    try:
-        trainer.run()
-        # replay the same rows with one model and one optimizer that live across rounds, no
-        # driver in between (no float64 fold, no optimizer state round trip)
-        spec = trainer.spec
-        model = Model(trainer.model_cfg, seed=cfg.train.seed)
-        opt = spec.optimizer.build(model.num_params, model.flat.dtype)
-        lr_at = spec.schedule.build()
-        for g in range(5):
-            (task,) = trainer.tasks_for_round(g)
-            mbs = task_minibatches(task, spec, model.flat.dtype, task_rng(spec, task))
-            local_steps(model, opt, lr_at, cfg.optim.clip_norm, mbs, task.step0,
-                        cfg.train.k1, cfg.train.k1)
-    finally:
-        trainer.close()
-    assert same(final_weights(tmp_path / "run"), model.state_dict())
+    replayed = train_then_replay(cfg, 5)
+    assert same(final_weights(tmp_path / "run"), replayed)
 
 
 @pytest.mark.parametrize("averager", ["average", "bmuf", "nesterov"])
