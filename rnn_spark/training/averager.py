@@ -96,12 +96,9 @@ class Averager:
         for alias in self.ALIASES:
             del self.options[alias]
         self._state: dict[str, np.ndarray] = {}
-        self._round: int | None = None
 
-    def apply(self, global_w: np.ndarray, mean_delta: np.ndarray,
-              round: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Update ``global_w`` in place from the round's mean delta; return ``(global_w, broadcast_w)``.
-        ``round``: the run's round g (a schedule's clock); None = past every schedule."""
+    def apply(self, global_w: np.ndarray, mean_delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Update ``global_w`` in place from the round's mean delta; return ``(global_w, broadcast_w)``."""
         shape = (self.num_params,)
         if global_w.shape != shape or mean_delta.shape != shape:
             raise ValueError(
@@ -110,7 +107,6 @@ class Averager:
             )
         if global_w.dtype != self.dtype:
             raise ValueError(f"averager {self.name}: weights are {global_w.dtype}, averager is {self.dtype}")
-        self._round = round
         self._apply(global_w, mean_delta)
         return global_w, self.broadcast_weights(global_w)
 
@@ -156,8 +152,7 @@ class BMUF(Averager):
     """Blockwise model-update filtering with (by default) Nesterov-like look-ahead; see module doc."""
 
     name = "bmuf"
-    DEFAULTS = {"eta": None, "zeta": 1.0, "nesterov": True, "eta_ramp": 0, "zeta_start": None,
-                "zeta_ramp": 0}
+    DEFAULTS = {"eta": None, "zeta": 1.0, "nesterov": True}
     ALIASES = {"block_momentum": "eta", "block_lr": "zeta"}
 
     def __init__(self, num_params: int, dtype: Any, num_workers: int, **options: Any) -> None:
@@ -170,28 +165,13 @@ class BMUF(Averager):
         o["nesterov"] = bool(o["nesterov"])
         require(0.0 <= o["eta"] < 1.0, kind, f"eta (block momentum) must lie in [0, 1), got {o['eta']}")
         require(o["zeta"] > 0.0, kind, f"zeta (block learning rate) must be > 0, got {o['zeta']}")
-        o["eta_ramp"] = int(o["eta_ramp"])
-        o["zeta_ramp"] = int(o["zeta_ramp"])
-        if o["zeta_start"] is None:
-            o["zeta_start"] = o["zeta"]
-        o["zeta_start"] = as_float(kind, "zeta_start", o["zeta_start"])
         self._delta = np.zeros(self.num_params, dtype=self.dtype)
         self._state["block_delta"] = self._delta
         self._scratch = np.zeros(self.num_params, dtype=self.dtype)
         self._broadcast = np.zeros(self.num_params, dtype=self.dtype)
 
-    def _ramped(self, start: float, end: float, rounds: int) -> float:
-        g = self._round
-        if rounds <= 0 or g is None or g >= rounds:
-            return end
-        return start + (end - start) * g / rounds
-
-    def _eta(self) -> float:
-        return self._ramped(0.0, self.options["eta"], self.options["eta_ramp"])
-
     def _apply(self, w: np.ndarray, delta: np.ndarray) -> None:
-        o = self.options
-        eta, zeta = self._eta(), self._ramped(o["zeta_start"], o["zeta"], o["zeta_ramp"])
+        eta, zeta = self.options["eta"], self.options["zeta"]
         d = self._delta
         d *= eta
         if zeta == 1.0:
@@ -202,7 +182,7 @@ class BMUF(Averager):
         w += d
 
     def broadcast_weights(self, global_w: np.ndarray) -> np.ndarray:
-        eta = self._eta()
+        eta = self.options["eta"]
         if not self.options["nesterov"] or eta == 0.0:
             return global_w
         np.multiply(self._delta, eta, out=self._broadcast)

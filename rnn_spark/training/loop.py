@@ -117,9 +117,6 @@ class Trainer:
         self.open_runner()
         self._ask_resident()
         _label(self.runner, f"round {g + 1}/{self.total_rounds}: train")
-        t = self.cfg.train
-        if g < t.solo_rounds or (g < t.sync_rounds and t.steps_per_round > 1):
-            return self._experiment_round(g)
         clock = RoundClock()
         shared = Shared(self.spec, self.state.bcast, self.state.opt_state, self.state.opt_steps)
         sums = RoundSums(self.state.bcast.astype(np.float64), self.cfg.train.workers)
@@ -134,42 +131,10 @@ class Trainer:
                                               shared.weights))
                 clock.fold_s += time.perf_counter() - t0
         t0 = time.perf_counter()
-        self.state.fold(sums, g)
+        self.state.fold(sums)
         clock.fold_s += time.perf_counter() - t0
         self.last_split = clock.split(float(getattr(self.runner, "last_broadcast_s", 0.0)))
         return sums
-
-    def _experiment_round(self, g: int) -> RoundSums:
-        import dataclasses
-        t = self.cfg.train
-        tasks = self.tasks_for_round(g)
-        if g < t.solo_rounds:
-            slices = []
-            for task in tasks:  # back to global unit indices
-                idx = {u: k for k, u in enumerate(self.units)}
-                from rnn_spark.training.plan import Slice
-                slices += [Slice(idx[task.units[s.unit]], s.start, s.stop) for s in task.slices]
-            units, local = localize(self.units, slices)
-            subs = [[dataclasses.replace(tasks[0], units=units, slices=local)]]
-            workers = 1
-        else:
-            subs = [[dataclasses.replace(task, batches=(j, j + 1), step0=task.step0 + j)
-                     for task in tasks] for j in range(t.steps_per_round)]
-            workers = t.workers
-        clock = RoundClock()
-        total = RoundSums(self.state.bcast.astype(np.float64), workers)
-        for sub in subs:
-            shared = Shared(self.spec, self.state.bcast, self.state.opt_state, self.state.opt_steps)
-            sums = RoundSums(self.state.bcast.astype(np.float64), workers)
-            for res in self.runner.map(train_task, sub, shared):
-                clock.note(res)
-                sums.add(res)
-            self.state.fold(sums, g)
-            for k in ("n", "loss_sum", "updates", "rows"):
-                setattr(total, k, getattr(total, k) + getattr(sums, k))
-            total.task_seconds += sums.task_seconds
-        self.last_split = clock.split(0.0)
-        return total
 
     def _sum_on_executors(self, g: int, shared: Shared, sums: RoundSums, clock: RoundClock) -> None:
         """The round's sums made by the runner's tree_reduce (training/partial.py): the driver gets

@@ -150,8 +150,6 @@ class ScheduleSpec:
     name: str
     base_lr: float
     options: Options
-    boost: float = 1.0
-    boost_steps: int = 0
 
     @classmethod
     def from_config(cls, o: OptimConfig, total_steps: int, workers: int = 1,
@@ -161,28 +159,10 @@ class ScheduleSpec:
             opts.update(step_size=o.step_size, gamma=o.gamma)
         elif o.schedule == "cosine":
             opts.update(total_steps=o.total_steps or total_steps, min_lr=o.min_lr)
-        boost = o.lr_boost
-        if boost == -1:
-            boost = float(workers)
-        elif boost == -2:
-            boost = float(np.sqrt(workers))
-        return cls(o.schedule, scaled_lr(o, workers, averager), tuple(opts.items()),
-                   boost, o.lr_boost_steps)
+        return cls(o.schedule, scaled_lr(o, workers, averager), tuple(opts.items()))
 
     def build(self) -> Schedule:
-        sched = make_schedule(self.name, self.base_lr, **dict(self.options))
-        if self.boost == 1.0 or self.boost_steps <= 0:
-            return sched
-        return _Boosted(sched, self.boost, self.boost_steps)
-
-
-class _Boosted:
-    def __init__(self, sched, boost, steps):
-        self.sched, self.boost, self.steps = sched, boost, steps
-
-    def __call__(self, step: int) -> float:
-        f = 1.0 if step >= self.steps else self.boost + (1.0 - self.boost) * step / self.steps
-        return self.sched(step) * f
+        return make_schedule(self.name, self.base_lr, **dict(self.options))
 
 
 @dataclass(frozen=True)
@@ -199,12 +179,6 @@ class AveragerSpec:
             opts["zeta"] = t.block_lr
             if t.block_momentum >= 0:  # else the averager's default, min(1 - 1/W, 0.5)
                 opts["eta"] = t.block_momentum
-            if t.block_momentum_ramp:
-                opts["eta_ramp"] = t.block_momentum_ramp
-            if t.block_lr_ramp:
-                opts["zeta_ramp"] = t.block_lr_ramp
-                opts["zeta_start"] = t.block_lr_start if t.block_lr_start > 0 else (
-                    float(t.workers) if t.block_lr_start == -1 else float(np.sqrt(t.workers)))
         elif t.averager == "nesterov":
             opts.update(lr=t.outer_lr, mu=t.outer_momentum)
         return cls(t.averager, tuple(opts.items()))
@@ -263,7 +237,6 @@ class Task:
     units: tuple[WorkUnit, ...]    # only the units this task reads
     slices: tuple[Slice, ...]      # Slice.unit indexes `units`
     step0: int                     # schedule step of the task's first minibatch
-    batches: tuple[int, int] | None = None   # EXPERIMENT: only minibatches [a, b) of the task
 
 
 @dataclass(frozen=True)

@@ -90,14 +90,14 @@ class DriverState:
         self.average_opt = average_opt
         self.update_norm = float("nan")  # |mean delta| of the newest round
 
-    def fold(self, sums: RoundSums, round: int | None = None) -> None:
+    def fold(self, sums: RoundSums) -> None:
         if sums.n == 0:
             return
         mean_delta = sums.delta.result() / sums.n
         self.update_norm = float(np.linalg.norm(mean_delta))  # |G|, for the metrics
         # apply() updates global_w in place; bcast may be the averager's own buffer, so the
         # cast below (a copy) is what keeps it
-        self.global_w, bcast = self.averager.apply(self.global_w, mean_delta, round)
+        self.global_w, bcast = self.averager.apply(self.global_w, mean_delta)
         self.bcast = bcast.astype(self.dtype)
         if self.average_opt and sums.opt:
             self.opt_state = {k: (acc.result() / sums.n).astype(self.dtype)

@@ -84,12 +84,8 @@ def task_minibatches(task: Task, spec: RunSpec, dtype, rng: np.random.Generator)
     if not task.slices:
         return iter(())
     table = read_slices(shard_reader(spec), task.units, task.slices, rng)
-    mbs = table_minibatches(table, spec.manifest(), spec.batch_size, dtype=dtype,
-                            bucket=spec.bucket, rng=rng)
-    if task.batches is not None:
-        import itertools
-        return itertools.islice(mbs, task.batches[0], task.batches[1])
-    return mbs
+    return table_minibatches(table, spec.manifest(), spec.batch_size, dtype=dtype,
+                             bucket=spec.bucket, rng=rng)
 
 
 @dataclass
