@@ -21,7 +21,9 @@ data, model, batch per worker and validation text:
 Entrants: ``torch`` (one process, 1 thread), ``ddp`` (TorchDistributor, 2 processes, gloo),
 ``inline`` (rnn-spark, W=1, runner inline), ``spark`` (rnn-spark on local[2] with W=2 and the
 project's DEFAULT settings for everything the race does not fix). ``--extra`` adds rnn-spark
-variants as NAME=--flag,value,... (e.g. ``bmuf10=--averager,bmuf,--steps-per-round,10``).
+variants as NAME=--flag,value,... of the spark entrant, or with ``--extra-base inline2`` of W=2 on
+the inline runner (its bits are Spark's, so its steps to the target do not depend on machine load;
+e.g. ``bmuf10=--averager,bmuf,--steps-per-round,10``).
 
 Prints one JSON object: per entrant the seconds from launch to the target, the wall time to exit,
 steps/rounds, the validation curve; and ratios against PyTorch and DDP.
@@ -153,7 +155,7 @@ def run_rnn_spark(name: str, ds: str, work: Path, flags: list[str], args) -> dic
     rounds = [r for r in recs if r["kind"] == "round"]
     return {"to_target_s": (hit["time"] - t0) if hit else None, "wall_s": wall,
             "rounds": len(rounds), "W": W, "H": H, "worker_steps": len(rounds) * W * H,
-            "steps": len(rounds) * H,                        # per worker
+            "steps": len(rounds) * H,                        # minibatch steps per worker
             "reached": hit is not None,
             "first_round_s": rounds[0]["seconds"] if rounds else None,
             "round_s_median": sorted(r["seconds"] for r in rounds)[len(rounds) // 2] if rounds else None,
@@ -191,6 +193,7 @@ def _run_config(run: Path) -> dict:
 ENTRANTS = {
     "inline": ["--runner", "inline", "--workers", "1"],
     "spark": ["--runner", "spark", "--master", "local[2]", "--workers", "2"],
+    "inline2": ["--runner", "inline", "--workers", "2"],   # W=2 in one process: the same bits as spark
 }
 
 
@@ -200,7 +203,10 @@ def main() -> None:
                     help="long: #13's (stdlib docstrings, 1.35); short: #26's (about a minute)")
     ap.add_argument("--entrants", default="torch,ddp,inline,spark")
     ap.add_argument("--extra", action="append", default=[],
-                    help="NAME=--flag,value,... an rnn-spark variant on local[2] W=2")
+                    help="NAME=--flag,value,... an rnn-spark variant of --extra-base (W=2)")
+    ap.add_argument("--extra-base", choices=("spark", "inline2"), default="spark",
+                    help="what an --extra variant changes: spark (local[2]) or inline2 (the inline "
+                    "runner, W=2: the same bits in one process, for steps-to-target sweeps)")
     ap.add_argument("--target", type=float, default=None, help="default: the race's")
     ap.add_argument("--chars", type=int, default=None, help="default: the race's")
     ap.add_argument("--clip-norm", type=float, default=None, help="default: the race's")
@@ -234,7 +240,7 @@ def main() -> None:
             elif name in ENTRANTS:
                 res = run_rnn_spark(name, ds, work, ENTRANTS[name], args)
             else:
-                res = run_rnn_spark(name, ds, work, [*ENTRANTS["spark"], *extras[name].split(",")], args)
+                res = run_rnn_spark(name, ds, work, [*ENTRANTS[args.extra_base], *extras[name].split(",")], args)
             print(f"  -> {res.get('to_target_s')} s to target, {res.get('wall_s'):.1f} s wall",
                   file=sys.stderr, flush=True)
             results.setdefault(name, []).append(res)
@@ -245,6 +251,7 @@ def main() -> None:
         summary[name] = {"to_target_s_median": times[len(times) // 2] if times else None,
                          "to_target_s_all": times,
                          "steps_median": steps[len(steps) // 2] if steps else None,  # per worker
+                         "steps_all": steps,
                          "reached": f"{len(times)}/{len(runs)}"}
     ratios = {}
     for base in ("torch", "ddp"):
