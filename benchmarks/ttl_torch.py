@@ -95,7 +95,8 @@ def train(args, rank: int = 0, world: int = 1) -> dict:
             loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), batch[1:].reshape(-1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), args.clip_norm)
+            if args.clip_norm > 0:   # 0 = off, as rnn-spark's optim.clip_norm
+                torch.nn.utils.clip_grad_norm_(net.parameters(), args.clip_norm)
             opt.step()
             steps += 1
             if steps % val_every == 0:
@@ -134,7 +135,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--embedding", type=int, default=64)
-    ap.add_argument("--clip-norm", type=float, default=1.0)
+    ap.add_argument("--clip-norm", type=float, default=1.0, help="0 = off")
     ap.add_argument("--val-rows", type=int, default=1280)
     ap.add_argument("--max-epochs", type=int, default=12)
     ap.add_argument("--processes", type=int, default=2)
