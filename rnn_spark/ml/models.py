@@ -23,6 +23,22 @@ from rnn_spark.ml.params import ConfigParams, DataParams, ProbabilityParams, con
 MODEL_FILES = ("model.json", "weights.npz")
 
 
+def spark_uri(path: str, spark) -> str:
+    """``path`` as Spark reads it: qualified against Hadoop's default file system and working
+    directory (with HADOOP_CONF_DIR set, ``models/x`` is ``hdfs://NN/user/NAME/models/x`` for
+    Spark, as a Pipeline writes its metadata there), so the model files and Spark's metadata/
+    land in one directory. Local paths come back as file:/// URIs, which Spark and rnn_spark.fs
+    both read as local whatever the default file system."""
+    jvm = getattr(spark, "_jvm", None) or getattr(spark.sparkContext, "_jvm", None)
+    if jvm is None:  # (Spark Connect: no JVM here; the path goes as given)
+        return path
+    p = jvm.org.apache.hadoop.fs.Path(path)
+    uri = p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).makeQualified(p).toString()
+    if uri.startswith("file:") and not uri.startswith("file://"):
+        uri = "file://" + uri[len("file:"):]
+    return uri
+
+
 class RNNModelWriter(MLWriter):
     """Writes the model directory and Spark ML's metadata; replaces (``overwrite()``) only a
     model rnn-spark made, never other files (rnn_spark/fs/guard.py)."""
@@ -34,6 +50,7 @@ class RNNModelWriter(MLWriter):
     def save(self, path: str) -> None:
         from rnn_spark.fs.guard import check_output
         from rnn_spark.fs.kinds import MODEL
+        path = spark_uri(path, self.sparkSession)
         replace = check_output(path, [], overwrite=self.shouldOverwrite, kind=MODEL,
                                what_flag="the save path")
         with fs.staging_dir(path, overwrite=replace) as tmp:
@@ -53,6 +70,7 @@ class RNNModelReader(MLReader):
 
     def load(self, path: str):
         from rnn_spark.serve.load import load_model
+        path = spark_uri(path, self.sparkSession)
         if not fs.exists(fs.join(path, "metadata")):
             raise UserError(f"{path}: not a saved {self.cls.__name__} (no metadata/ beside the "
                             "model); save one with model.write().save(URI)")
