@@ -23,20 +23,22 @@ from rnn_spark.ml.params import ConfigParams, DataParams, ProbabilityParams, con
 MODEL_FILES = ("model.json", "weights.npz")
 
 
-def spark_uri(path: str, spark) -> str:
-    """``path`` as Spark reads it: qualified against Hadoop's default file system and working
-    directory (with HADOOP_CONF_DIR set, ``models/x`` is ``hdfs://NN/user/NAME/models/x`` for
-    Spark, as a Pipeline writes its metadata there), so the model files and Spark's metadata/
-    land in one directory. Local paths come back as file:/// URIs, which Spark and rnn_spark.fs
-    both read as local whatever the default file system."""
-    jvm = getattr(spark, "_jvm", None) or getattr(spark.sparkContext, "_jvm", None)
+def resolve(path: str, spark) -> str:
+    """``path`` where Spark would put it: qualified against Hadoop's default file system and
+    working directory (with HADOOP_CONF_DIR set, ``models/x`` is ``hdfs://NN/user/NAME/models/x``
+    for Spark, and a Pipeline writes its metadata there), so the model files and Spark's
+    metadata/ land in one directory. Local paths come back as absolute paths."""
+    jvm = getattr(spark.sparkContext, "_jvm", None)
     if jvm is None:  # (Spark Connect: no JVM here; the path goes as given)
         return path
     p = jvm.org.apache.hadoop.fs.Path(path)
     uri = p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).makeQualified(p).toString()
-    if uri.startswith("file:") and not uri.startswith("file://"):
-        uri = "file://" + uri[len("file:"):]
-    return uri
+    return uri[len("file:"):] if uri.startswith("file:/") and not uri.startswith("file://") else uri
+
+
+def _for_spark(path: str) -> str:
+    """A local path as a file:// URI, which Spark reads as local whatever the default FS."""
+    return path if "://" in path else "file://" + path
 
 
 class RNNModelWriter(MLWriter):
@@ -50,7 +52,7 @@ class RNNModelWriter(MLWriter):
     def save(self, path: str) -> None:
         from rnn_spark.fs.guard import check_output
         from rnn_spark.fs.kinds import MODEL
-        path = spark_uri(path, self.sparkSession)
+        path = resolve(path, self.sparkSession)
         replace = check_output(path, [], overwrite=self.shouldOverwrite, kind=MODEL,
                                what_flag="the save path")
         with fs.staging_dir(path, overwrite=replace) as tmp:
@@ -60,7 +62,7 @@ class RNNModelWriter(MLWriter):
         for name in MODEL_FILES:
             fs.write_bytes(fs.join(path, name), fs.read_bytes(fs.join(self.instance.modelUri,
                                                                       name)))
-        DefaultParamsWriter.saveMetadata(self.instance, path, self.sparkSession)
+        DefaultParamsWriter.saveMetadata(self.instance, _for_spark(path), self.sparkSession)
 
 
 class RNNModelReader(MLReader):
@@ -70,11 +72,11 @@ class RNNModelReader(MLReader):
 
     def load(self, path: str):
         from rnn_spark.serve.load import load_model
-        path = spark_uri(path, self.sparkSession)
+        path = resolve(path, self.sparkSession)
         if not fs.exists(fs.join(path, "metadata")):
             raise UserError(f"{path}: not a saved {self.cls.__name__} (no metadata/ beside the "
                             "model); save one with model.write().save(URI)")
-        metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
+        metadata = DefaultParamsReader.loadMetadata(_for_spark(path), self.sparkSession)
         if metadata["class"].rsplit(".", 1)[-1] != self.cls.__name__:
             raise UserError(f"{path}: holds a {metadata['class'].rsplit('.', 1)[-1]}, not a "
                             f"{self.cls.__name__}; load it with that class")
