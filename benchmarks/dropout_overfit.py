@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from time_to_loss import corpus  # noqa: E402
+from time_to_loss import docstrings  # noqa: E402
 
 DEFAULT_VARIANTS = "dropout=dropout:0.3,recurrent_dropout:0.25,embedding_dropout:0.05"
 
@@ -83,7 +83,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(a.work or tmp)
         work.mkdir(parents=True, exist_ok=True)
-        text = corpus(work, a.chars)
+        text = work / "corpus.txt"
+        if not (text.exists() and text.stat().st_size > 0):
+            text.write_text(docstrings(a.chars), encoding="utf-8")
         data = work / "data"
         if not (data / "manifest.json").exists():
             ingest_text([str(text)], str(data), seq_len=64, val_fraction=0.1, seed=0, quiet=True)

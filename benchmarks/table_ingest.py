@@ -141,10 +141,11 @@ class PeakRSS:
 def baseline(spark, src: str, out: str) -> float:
     from pyspark.sql import functions as F
     t0 = time.perf_counter()
-    (spark.read.parquet(src).groupBy("user")
+    local = (lambda p: p if "://" in p else "file://" + p)  # (HADOOP_CONF_DIR: default FS HDFS)
+    (spark.read.parquet(local(src)).groupBy("user")
      .agg(F.sort_array(F.collect_list(F.struct("ts", "event", "amount"))).alias("steps"),
           F.first("churn").alias("churn"))
-     .write.mode("overwrite").parquet(out))
+     .write.mode("overwrite").parquet(local(out)))
     return time.perf_counter() - t0
 
 

@@ -16,6 +16,8 @@ The local and Spark engines write the same bytes for the same rows (tests/ingest
 
 from __future__ import annotations
 
+import os
+
 import contextlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,7 +102,10 @@ class TableSource:
         reader = spark.read.format(self.fmt)
         if self.fmt == "csv":
             reader = reader.option("header", "true")
-        return reader.load(self.path)
+        # rnn-spark's convention: a path without a scheme is local, also where HADOOP_CONF_DIR
+        # makes Spark's default file system HDFS
+        return reader.load(self.path if "://" in self.path else
+                           "file://" + os.path.abspath(self.path))
 
 
 def _local_path(uri: str) -> str:

@@ -66,5 +66,5 @@ def test_the_driver_receives_as_much_for_a_table_four_times_larger(spark, tmp_pa
     assert big < 1.25 * small + 2048, sizes      # not 4x: no row came to the driver
     assert big < big_table / 20, sizes
     received.clear()  # the control: a collect of the rows is seen, and counted in full
-    spark.read.parquet(str(tmp_path / "events-20000")).collect()
+    spark.read.parquet("file://" + str(tmp_path / "events-20000")).collect()
     assert sum(received) > big_table / 2

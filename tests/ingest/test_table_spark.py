@@ -47,7 +47,7 @@ def test_table_query_and_dataframe_sources_agree(spark, tmp_path):
               label="churn", max_len=5, val_fraction=0.2)
     src = write_parquet(tab, tmp_path / "e.parquet")
     ingest_table(str(tmp_path / "ref"), path=src, engine="local", **kw)
-    df = spark.read.parquet(src)
+    df = spark.read.parquet("file://" + str(src))
     df.write.option("path", str(tmp_path / "tbl")).saveAsTable("rnn_events_t")
     try:
         ingest_table(str(tmp_path / "t"), table="rnn_events_t", **kw)
@@ -71,7 +71,7 @@ def test_sequence_rows_from_a_dataframe(spark, tmp_path):
     pq.write_table(t, src)
     kw = dict(sequence="features", label="label", val_fraction=0.2)
     ingest_table(str(tmp_path / "ref"), path=str(src), engine="local", **kw)
-    ingest_table(str(tmp_path / "d"), dataframe=spark.read.parquet(str(src)).repartition(3), **kw)
+    ingest_table(str(tmp_path / "d"), dataframe=spark.read.parquet("file://" + str(src)).repartition(3), **kw)
     assert _shards(tmp_path / "d") == _shards(tmp_path / "ref")
 
 

@@ -223,7 +223,7 @@ D, R = "hdfs:///data/d", "hdfs:///runs/r"
     (["ingest", "text", "raw/*.txt", "--out", D, "--seq-len", "8", "--engine", "spark"],
      ["raw/*.txt: with Spark master yarn inputs and output must be on HDFS"]),
     (["ingest", "txt", "hdfs:///raw"], ["No such command 'txt'", "rnn-spark ingest --help"]),
-    (["ingest"], ["Missing command: one of labelled, series, text, verify"]),
+    (["ingest"], ["Missing command: one of labelled, series, table, text, verify"]),
 ])
 def test_dry_run_checks_the_commands_own_arguments(capsys, cache, tmp_path, monkeypatch, argv,
                                                      needles):
