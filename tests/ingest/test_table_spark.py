@@ -48,7 +48,7 @@ def test_table_query_and_dataframe_sources_agree(spark, tmp_path):
     src = write_parquet(tab, tmp_path / "e.parquet")
     ingest_table(str(tmp_path / "ref"), path=src, engine="local", **kw)
     df = spark.read.parquet("file://" + str(src))
-    df.write.option("path", str(tmp_path / "tbl")).saveAsTable("rnn_events_t")
+    df.write.option("path", "file://" + str(tmp_path / "tbl")).saveAsTable("rnn_events_t")
     try:
         ingest_table(str(tmp_path / "t"), table="rnn_events_t", **kw)
         ingest_table(str(tmp_path / "q"), sql="SELECT * FROM rnn_events_t WHERE ts >= 0", **kw)

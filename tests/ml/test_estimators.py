@@ -44,7 +44,7 @@ def test_fit_transform_save_load(spark, tokens_df, tmp_path):
     p = np.array([r.probability.toArray() for r in rows])
     assert p.shape == (120, 2) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
     assert all(r.prediction == float(np.argmax(r.probability.toArray())) for r in rows)
-    saved = str(tmp_path / "saved")
+    saved = "file://" + str(tmp_path / "saved")  # local whatever HADOOP_CONF_DIR says
     model.write().save(saved)
     back = RNNClassificationModel.load(saved)
     # (where Spark puts a path without a scheme: HDFS when HADOOP_CONF_DIR names one, as in CI)
@@ -52,7 +52,7 @@ def test_fit_transform_save_load(spark, tokens_df, tmp_path):
     assert back.getHiddenSizes() == [8] and back.modelUri == resolve(saved, spark)
     again = [r.prediction for r in back.transform(tokens_df).collect()]
     assert again == [r.prediction for r in rows]
-    assert _same(_weights(saved), _weights(model.modelUri))
+    assert _same(_weights(str(tmp_path / "saved")), _weights(model.modelUri))
     # the saved directory is an rnn-spark model: the CLI reads it
     data = os.path.join(os.path.dirname(model.runUri), "data")
     assert main(["evaluate", "--model", saved, "--data", data, "--runner", "inline"]) == 0
@@ -64,7 +64,7 @@ def test_fit_transform_save_load(spark, tokens_df, tmp_path):
     mine.mkdir()
     (mine / "keep.txt").write_text("x")
     with pytest.raises(UserError, match="holds files that are not a model"):
-        model.write().overwrite().save(str(mine))
+        model.write().overwrite().save("file://" + str(mine))
     assert (mine / "keep.txt").exists()
     with pytest.raises(UserError, match="not a saved RNNClassificationModel"):
         RNNClassificationModel.load(str(mine))
